@@ -1,0 +1,99 @@
+//! Readiness waits for sockets registered with the hub's poller.
+
+use std::io;
+use std::rc::Rc;
+use std::time::Instant;
+
+use super::{Direction, Hub, current};
+use crate::task::TaskRef;
+
+/// A source registered with the calling thread's hub.
+///
+/// The owner calls [`IoRegistration::deregister`] before it closes the
+/// source, so no registration outlives its descriptor.
+#[derive(Debug)]
+pub(crate) struct IoRegistration {
+    slot: usize,
+}
+
+impl IoRegistration {
+    /// Registers `source` for read and write readiness with this thread's hub.
+    pub(crate) fn new(source: &mut impl mio::event::Source) -> io::Result<IoRegistration> {
+        let slot = current().poller.register(source)?;
+        Ok(IoRegistration { slot })
+    }
+
+    /// Removes `source` from the poller; the registration is spent afterwards.
+    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) {
+        current().poller.deregister(self.slot, source);
+    }
+
+    /// Runs `op` until it does not report `WouldBlock`, parking the calling
+    /// green thread until the source is ready in `direction` between tries.
+    ///
+    /// Past `deadline` it gives up with `io::ErrorKind::TimedOut`.
+    pub(crate) fn run<R>(
+        &self,
+        direction: Direction,
+        deadline: Option<Instant>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let hub = current();
+                    hub.poller.clear_ready(self.slot, direction);
+                    self.wait_ready(hub, direction, deadline)?;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Parks until the poller reports readiness in `direction`.
+    pub(crate) fn wait_ready(
+        &self,
+        hub: &Hub,
+        direction: Direction,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
+        loop {
+            if hub.poller.is_ready(self.slot, direction) {
+                return Ok(());
+            }
+            let task = hub.current_task();
+            hub.poller.add_waiter(self.slot, direction, task.clone());
+            let waiter = Waiter {
+                hub,
+                slot: self.slot,
+                direction,
+                task,
+            };
+            let woken = hub.park_until(deadline);
+            drop(waiter);
+            if !woken && !hub.poller.is_ready(self.slot, direction) {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the socket operation timed out",
+                ));
+            }
+        }
+    }
+}
+
+/// Takes a waiter off the source when its wait ends, however it ends.
+struct Waiter<'a> {
+    hub: &'a Hub,
+    slot: usize,
+    direction: Direction,
+    task: TaskRef,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        self.hub
+            .poller
+            .remove_waiter(self.slot, self.direction, &self.task);
+        debug_assert!(Rc::strong_count(&self.task) >= 1);
+    }
+}

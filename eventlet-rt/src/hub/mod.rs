@@ -1,0 +1,498 @@
+//! The hub: one event loop per OS thread that runs its green threads.
+//!
+//! The hub owns a FIFO run queue, the timers, the `mio` poller and the stack
+//! pool. It has no thread of its own: it runs on the stack of the thread's
+//! *main* context (the code outside any green thread) whenever that context
+//! blocks on a green primitive, and hands control back as soon as the main
+//! context can go on. Green threads run one at a time, each until it blocks.
+//!
+//! The settings here apply to the calling OS thread's hub only.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! eventlet_rt::hub::set_default_stack_size(64 * 1024);
+//! let sleeper = eventlet_rt::spawn(|| eventlet_rt::sleep(Duration::from_millis(10)));
+//! let stats = eventlet_rt::hub::stats();
+//! assert_eq!(stats.queued, 1);
+//! sleeper.wait().unwrap();
+//! assert_eq!(eventlet_rt::hub::stats().live_green_threads, 0);
+//! ```
+
+mod io;
+mod poller;
+mod remote;
+mod teardown;
+pub(crate) mod timer;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use crate::coro::{self, Coroutine};
+use crate::stack_pool::StackPool;
+use crate::task::{Interrupt, MainTask, State, TaskRef, Unwind};
+use poller::Poller;
+use timer::{TimerKey, Timers};
+
+pub(crate) use io::IoRegistration;
+pub(crate) use poller::Direction;
+pub(crate) use remote::{RemoteCompletion, RemoteWaker};
+
+/// The hub polls for I/O and checks timers at least once every this many
+/// task switches, even while green threads keep each other busy.
+const SWITCHES_BETWEEN_POLLS: u32 = 64;
+
+/// What a timer does when it fires.
+pub(crate) enum TimerAction {
+    /// Unpark a task (sleep, `park_until`).
+    Wake(TaskRef),
+    /// Interrupt a task and unpark it (`with_timeout`).
+    Interrupt(TaskRef, Interrupt),
+    /// Queue a task that was spawned with a delay (`spawn_after`).
+    Schedule(TaskRef),
+}
+
+pub(crate) struct Hub {
+    run_queue: RefCell<VecDeque<TaskRef>>,
+    /// The task running right now; the main task when no green thread runs.
+    current: RefCell<TaskRef>,
+    timers: RefCell<Timers<TimerAction>>,
+    poller: Poller,
+    pub(crate) stacks: StackPool,
+    /// Green threads that have started and not finished.
+    live: RefCell<Slab<TaskRef>>,
+    switches_since_poll: Cell<u32>,
+    shutting_down: Cell<bool>,
+    next_scope_id: Cell<u64>,
+}
+
+thread_local! {
+    static HUB: Cell<*const Hub> = const { Cell::new(std::ptr::null()) };
+    static HUB_OWNER: teardown::HubOwner = const { teardown::HubOwner::new() };
+}
+
+/// The calling thread's hub, created on first use.
+#[inline]
+pub(crate) fn current() -> &'static Hub {
+    let hub = HUB.with(Cell::get);
+    if hub.is_null() {
+        create()
+    } else {
+        // SAFETY: the pointer comes from `Box::leak` in `create` and is only
+        // freed by the thread's `HubOwner` at thread exit, after it has reset
+        // `HUB` to null. Nothing else frees it, and the hub is never shared
+        // with another thread (the pointer lives in a thread local).
+        unsafe { &*hub }
+    }
+}
+
+#[cold]
+fn create() -> &'static Hub {
+    let hub: &'static Hub = Box::leak(Box::new(Hub::new()));
+    HUB.with(|cell| cell.set(hub));
+    // At thread exit the owner kills what is left and frees the hub. When
+    // thread-local storage is already being torn down, the hub is leaked.
+    let _ = HUB_OWNER.try_with(teardown::HubOwner::arm);
+    hub
+}
+
+impl Hub {
+    fn new() -> Hub {
+        let main: TaskRef = Rc::new(MainTask::new());
+        Hub {
+            run_queue: RefCell::new(VecDeque::new()),
+            current: RefCell::new(main),
+            timers: RefCell::new(Timers::new()),
+            poller: Poller::new().unwrap_or_else(|e| {
+                panic!("eventlet-rt: cannot create the hub's poller (epoll): {e}")
+            }),
+            stacks: StackPool::new(),
+            live: RefCell::new(Slab::new()),
+            switches_since_poll: Cell::new(0),
+            shutting_down: Cell::new(false),
+            next_scope_id: Cell::new(0),
+        }
+    }
+
+    /// The running task.
+    #[inline]
+    pub(crate) fn current_task(&self) -> TaskRef {
+        self.current.borrow().clone()
+    }
+
+    /// True when the main context (not a green thread) is running.
+    #[inline]
+    pub(crate) fn in_main(&self) -> bool {
+        self.current.borrow().header().is_main
+    }
+
+    /// Puts a new task at the end of the run queue.
+    #[inline]
+    pub(crate) fn schedule_new(&self, task: TaskRef) {
+        task.header().state.set(State::Queued);
+        self.run_queue.borrow_mut().push_back(task);
+    }
+
+    /// Makes a parked task runnable; does nothing to a task in any other state.
+    #[inline]
+    pub(crate) fn unpark(&self, task: &TaskRef) {
+        let header = task.header();
+        if header.state.get() == State::Parked {
+            header.state.set(State::Queued);
+            self.run_queue.borrow_mut().push_back(task.clone());
+        }
+    }
+
+    /// Blocks the running task until something unparks it.
+    ///
+    /// Raises the task's pending interrupt (kill, timeout) before blocking and
+    /// after waking, as an unwind. Callers loop on their own condition: a
+    /// return can be spurious.
+    pub(crate) fn park(&self) {
+        let task = self.current_task();
+        let header = task.header();
+        raise_interrupt(header);
+        header.state.set(State::Parked);
+        if header.is_main {
+            self.run_until_main_runs();
+        } else {
+            drop(task);
+            coro::suspend();
+        }
+        raise_interrupt(self.current.borrow().header());
+    }
+
+    /// Lets every other runnable task run once, then continues.
+    pub(crate) fn yield_now(&self) {
+        let task = self.current_task();
+        raise_interrupt(task.header());
+        let is_main = task.header().is_main;
+        self.schedule_new(task);
+        if is_main {
+            self.run_until_main_runs();
+        } else {
+            coro::suspend();
+        }
+        raise_interrupt(self.current.borrow().header());
+    }
+
+    /// Parks until unparked or until `deadline`; true when unparked first.
+    pub(crate) fn park_until(&self, deadline: Option<Instant>) -> bool {
+        let Some(deadline) = deadline else {
+            self.park();
+            return true;
+        };
+        let timer = self.add_timer(deadline, TimerAction::Wake(self.current_task()));
+        let guard = TimerGuard { hub: self, timer };
+        self.park();
+        let woken = self.timer_armed(timer);
+        drop(guard);
+        woken
+    }
+
+    /// The main context runs the hub here until the main task is popped from
+    /// the run queue again.
+    fn run_until_main_runs(&self) {
+        loop {
+            let next = self.run_queue.borrow_mut().pop_front();
+            let Some(task) = next else {
+                self.switches_since_poll.set(0);
+                self.wait_for_events();
+                continue;
+            };
+            let switches = self.switches_since_poll.get() + 1;
+            if switches >= SWITCHES_BETWEEN_POLLS {
+                self.switches_since_poll.set(0);
+                self.poll_events(Some(Duration::ZERO));
+            } else {
+                self.switches_since_poll.set(switches);
+            }
+            if task.header().is_main {
+                task.header().state.set(State::Running);
+                return;
+            }
+            self.run_task(task);
+        }
+    }
+
+    /// Resumes one green thread until it blocks or ends.
+    fn run_task(&self, task: TaskRef) {
+        let header = task.header();
+        if header.state.get() == State::Done {
+            return; // killed while it waited in the run queue
+        }
+        let coroutine = match header.coroutine.take() {
+            Some(coroutine) => coroutine,
+            None => match self.start(&task) {
+                Some(coroutine) => coroutine,
+                None => return,
+            },
+        };
+        header.state.set(State::Running);
+        let main = self.current.replace(task);
+        self.resume(coroutine);
+        let task = self.current.replace(main);
+        drop(task);
+    }
+
+    #[inline]
+    fn resume(&self, mut coroutine: Coroutine) {
+        coroutine.resume();
+        if coroutine.is_done() {
+            self.stacks.give_back(coroutine);
+        } else {
+            self.current
+                .borrow()
+                .header()
+                .coroutine
+                .set(Some(coroutine));
+        }
+    }
+
+    /// Gives a task its stack on its first run.
+    fn start(&self, task: &TaskRef) -> Option<Coroutine> {
+        let header = task.header();
+        if self.shutting_down.get() {
+            task.finish_unstarted(crate::GreenError::Killed);
+            return None;
+        }
+        let body = task.clone();
+        let live = self.live.borrow().len();
+        match self
+            .stacks
+            .take(header.stack_size, live, move || body.run())
+        {
+            Ok(coroutine) => {
+                header.started.set(true);
+                header
+                    .live_slot
+                    .set(self.live.borrow_mut().insert(task.clone()));
+                Some(coroutine)
+            }
+            Err(refused) => {
+                let message = refused.to_string();
+                eprintln!("{message}");
+                task.finish_unstarted(crate::GreenError::Panicked(Box::new(message)));
+                None
+            }
+        }
+    }
+
+    /// Called by a finishing task: it is no longer live.
+    pub(crate) fn retire(&self, slot: usize) {
+        self.live.borrow_mut().try_remove(slot);
+    }
+
+    /// Blocks in the poller until a timer is due or an event arrives.
+    fn wait_for_events(&self) {
+        let now = Instant::now();
+        if self.fire_due_timers(now) {
+            return;
+        }
+        let next_deadline = self.timers.borrow_mut().next_deadline();
+        let timeout = match next_deadline {
+            Some(deadline) => Some(deadline.saturating_duration_since(now)),
+            None if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 => None,
+            None => panic!(
+                "eventlet-rt: the main context is blocked forever: no green thread can run and no \
+                 timer, socket or thread-pool job is left to wake anything. A green thread that \
+                 waits for itself, or an event nobody sends, looks like this."
+            ),
+        };
+        self.poll_events(timeout);
+    }
+
+    fn poll_events(&self, timeout: Option<Duration>) {
+        self.poller.poll(timeout, |task| self.unpark(task));
+        self.fire_due_timers(Instant::now());
+    }
+
+    /// Runs the actions of every timer due at `now`; true if any fired.
+    fn fire_due_timers(&self, now: Instant) -> bool {
+        let mut fired = false;
+        loop {
+            let due = self.timers.borrow_mut().pop_due(now);
+            let Some(action) = due else {
+                return fired;
+            };
+            fired = true;
+            match action {
+                TimerAction::Wake(task) => self.unpark(&task),
+                TimerAction::Interrupt(task, interrupt) => {
+                    task.header().raise(interrupt);
+                    self.unpark(&task);
+                }
+                TimerAction::Schedule(task) => {
+                    let header = task.header();
+                    header.start_timer.set(None);
+                    if header.state.get() == State::New {
+                        self.schedule_new(task);
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn add_timer(&self, deadline: Instant, action: TimerAction) -> TimerKey {
+        self.timers.borrow_mut().add(deadline, action)
+    }
+
+    pub(crate) fn cancel_timer(&self, key: TimerKey) {
+        let action = self.timers.borrow_mut().cancel(key);
+        drop(action); // after the borrow: dropping a task can run user code
+    }
+
+    pub(crate) fn timer_armed(&self, key: TimerKey) -> bool {
+        self.timers.borrow().is_armed(key)
+    }
+
+    /// A fresh id for a `with_timeout` scope; ids grow, so inner scopes have larger ones.
+    pub(crate) fn next_scope_id(&self) -> u64 {
+        let id = self.next_scope_id.get();
+        self.next_scope_id.set(id + 1);
+        id
+    }
+
+    /// Kills a task: an unstarted one never runs, a started one unwinds at
+    /// its blocking point, the running one unwinds now.
+    pub(crate) fn kill(&self, task: &TaskRef) {
+        let header = task.header();
+        match header.state.get() {
+            State::Done => {}
+            _ if !header.started.get() => {
+                if let Some(timer) = header.start_timer.take() {
+                    self.cancel_timer(timer);
+                }
+                task.finish_unstarted(crate::GreenError::Killed);
+            }
+            State::Running => {
+                header.raise(Interrupt::Kill);
+                raise_interrupt(header);
+            }
+            State::Parked => {
+                header.raise(Interrupt::Kill);
+                self.unpark(task);
+            }
+            State::Queued | State::New => header.raise(Interrupt::Kill),
+        }
+    }
+}
+
+/// Unwinds the running task if an interrupt is pending for it.
+fn raise_interrupt(header: &crate::task::Header) {
+    let interrupt = header.interrupt.get();
+    if interrupt == Interrupt::None || std::thread::panicking() {
+        // While unwinding, a destructor that blocks is let finish first.
+        return;
+    }
+    let unwind = match interrupt {
+        Interrupt::Timeout(id) => {
+            header.interrupt.set(Interrupt::None);
+            Unwind::TimedOut(id)
+        }
+        _ => Unwind::Killed,
+    };
+    std::panic::resume_unwind(Box::new(unwind));
+}
+
+/// Cancels a timer when dropped, so an unwind cannot leave it armed.
+pub(crate) struct TimerGuard<'a> {
+    pub(crate) hub: &'a Hub,
+    pub(crate) timer: TimerKey,
+}
+
+impl Drop for TimerGuard<'_> {
+    fn drop(&mut self) {
+        self.hub.cancel_timer(self.timer);
+    }
+}
+
+/// Counters of the calling thread's hub, for tests and debugging.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HubStats {
+    /// Green threads that have started and not finished (running, runnable or blocked).
+    pub live_green_threads: usize,
+    /// Tasks in the run queue, green threads not started yet included.
+    pub queued: usize,
+    /// Armed timers: sleeps, timeouts, delayed spawns.
+    pub timers: usize,
+    /// Sockets registered with the poller.
+    pub io_sources: usize,
+    /// Green threads blocked on socket readiness.
+    pub io_waiters: usize,
+    /// Green threads waiting for a thread-pool job.
+    pub remote_waits: usize,
+    /// Stacks mapped right now, the pooled ones included.
+    pub stacks_mapped: usize,
+    /// Finished stacks kept for reuse.
+    pub stacks_pooled: usize,
+}
+
+/// Counters of the calling thread's hub.
+///
+/// ```
+/// let stats = eventlet_rt::hub::stats();
+/// assert_eq!(stats.live_green_threads, 0);
+/// assert_eq!(stats.timers, 0);
+/// ```
+pub fn stats() -> HubStats {
+    let hub = current();
+    HubStats {
+        live_green_threads: hub.live.borrow().len(),
+        queued: hub.run_queue.borrow().len(),
+        timers: hub.timers.borrow().len(),
+        io_sources: hub.poller.sources(),
+        io_waiters: hub.poller.io_waiters(),
+        remote_waits: hub.poller.remote_waits(),
+        stacks_mapped: hub.stacks.mapped(),
+        stacks_pooled: hub.stacks.pooled(),
+    }
+}
+
+/// Sets the stack size, in bytes, of green threads this OS thread starts from now on.
+///
+/// The default is [`DEFAULT_STACK_SIZE`](crate::DEFAULT_STACK_SIZE) (128 KiB).
+/// Sizes round up to whole pages; each stack also gets a guard page, so an
+/// overflow ends the process with a message instead of corrupting memory.
+///
+/// # Panics
+/// If `bytes` is below [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE).
+///
+/// ```
+/// eventlet_rt::hub::set_default_stack_size(256 * 1024);
+/// assert_eq!(eventlet_rt::hub::default_stack_size(), 256 * 1024);
+/// ```
+pub fn set_default_stack_size(bytes: usize) {
+    current().stacks.set_default_stack_size(bytes);
+}
+
+/// The stack size, in bytes, of green threads this OS thread starts.
+///
+/// ```
+/// assert_eq!(eventlet_rt::hub::default_stack_size(), eventlet_rt::DEFAULT_STACK_SIZE);
+/// ```
+pub fn default_stack_size() -> usize {
+    current().stacks.default_stack_size()
+}
+
+/// Sets how many finished stacks this OS thread's hub keeps for reuse.
+///
+/// A spawn that finds a pooled stack costs no system call. The default,
+/// [`DEFAULT_STACK_POOL_CAPACITY`](crate::DEFAULT_STACK_POOL_CAPACITY), keeps
+/// 1024; a server that churns through more concurrent green threads may want more.
+///
+/// ```
+/// eventlet_rt::hub::set_stack_pool_capacity(16);
+/// for _ in 0..100 {
+///     eventlet_rt::spawn(|| ()).wait().unwrap();
+/// }
+/// assert!(eventlet_rt::hub::stats().stacks_pooled <= 16);
+/// ```
+pub fn set_stack_pool_capacity(stacks: usize) {
+    current().stacks.set_capacity(stacks);
+}

@@ -1,0 +1,265 @@
+//! The hub's link to `mio`: readiness of registered sources, and wake-ups from
+//! other OS threads (the thread pool) through a `mio::Waker`.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mio::{Events, Interest, Poll, Registry, Token};
+use slab::Slab;
+
+use crate::task::TaskRef;
+
+/// The token of the waker; source tokens are slab keys, far below it.
+const WAKER_TOKEN: Token = Token(usize::MAX);
+
+/// The readiness direction a green thread waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+/// Readiness and waiters of one registered source.
+#[derive(Default)]
+struct IoSlot {
+    readable: bool,
+    writable: bool,
+    readers: Vec<TaskRef>,
+    writers: Vec<TaskRef>,
+}
+
+impl IoSlot {
+    fn waiters(&mut self, direction: Direction) -> &mut Vec<TaskRef> {
+        match direction {
+            Direction::Read => &mut self.readers,
+            Direction::Write => &mut self.writers,
+        }
+    }
+}
+
+/// Wake-ups posted by other OS threads: (slot, sequence) of a remote wait.
+pub(crate) struct RemoteInbox {
+    posted: Mutex<Vec<(usize, u64)>>,
+    waker: mio::Waker,
+}
+
+impl RemoteInbox {
+    pub(crate) fn post(&self, slot: usize, seq: u64) {
+        self.posted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((slot, seq));
+        // The hub drains the inbox on its next poll; a failed wake can only
+        // mean the hub is gone, and then nobody waits for this post.
+        let _ = self.waker.wake();
+    }
+}
+
+struct RemoteSlot {
+    seq: u64,
+    task: TaskRef,
+    woken: bool,
+}
+
+pub(crate) struct Poller {
+    poll: RefCell<Poll>,
+    events: RefCell<Events>,
+    sources: RefCell<Slab<IoSlot>>,
+    io_waiters: Cell<usize>,
+    inbox: Arc<RemoteInbox>,
+    remote: RefCell<Slab<RemoteSlot>>,
+    next_remote_seq: Cell<u64>,
+}
+
+impl Poller {
+    pub(crate) fn new() -> io::Result<Poller> {
+        let poll = Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        Ok(Poller {
+            poll: RefCell::new(poll),
+            events: RefCell::new(Events::with_capacity(1024)),
+            sources: RefCell::new(Slab::new()),
+            io_waiters: Cell::new(0),
+            inbox: Arc::new(RemoteInbox {
+                posted: Mutex::new(Vec::new()),
+                waker,
+            }),
+            remote: RefCell::new(Slab::new()),
+            next_remote_seq: Cell::new(0),
+        })
+    }
+
+    /// Registers `source` for read and write readiness; returns its slot.
+    pub(crate) fn register(&self, source: &mut impl mio::event::Source) -> io::Result<usize> {
+        let mut sources = self.sources.borrow_mut();
+        let entry = sources.vacant_entry();
+        let slot = entry.key();
+        self.registry(|registry| {
+            registry.register(source, Token(slot), Interest::READABLE | Interest::WRITABLE)
+        })?;
+        entry.insert(IoSlot::default());
+        Ok(slot)
+    }
+
+    /// Removes `source` from the poller and frees its slot.
+    pub(crate) fn deregister(&self, slot: usize, source: &mut impl mio::event::Source) {
+        // The descriptor may already be broken; either way the slot must go.
+        let _ = self.registry(|registry| registry.deregister(source));
+        let removed = self.sources.borrow_mut().try_remove(slot);
+        if let Some(removed) = removed {
+            debug_assert!(removed.readers.is_empty() && removed.writers.is_empty());
+        }
+    }
+
+    fn registry<R>(&self, f: impl FnOnce(&Registry) -> R) -> R {
+        f(self.poll.borrow().registry())
+    }
+
+    /// Last known readiness of a slot in one direction.
+    pub(crate) fn is_ready(&self, slot: usize, direction: Direction) -> bool {
+        let sources = self.sources.borrow();
+        let io = &sources[slot];
+        match direction {
+            Direction::Read => io.readable,
+            Direction::Write => io.writable,
+        }
+    }
+
+    /// Forgets readiness after an operation said it would block.
+    pub(crate) fn clear_ready(&self, slot: usize, direction: Direction) {
+        let mut sources = self.sources.borrow_mut();
+        match direction {
+            Direction::Read => sources[slot].readable = false,
+            Direction::Write => sources[slot].writable = false,
+        }
+    }
+
+    pub(crate) fn add_waiter(&self, slot: usize, direction: Direction, task: TaskRef) {
+        self.sources.borrow_mut()[slot]
+            .waiters(direction)
+            .push(task);
+        self.io_waiters.set(self.io_waiters.get() + 1);
+    }
+
+    pub(crate) fn remove_waiter(&self, slot: usize, direction: Direction, task: &TaskRef) {
+        let mut sources = self.sources.borrow_mut();
+        let Some(io) = sources.get_mut(slot) else {
+            return;
+        };
+        let waiters = io.waiters(direction);
+        if let Some(at) = waiters.iter().position(|t| std::rc::Rc::ptr_eq(t, task)) {
+            waiters.swap_remove(at);
+            self.io_waiters.set(self.io_waiters.get() - 1);
+        }
+    }
+
+    /// Green threads blocked on readiness.
+    pub(crate) fn io_waiters(&self) -> usize {
+        self.io_waiters.get()
+    }
+
+    /// Registered sources.
+    pub(crate) fn sources(&self) -> usize {
+        self.sources.borrow().len()
+    }
+
+    /// Waits up to `timeout` for readiness or remote wake-ups and hands every
+    /// task they wake to `wake`.
+    pub(crate) fn poll(&self, timeout: Option<Duration>, mut wake: impl FnMut(&TaskRef)) {
+        let mut events = self.events.borrow_mut();
+        match self.poll.borrow_mut().poll(&mut events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
+            Err(e) => panic!("eventlet-rt: the hub's poller failed: {e}"),
+        }
+        let mut sources = self.sources.borrow_mut();
+        for event in events.iter() {
+            if event.token() == WAKER_TOKEN {
+                continue;
+            }
+            let Some(io) = sources.get_mut(event.token().0) else {
+                continue;
+            };
+            if event.is_readable() || event.is_read_closed() || event.is_error() {
+                io.readable = true;
+                self.io_waiters
+                    .set(self.io_waiters.get() - io.readers.len());
+                io.readers.drain(..).for_each(|task| wake(&task));
+            }
+            if event.is_writable() || event.is_write_closed() || event.is_error() {
+                io.writable = true;
+                self.io_waiters
+                    .set(self.io_waiters.get() - io.writers.len());
+                io.writers.drain(..).for_each(|task| wake(&task));
+            }
+        }
+        drop(sources);
+        self.drain_inbox(wake);
+    }
+
+    fn drain_inbox(&self, mut wake: impl FnMut(&TaskRef)) {
+        let posted = std::mem::take(
+            &mut *self
+                .inbox
+                .posted
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        let mut remote = self.remote.borrow_mut();
+        for (slot, seq) in posted {
+            if let Some(waiting) = remote.get_mut(slot).filter(|r| r.seq == seq) {
+                waiting.woken = true;
+                wake(&waiting.task);
+            }
+        }
+    }
+
+    /// Registers `task` as waiting for a wake-up from another OS thread.
+    pub(crate) fn expect_remote(&self, task: TaskRef) -> RemoteWait {
+        let seq = self.next_remote_seq.get();
+        self.next_remote_seq.set(seq + 1);
+        let slot = self.remote.borrow_mut().insert(RemoteSlot {
+            seq,
+            task,
+            woken: false,
+        });
+        RemoteWait {
+            slot,
+            seq,
+            inbox: self.inbox.clone(),
+        }
+    }
+
+    pub(crate) fn remote_woken(&self, wait: &RemoteWait) -> bool {
+        self.remote
+            .borrow()
+            .get(wait.slot)
+            .is_some_and(|r| r.seq == wait.seq && r.woken)
+    }
+
+    pub(crate) fn forget_remote(&self, wait: &RemoteWait) {
+        let mut remote = self.remote.borrow_mut();
+        if remote.get(wait.slot).is_some_and(|r| r.seq == wait.seq) {
+            remote.remove(wait.slot);
+        }
+    }
+
+    /// Remote wake-ups still expected.
+    pub(crate) fn remote_waits(&self) -> usize {
+        self.remote.borrow().len()
+    }
+
+    /// Drops every remote wait (hub teardown).
+    pub(crate) fn clear_remote(&self) {
+        self.remote.borrow_mut().clear();
+    }
+}
+
+/// A pending wake-up from another OS thread; see [`crate::hub::RemoteWaker`].
+pub(crate) struct RemoteWait {
+    pub(crate) slot: usize,
+    pub(crate) seq: u64,
+    pub(crate) inbox: Arc<RemoteInbox>,
+}

@@ -1,0 +1,134 @@
+//! What the hub schedules: a task header, its states and how it is interrupted.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::coro::Coroutine;
+use crate::hub::timer::TimerKey;
+
+/// A reference to a schedulable task: a green thread or the thread's main context.
+pub(crate) type TaskRef = Rc<dyn Task>;
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Created but not scheduled yet (`spawn_after` before its delay).
+    New,
+    /// In the run queue.
+    Queued,
+    /// Running on the CPU right now.
+    Running,
+    /// Blocked in a green primitive, waiting for `unpark`.
+    Parked,
+    /// Finished: returned, panicked or killed.
+    Done,
+}
+
+/// A request to unwind a task at its next blocking point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Interrupt {
+    None,
+    /// `kill`: sticky; raised again at every later blocking point.
+    Kill,
+    /// The `with_timeout` scope with this id ran out of time.
+    Timeout(u64),
+}
+
+/// The payload of the unwinds the runtime starts itself (`kill`, timeouts).
+///
+/// Raised with `resume_unwind`, so the panic hook never prints it.
+#[derive(Debug)]
+pub(crate) enum Unwind {
+    Killed,
+    TimedOut(u64),
+}
+
+/// The data every task carries, whatever its result type.
+pub(crate) struct Header {
+    pub(crate) state: Cell<State>,
+    pub(crate) interrupt: Cell<Interrupt>,
+    /// The stack, once the task has started and while it is suspended.
+    pub(crate) coroutine: Cell<Option<Coroutine>>,
+    pub(crate) started: Cell<bool>,
+    /// The task blocked in `GreenThread::wait` on this one.
+    pub(crate) joiner: RefCell<Option<TaskRef>>,
+    /// The `spawn_after` timer that will queue this task.
+    pub(crate) start_timer: Cell<Option<TimerKey>>,
+    /// Bytes of stack asked for with `Builder::stack_size`; the hub default otherwise.
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) name: RefCell<Option<Rc<str>>>,
+    /// Its slot among the hub's live green threads, once started.
+    pub(crate) live_slot: Cell<usize>,
+    pub(crate) is_main: bool,
+}
+
+impl Header {
+    pub(crate) fn new(stack_size: Option<usize>, name: Option<Rc<str>>, is_main: bool) -> Header {
+        Header {
+            state: Cell::new(State::New),
+            interrupt: Cell::new(Interrupt::None),
+            coroutine: Cell::new(None),
+            started: Cell::new(false),
+            joiner: RefCell::new(None),
+            start_timer: Cell::new(None),
+            stack_size,
+            name: RefCell::new(name),
+            live_slot: Cell::new(usize::MAX),
+            is_main,
+        }
+    }
+
+    /// Records a new interrupt, keeping the one that unwinds the most: a kill
+    /// beats any timeout, and an outer `with_timeout` scope (smaller id) beats
+    /// an inner one.
+    pub(crate) fn raise(&self, interrupt: Interrupt) {
+        let merged = match (self.interrupt.get(), interrupt) {
+            (Interrupt::Kill, _) | (_, Interrupt::Kill) => Interrupt::Kill,
+            (Interrupt::Timeout(a), Interrupt::Timeout(b)) => Interrupt::Timeout(a.min(b)),
+            (Interrupt::None, other) | (other, Interrupt::None) => other,
+        };
+        self.interrupt.set(merged);
+    }
+}
+
+/// A green thread (or the main context) as the hub sees it.
+pub(crate) trait Task {
+    fn header(&self) -> &Header;
+
+    /// Runs the body to its end on the current stack, inside the task's coroutine.
+    ///
+    /// Catches every unwind of the body, stores the outcome, calls the links
+    /// and wakes the joiner.
+    fn run(&self);
+
+    /// Ends a task that never started: drops its body; `error` is its outcome.
+    fn finish_unstarted(&self, error: crate::GreenError);
+}
+
+/// The thread's main context: the code that is not inside any green thread.
+pub(crate) struct MainTask {
+    header: Header,
+}
+
+impl MainTask {
+    pub(crate) fn new() -> MainTask {
+        let header = Header::new(None, Some(Rc::from("main")), true);
+        header.state.set(State::Running);
+        header.started.set(true);
+        MainTask { header }
+    }
+}
+
+impl Task for MainTask {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn run(&self) {
+        unreachable!("the main context runs on the thread's own stack")
+    }
+
+    fn finish_unstarted(&self, _: crate::GreenError) {
+        unreachable!("the main context is always started")
+    }
+}
