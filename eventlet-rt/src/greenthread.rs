@@ -113,13 +113,13 @@ impl<F: FnOnce() -> T + 'static, T: 'static> TaskCell<F, T> {
             let Stage::Finished(result) = &*stage else {
                 unreachable!("links run after the outcome is stored")
             };
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| next(result))) {
-                if !payload.is::<Unwind>() {
-                    eprintln!(
-                        "eventlet-rt: a link callback panicked: {}",
-                        GreenError::Panicked(payload)
-                    );
-                }
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| next(result)))
+                && !payload.is::<Unwind>()
+            {
+                eprintln!(
+                    "eventlet-rt: a link callback panicked: {}",
+                    GreenError::Panicked(payload)
+                );
             }
         }
     }
