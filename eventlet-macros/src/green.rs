@@ -17,10 +17,19 @@ pub(crate) fn green(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(expand(&args, item))
     });
     expanded.unwrap_or_else(|error| {
-        let mut unchanged = item;
+        // Given back, a `mod m;` would add a second error when its file does not exist.
+        let mut unchanged = if is_file_module(&item) {
+            TokenStream::new()
+        } else {
+            item
+        };
         unchanged.extend(error.into_compile_error());
         unchanged
     })
+}
+
+fn is_file_module(item: &TokenStream) -> bool {
+    syn::parse2::<ItemMod>(item.clone()).is_ok_and(|item_mod| item_mod.content.is_none())
 }
 
 /// The arguments of `#[green(...)]`.
@@ -128,8 +137,9 @@ fn validate_signature(sig: &Signature) -> Result<()> {
     if let Some(asyncness) = &sig.asyncness {
         return Err(Error::new_spanned(
             asyncness,
-            "a `#[green]` function is blocking-style, not `async`: drop `async` (and every \
-             `.await`): its blocking calls let the other green threads run",
+            "`#[green]` functions are blocking-style, not `async`: drop `async` and every \
+             `.await`; in a green thread, a blocking call already lets the other green \
+             threads run",
         ));
     }
     if let Some(constness) = &sig.constness {

@@ -18,7 +18,7 @@ const USAGE: &str = "write `pool_imap!(pool, f, iter)` or `pool_imap!(pool, f(x)
 /// The macro: its expansion, or one `compile_error!` naming what to write instead.
 pub(crate) fn pool_imap(input: TokenStream) -> TokenStream {
     match parse.parse2(input) {
-        Ok(imap) => expand(imap),
+        Ok(imap) => expand(&imap),
         Err(error) => error.into_compile_error(),
     }
 }
@@ -53,9 +53,10 @@ struct Piece {
 
 fn parse(input: ParseStream) -> Result<ImapInput> {
     if input.is_empty() {
-        return Err(input.error(format!(
-            "`pool_imap!` needs a function and an iterator: {USAGE}"
-        )));
+        return Err(Error::new(
+            proc_macro2::Span::call_site(),
+            format!("`pool_imap!` needs a function and an iterator: {USAGE}"),
+        ));
     }
     let mut pieces = Vec::new();
     while !input.is_empty() {
@@ -155,10 +156,13 @@ fn parse_for_in(input: ParseStream) -> Result<ForIn> {
         });
     }
     if !input.peek(Token![in]) {
-        return Err(input.error(
-            "expected `in` after the pattern: write `... for x in iter`, as in \
-             `pool_imap!(pool, f(x) for x in iter)`",
-        ));
+        let message = "expected `in` after the pattern: write `... for x in iter`, as in \
+                       `pool_imap!(pool, f(x) for x in iter)`";
+        return Err(if input.is_empty() {
+            Error::new_spanned(&pat, message)
+        } else {
+            input.error(message)
+        });
     }
     let in_token: Token![in] = input.parse()?;
     if input.is_empty() || input.peek(Token![,]) {
@@ -197,13 +201,12 @@ fn in_before_next_comma(mut cursor: Cursor) -> bool {
 
 /// `::eventlet_rt::GreenPool::imap(&pool, f, iter)`, with `move |pat| body` as `f` for a
 /// comprehension. Arguments are evaluated in the order written: pool, function, iterator.
-fn expand(input: ImapInput) -> TokenStream {
-    let pool = match &input.pool {
-        Some(pool) => quote!(&#pool),
-        None => {
-            let size = proc_macro2::Literal::usize_unsuffixed(DEFAULT_POOL_SIZE);
-            quote!(&::eventlet_rt::GreenPool::new(#size))
-        }
+fn expand(input: &ImapInput) -> TokenStream {
+    let pool = if let Some(pool) = &input.pool {
+        quote!(&#pool)
+    } else {
+        let size = proc_macro2::Literal::usize_unsuffixed(DEFAULT_POOL_SIZE);
+        quote!(&::eventlet_rt::GreenPool::new(#size))
     };
     let (f, iter) = match &input.job {
         Job::Map { f, iter } => (f.to_token_stream(), iter),

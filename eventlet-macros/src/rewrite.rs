@@ -203,7 +203,7 @@ impl VisitMut for GreenRewrite {
     fn visit_expr_struct_mut(&mut self, node: &mut ExprStruct) {
         self.visit_attributes_mut(&mut node.attrs);
         self.visit_qualified_path(&mut node.qself, &mut node.path);
-        for field in node.fields.iter_mut() {
+        for field in &mut node.fields {
             self.visit_field_value_mut(field);
         }
         if let Some(rest) = &mut node.rest {
@@ -214,7 +214,7 @@ impl VisitMut for GreenRewrite {
     fn visit_pat_struct_mut(&mut self, node: &mut PatStruct) {
         self.visit_attributes_mut(&mut node.attrs);
         self.visit_qualified_path(&mut node.qself, &mut node.path);
-        for field in node.fields.iter_mut() {
+        for field in &mut node.fields {
             self.visit_field_pat_mut(field);
         }
     }
@@ -222,7 +222,7 @@ impl VisitMut for GreenRewrite {
     fn visit_pat_tuple_struct_mut(&mut self, node: &mut PatTupleStruct) {
         self.visit_attributes_mut(&mut node.attrs);
         self.visit_qualified_path(&mut node.qself, &mut node.path);
-        for elem in node.elems.iter_mut() {
+        for elem in &mut node.elems {
             self.visit_pat_mut(elem);
         }
     }

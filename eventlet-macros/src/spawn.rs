@@ -31,7 +31,7 @@ impl Flavor {
 pub(crate) fn spawn(input: TokenStream, flavor: Flavor) -> TokenStream {
     let parser = |input: ParseStream| parse(input, flavor);
     match parser.parse2(input) {
-        Ok(spawn) => expand(spawn, flavor),
+        Ok(spawn) => expand(&spawn, flavor),
         Err(error) => error.into_compile_error(),
     }
 }
@@ -68,10 +68,13 @@ enum Task {
 fn parse(input: ParseStream, flavor: Flavor) -> Result<SpawnInput> {
     let name = flavor.name();
     if input.is_empty() {
-        return Err(input.error(format!(
-            "`{name}!` needs a call to run in a new green thread: write `{name}!(f(a, b))`, \
+        return Err(Error::new(
+            Span::call_site(),
+            format!(
+                "`{name}!` needs a call to run in a new green thread: write `{name}!(f(a, b))`, \
              `{name}!(obj.method(a))` or `{name}!(move || ...)`"
-        )));
+            ),
+        ));
     }
     let first: Expr = input.parse()?;
     if input.is_empty() {
@@ -84,14 +87,15 @@ fn parse(input: ParseStream, flavor: Flavor) -> Result<SpawnInput> {
         ))
     })?;
     if input.is_empty() {
-        return Err(Error::new_spanned(
-            comma,
+        let message = if is_task(&first) {
             format!(
-                "expected the call to spawn after `,`: write `{name}!(pool, f(a, b))`, or drop \
-                 the `,` to spawn `{}` itself",
+                "remove the trailing `,`: `{name}!({})`",
                 first.to_token_stream()
-            ),
-        ));
+            )
+        } else {
+            format!("expected a call after the pool: write `{name}!(pool, f(a, b))`")
+        };
+        return Err(Error::new_spanned(comma, message));
     }
     let second: Expr = input.parse()?;
     // A trailing comma after the call is fine.
@@ -109,6 +113,11 @@ fn parse(input: ParseStream, flavor: Flavor) -> Result<SpawnInput> {
         ));
     }
     validate(Some(first), second, flavor)
+}
+
+/// Whether `expr` looks like what runs in the green thread rather than a pool.
+fn is_task(expr: &Expr) -> bool {
+    matches!(expr, Expr::Call(_) | Expr::MethodCall(_) | Expr::Closure(_))
 }
 
 // ---- validate ------------------------------------------------------------------------
@@ -181,10 +190,12 @@ fn validate_task(task: Expr, flavor: Flavor) -> Result<Task> {
 
 /// `{ let callee = f; let arg0 = a; ...; ::eventlet_rt::spawn(move || callee(arg0, ...)) }`
 /// with hygienic locals, so the values are taken before the green thread exists.
-fn expand(input: SpawnInput, flavor: Flavor) -> TokenStream {
+fn expand(input: &SpawnInput, flavor: Flavor) -> TokenStream {
     let mut lets = Vec::new();
     let mut bind = |name: &str, value: &dyn ToTokens| {
-        let local = Ident::new(name, Span::mixed_site());
+        // Hygienic, but located at the user's expression so errors point there.
+        let location = value.to_token_stream().span();
+        let local = Ident::new(name, Span::mixed_site().located_at(location));
         lets.push(quote!(let #local = #value;));
         local
     };
@@ -197,7 +208,7 @@ fn expand(input: SpawnInput, flavor: Flavor) -> TokenStream {
         Task::Call { callee, args } => {
             let callee = bind("callee", callee);
             let args = bind_args(args, &mut bind);
-            quote!(move || #callee(#(#args),*))
+            quote_spanned!(input.span=> move || #callee(#(#args),*))
         }
         Task::Method {
             receiver,
@@ -207,7 +218,7 @@ fn expand(input: SpawnInput, flavor: Flavor) -> TokenStream {
         } => {
             let receiver = bind("receiver", receiver);
             let args = bind_args(args, &mut bind);
-            quote!(move || #receiver.#method #turbofish(#(#args),*))
+            quote_spanned!(input.span=> move || #receiver.#method #turbofish(#(#args),*))
         }
     };
     let spawn = match (pool, flavor) {

@@ -109,7 +109,8 @@ fn misuse_is_an_error_that_teaches() {
         ),
         (quote!(42), "found a literal: write `spawn!(f(a, b))`"),
         (quote!(f), "write `spawn!(f())`"),
-        (quote!(pool,), "expected the call to spawn after `,`"),
+        (quote!(pool,), "expected a call after the pool"),
+        (quote!(f(a),), "remove the trailing `,`"),
         (
             quote!(pool, f(a), b),
             "the call's arguments go inside its parentheses",
