@@ -88,6 +88,14 @@ struct TaskCell<F, T> {
 
 impl<F: FnOnce() -> T + 'static, T: 'static> TaskCell<F, T> {
     fn complete(&self, result: Result<T, GreenError>) {
+        if let Err(error) = &result {
+            tracing::debug!(
+                target: "eventlet_rt::greenthread",
+                name = ?self.header.name.borrow(),
+                spawned_at = %self.header.spawned_at,
+                "green thread ended: {error}"
+            );
+        }
         *self.stage.borrow_mut() = Stage::Finished(result);
         self.call_links();
         let header = &self.header;

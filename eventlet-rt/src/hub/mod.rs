@@ -350,11 +350,14 @@ impl Hub {
         let timeout = match next_deadline {
             Some(deadline) => Some(deadline.saturating_duration_since(now)),
             None if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 => None,
-            None => panic!(
-                "eventlet-rt: the main context is blocked forever: no green thread can run and no \
+            None => {
+                self.current.borrow().header().state.set(State::Running);
+                panic!(
+                    "eventlet-rt: the main context is blocked forever: no green thread can run and no \
                  timer, socket or thread-pool job is left to wake anything. A green thread that \
                  waits for itself, or an event nobody sends, looks like this."
-            ),
+                )
+            }
         };
         self.poll_events(timeout);
     }
