@@ -12,14 +12,14 @@ fn child_with_one_blocking_and_one_polite_green_thread() {
     if std::env::var_os("EVENTLET_CHILD").is_none() {
         return;
     }
-    debug::blocking_detection(Duration::from_millis(50));
+    debug::blocking_detection(Duration::from_millis(200));
     let polite = Builder::new().name("polite-sleeper").spawn(|| {
         for _ in 0..30 {
             sleep(Duration::from_millis(10)); // green: gives the hub back
         }
     });
     let blocker = Builder::new().name("rude-blocker").spawn(|| {
-        std::thread::sleep(Duration::from_millis(400)); // holds the hub
+        std::thread::sleep(Duration::from_millis(1500)); // holds the hub
     });
     polite.wait().unwrap();
     blocker.wait().unwrap();
