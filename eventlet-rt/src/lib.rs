@@ -70,6 +70,7 @@
 //!   re-raises it, and kills use the runtime's own unwind instead.
 
 mod coro;
+pub mod debug;
 mod greenthread;
 pub mod hub;
 mod sleep;
