@@ -191,23 +191,16 @@ fn validate_task(task: Expr, flavor: Flavor) -> Result<Task> {
 /// `{ let callee = f; let arg0 = a; ...; ::eventlet_rt::spawn(move || callee(arg0, ...)) }`
 /// with hygienic locals, so the values are taken before the green thread exists.
 fn expand(input: &SpawnInput, flavor: Flavor) -> TokenStream {
-    let mut lets = Vec::new();
-    let mut bind = |name: &str, value: &dyn ToTokens| {
-        // Hygienic, but located at the user's expression so errors point there.
-        let location = value.to_token_stream().span();
-        let local = Ident::new(name, Span::mixed_site().located_at(location));
-        lets.push(quote!(let #local = #value;));
-        local
-    };
+    let mut lets = Bindings::default();
     let pool = input
         .pool
         .as_ref()
-        .map(|pool| bind("pool", &quote!(&#pool)));
+        .map(|pool| lets.bind("pool", &quote!(&#pool)));
     let task = match &input.task {
         Task::Closure(closure) => closure.to_token_stream(),
         Task::Call { callee, args } => {
-            let callee = bind("callee", callee);
-            let args = bind_args(args, &mut bind);
+            let callee = lets.bind_mut("callee", callee);
+            let args = lets.bind_args(args);
             quote_spanned!(input.span=> move || #callee(#(#args),*))
         }
         Task::Method {
@@ -216,8 +209,8 @@ fn expand(input: &SpawnInput, flavor: Flavor) -> TokenStream {
             turbofish,
             args,
         } => {
-            let receiver = bind("receiver", receiver);
-            let args = bind_args(args, &mut bind);
+            let receiver = lets.bind_mut("receiver", receiver);
+            let args = lets.bind_args(args);
             quote_spanned!(input.span=> move || #receiver.#method #turbofish(#(#args),*))
         }
     };
@@ -227,26 +220,53 @@ fn expand(input: &SpawnInput, flavor: Flavor) -> TokenStream {
         (Some(pool), Flavor::Spawn) => quote_spanned!(input.span=> #pool.spawn(#task)),
         (Some(pool), Flavor::SpawnN) => quote_spanned!(input.span=> #pool.spawn_n(#task)),
     };
-    if lets.is_empty() {
+    if lets.0.is_empty() {
         spawn
     } else {
+        let lets = lets.0;
         quote!({ #(#lets)* #spawn })
     }
 }
 
-/// Binds each argument to a local, except closure literals: they are moved into the green
-/// thread as they are, so their parameter types are still inferred from the callee.
-fn bind_args(
-    args: &Punctuated<Expr, Token![,]>,
-    bind: &mut impl FnMut(&str, &dyn ToTokens) -> Ident,
-) -> Vec<TokenStream> {
-    args.iter()
-        .enumerate()
-        .map(|(index, arg)| match arg {
-            Expr::Closure(closure) => closure.to_token_stream(),
-            arg => bind(&format!("arg{index}"), arg).into_token_stream(),
-        })
-        .collect()
+/// The `let` statements that evaluate the values at the call site.
+#[derive(Default)]
+struct Bindings(Vec<TokenStream>);
+
+impl Bindings {
+    /// `let name = value;`
+    fn bind(&mut self, name: &str, value: &dyn ToTokens) -> Ident {
+        let local = hygienic_local(name, value);
+        self.0.push(quote!(let #local = #value;));
+        local
+    }
+
+    /// `let mut name = value;`: an `FnMut` callee and a `&mut self` receiver are called
+    /// through a `mut` binding. For the others that `mut` is unused, which is fine.
+    fn bind_mut(&mut self, name: &str, value: &dyn ToTokens) -> Ident {
+        let local = hygienic_local(name, value);
+        self.0
+            .push(quote!(#[allow(unused_mut)] let mut #local = #value;));
+        local
+    }
+
+    /// Binds each argument to a local, except closure literals: they are moved into the
+    /// green thread as they are, so their parameter types are still inferred from the callee.
+    fn bind_args(&mut self, args: &Punctuated<Expr, Token![,]>) -> Vec<TokenStream> {
+        args.iter()
+            .enumerate()
+            .map(|(index, arg)| match arg {
+                Expr::Closure(closure) => closure.to_token_stream(),
+                arg => self.bind(&format!("arg{index}"), arg).into_token_stream(),
+            })
+            .collect()
+    }
+}
+
+/// A local of the expansion: hygienic, but located at the user's `value`, so that errors
+/// about it point there.
+fn hygienic_local(name: &str, value: &dyn ToTokens) -> Ident {
+    let location = value.to_token_stream().span();
+    Ident::new(name, Span::mixed_site().located_at(location))
 }
 
 #[cfg(test)]

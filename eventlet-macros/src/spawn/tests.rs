@@ -18,7 +18,8 @@ fn call_evaluates_callee_and_arguments_first() {
     assert_eq!(
         expand(quote!(fetch(url, n + 1))),
         normalize(quote!({
-            let callee = fetch;
+            #[allow(unused_mut)]
+            let mut callee = fetch;
             let arg0 = url;
             let arg1 = n + 1;
             ::eventlet_rt::spawn(move || callee(arg0, arg1))
@@ -31,7 +32,8 @@ fn method_call_evaluates_receiver_and_arguments_first() {
     assert_eq!(
         expand(quote!(server.handle::<Tcp>(conn))),
         normalize(quote!({
-            let receiver = server;
+            #[allow(unused_mut)]
+            let mut receiver = server;
             let arg0 = conn;
             ::eventlet_rt::spawn(move || receiver.handle::<Tcp>(arg0))
         }))
@@ -51,7 +53,8 @@ fn closure_arguments_stay_inline_for_inference() {
     assert_eq!(
         expand(quote!(apply(xs, |x| x + 1))),
         normalize(quote!({
-            let callee = apply;
+            #[allow(unused_mut)]
+            let mut callee = apply;
             let arg0 = xs;
             ::eventlet_rt::spawn(move || callee(arg0, |x| x + 1))
         }))
@@ -64,7 +67,8 @@ fn pool_is_evaluated_first_and_spawns() {
         expand(quote!(pools[0], f(a),)),
         normalize(quote!({
             let pool = &pools[0];
-            let callee = f;
+            #[allow(unused_mut)]
+            let mut callee = f;
             let arg0 = a;
             pool.spawn(move || callee(arg0))
         }))
@@ -83,7 +87,8 @@ fn spawn_n_calls_the_runtime_spawn_n() {
     assert_eq!(
         normalize(spawn(quote!(f()), Flavor::SpawnN)),
         normalize(quote!({
-            let callee = f;
+            #[allow(unused_mut)]
+            let mut callee = f;
             ::eventlet_rt::spawn_n(move || callee())
         }))
     );
