@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Error, Item, ItemFn, ItemMod, Meta, Result, Signature, Token};
+use syn::{Error, Item, ItemFn, ItemMod, Meta, Result, Signature, Token, TraitItemFn};
 
 use crate::rewrite::make_green;
 
@@ -116,6 +116,13 @@ fn validate_item(item: Item) -> Result<GreenItem> {
             ),
         )),
         Item::Mod(item_mod) => Ok(GreenItem::Mod(item_mod)),
+        Item::Verbatim(tokens) if syn::parse2::<TraitItemFn>(tokens.clone()).is_ok() => {
+            Err(Error::new_spanned(
+                tokens,
+                "this `fn` has no body, so there is nothing to make green: put `#[green]` on \
+                 the functions that implement it",
+            ))
+        }
         Item::ForeignMod(foreign) => Err(Error::new_spanned(
             &foreign.abi,
             "`#[green]` cannot go on an `extern` block: foreign functions have no Rust body \
