@@ -2,7 +2,8 @@
 //! `pool_imap!`.
 //!
 //! Use them through `eventlet_rt`, which re-exports them (`use eventlet_rt::{green, spawn};`);
-//! their expansions name `::eventlet_rt::...` items, so that crate must be a dependency.
+//! their expansions name `::eventlet_rt::...` items, so that crate must be a dependency under
+//! its own name (not renamed in `Cargo.toml`).
 //! The examples here are not run in this crate: the same programs run in `ui-tests`.
 //!
 //! [`eventlet-rt`]: https://docs.rs/eventlet-rt

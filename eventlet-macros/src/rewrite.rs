@@ -113,7 +113,8 @@ struct GreenRewrite {
 }
 
 impl GreenRewrite {
-    fn rewrite_path(&mut self, path: &mut Path) -> usize {
+    /// [`rewrite_path`], counted; gives the segments gained, if any.
+    fn rewrite_counted(&mut self, path: &mut Path) -> usize {
         let gained = rewrite_path(path);
         self.rewrites += usize::from(gained.is_some());
         gained.unwrap_or(0)
@@ -127,7 +128,7 @@ impl GreenRewrite {
             Some(qself) => {
                 self.visit_qself_mut(qself);
                 if qself.position > 0 {
-                    qself.position += self.rewrite_path(path);
+                    qself.position += self.rewrite_counted(path);
                 }
                 visit_mut::visit_path_mut(self, path);
             }
@@ -187,7 +188,7 @@ impl GreenRewrite {
 
 impl VisitMut for GreenRewrite {
     fn visit_path_mut(&mut self, path: &mut Path) {
-        self.rewrite_path(path);
+        self.rewrite_counted(path);
         visit_mut::visit_path_mut(self, path);
     }
 
