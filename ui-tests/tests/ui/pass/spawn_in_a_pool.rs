@@ -1,12 +1,13 @@
-//! `spawn!(pool, f(a))` and `spawn_n!(pool, f(a))` run in the pool; the pool expression is
-//! evaluated first, then the callee and the arguments.
+//! `spawn!(pool, f(a))` and `spawn_n!(pool, f(a))` run in the pool (a `GreenPool`, or a
+//! `GreenPile` that collects the results); the pool expression is evaluated first, then the
+//! callee and the arguments.
 #![deny(warnings)]
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use eventlet_rt::{GreenPool, sleep, spawn, spawn_n};
+use eventlet_rt::{GreenPile, GreenPool, sleep, spawn, spawn_n};
 
 fn double(x: u32) -> u32 {
     x * 2
@@ -32,4 +33,10 @@ fn main() {
     spawn_n!(pools[0], move || ());
     sleep(Duration::from_millis(10));
     assert_eq!(*log.borrow(), [0, 1, 2]);
+
+    let pile = GreenPile::new(2);
+    for x in 1..=3 {
+        spawn!(pile, double(x));
+    }
+    assert_eq!(pile.collect::<Vec<_>>(), [2, 4, 6]);
 }
