@@ -70,14 +70,18 @@
 //!   re-raises it, and kills use the runtime's own unwind instead.
 
 mod coro;
+pub mod green;
 mod greenthread;
 pub mod hub;
+mod serve;
 mod sleep;
 mod stack_pool;
 mod task;
 mod timeout;
+pub mod tpool;
 
 pub use greenthread::{Builder, GreenError, GreenThread, spawn, spawn_after, spawn_n};
+pub use serve::{connect, listen};
 pub use sleep::{sleep, yield_now};
 pub use stack_pool::{DEFAULT_STACK_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 pub use timeout::{TimedOut, with_timeout};
