@@ -3,8 +3,10 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
+use std::panic::Location;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::hub::{self, TimerAction};
@@ -86,6 +88,14 @@ struct TaskCell<F, T> {
 
 impl<F: FnOnce() -> T + 'static, T: 'static> TaskCell<F, T> {
     fn complete(&self, result: Result<T, GreenError>) {
+        if let Err(error) = &result {
+            tracing::debug!(
+                target: "eventlet_rt::greenthread",
+                name = ?self.header.name.borrow(),
+                spawned_at = %self.header.spawned_at,
+                "green thread ended: {error}"
+            );
+        }
         *self.stage.borrow_mut() = Stage::Finished(result);
         self.call_links();
         let header = &self.header;
@@ -113,13 +123,13 @@ impl<F: FnOnce() -> T + 'static, T: 'static> TaskCell<F, T> {
             let Stage::Finished(result) = &*stage else {
                 unreachable!("links run after the outcome is stored")
             };
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| next(result))) {
-                if !payload.is::<Unwind>() {
-                    eprintln!(
-                        "eventlet-rt: a link callback panicked: {}",
-                        GreenError::Panicked(payload)
-                    );
-                }
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| next(result)))
+                && !payload.is::<Unwind>()
+            {
+                eprintln!(
+                    "eventlet-rt: a link callback panicked: {}",
+                    GreenError::Panicked(payload)
+                );
             }
         }
     }
@@ -330,8 +340,18 @@ impl<T: 'static> GreenThread<T> {
     }
 
     /// The name given with [`Builder::name`], if any.
-    pub fn name(&self) -> Option<Rc<str>> {
+    pub fn name(&self) -> Option<Arc<str>> {
         self.task.header().name.borrow().clone()
+    }
+
+    /// Where the green thread was spawned (the caller of `spawn`).
+    ///
+    /// ```
+    /// let gt = eventlet_rt::spawn(|| ());
+    /// assert_eq!(gt.spawned_at().line(), line!() - 1);
+    /// ```
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.task.header().spawned_at
     }
 }
 
@@ -340,6 +360,7 @@ impl<T> fmt::Debug for GreenThread<T> {
         let header = self.task.header();
         f.debug_struct("GreenThread")
             .field("name", &header.name.borrow())
+            .field("spawned_at", &format_args!("{}", header.spawned_at))
             .field("state", &header.state.get())
             .finish()
     }
@@ -368,7 +389,7 @@ impl Drop for JoinGuard<'_> {
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct Builder {
-    name: Option<Rc<str>>,
+    name: Option<Arc<str>>,
     stack_size: Option<usize>,
 }
 
@@ -380,7 +401,7 @@ impl Builder {
 
     /// Names the green thread (shown in `Debug` and diagnostics).
     pub fn name(mut self, name: impl Into<String>) -> Builder {
-        self.name = Some(Rc::from(name.into()));
+        self.name = Some(Arc::from(name.into()));
         self
     }
 
@@ -394,6 +415,7 @@ impl Builder {
     }
 
     /// Spawns the green thread: it runs once the caller blocks or yields.
+    #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> GreenThread<T>
     where
         F: FnOnce() -> T + 'static,
@@ -405,6 +427,7 @@ impl Builder {
     }
 
     /// Spawns the green thread after `delay`.
+    #[track_caller]
     pub fn spawn_after<F, T>(self, delay: Duration, f: F) -> GreenThread<T>
     where
         F: FnOnce() -> T + 'static,
@@ -417,6 +440,7 @@ impl Builder {
         GreenThread { task }
     }
 
+    #[track_caller]
     fn build<F, T>(self, f: F) -> Rc<TaskCell<F, T>>
     where
         F: FnOnce() -> T + 'static,
@@ -426,7 +450,7 @@ impl Builder {
             .stack_size
             .filter(|&bytes| bytes != hub::default_stack_size());
         Rc::new(TaskCell {
-            header: Header::new(stack_size, self.name, false),
+            header: Header::new(stack_size, self.name, Location::caller(), false),
             stage: RefCell::new(Stage::Pending(f)),
             links: RefCell::new(Vec::new()),
         })
@@ -453,6 +477,7 @@ impl Builder {
 /// }
 /// assert_eq!(*log.borrow(), [0, 1, 2]);
 /// ```
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> GreenThread<T>
 where
     F: FnOnce() -> T + 'static,
@@ -473,6 +498,7 @@ where
 /// eventlet_rt::sleep(std::time::Duration::ZERO);
 /// assert!(ran.get());
 /// ```
+#[track_caller]
 pub fn spawn_n<F>(f: F)
 where
     F: FnOnce() + 'static,
@@ -491,6 +517,7 @@ where
 /// let gt = eventlet_rt::spawn_after(Duration::from_millis(20), move || start.elapsed());
 /// assert!(gt.wait().unwrap() >= Duration::from_millis(20));
 /// ```
+#[track_caller]
 pub fn spawn_after<F, T>(delay: Duration, f: F) -> GreenThread<T>
 where
     F: FnOnce() -> T + 'static,

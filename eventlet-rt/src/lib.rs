@@ -70,6 +70,7 @@
 //!   re-raises it, and kills use the runtime's own unwind instead.
 
 mod coro;
+pub mod debug;
 pub mod green;
 mod greenthread;
 pub mod hub;
