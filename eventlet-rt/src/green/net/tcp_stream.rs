@@ -341,7 +341,8 @@ impl Read for &TcpStream {
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.socket.read_with(|mut socket| socket.read_vectored(bufs))
+        self.socket
+            .read_with(|mut socket| socket.read_vectored(bufs))
     }
 }
 
@@ -351,7 +352,8 @@ impl Write for &TcpStream {
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.socket.write_with(|mut socket| socket.write_vectored(bufs))
+        self.socket
+            .write_with(|mut socket| socket.write_vectored(bufs))
     }
 
     fn flush(&mut self) -> io::Result<()> {

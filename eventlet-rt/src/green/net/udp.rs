@@ -107,10 +107,7 @@ impl UdpSocket {
     /// ```
     pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
         let target = addr.to_socket_addrs()?.next().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "no addresses to send data to",
-            )
+            io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
         })?;
         self.socket.write_with(|socket| socket.send_to(buf, target))
     }
