@@ -40,7 +40,7 @@ fn one_connection(listener: &TcpListener, round: usize) -> Option<io::ErrorKind>
         }
         _ => {
             drop(server_side);
-            client.read(&mut [0; 4]).unwrap();
+            assert_eq!(client.read(&mut [0; 4]).unwrap(), 0, "EOF");
             client
                 .shutdown(std::net::Shutdown::Both)
                 .err()
