@@ -74,6 +74,8 @@ mod event;
 pub mod green;
 mod greenthread;
 pub mod hub;
+mod pile;
+mod pool;
 pub mod queue;
 mod semaphore;
 mod sleep;
@@ -84,6 +86,8 @@ mod waiters;
 
 pub use event::Event;
 pub use greenthread::{Builder, GreenError, GreenThread, spawn, spawn_after, spawn_n};
+pub use pile::GreenPile;
+pub use pool::{GreenPool, Imap};
 pub use queue::{LifoQueue, PriorityQueue, Queue};
 pub use semaphore::{Semaphore, SemaphoreGuard};
 pub use sleep::{sleep, yield_now};

@@ -19,8 +19,11 @@ use std::fmt;
 /// use eventlet_rt::queue::{GenericQueue, Storage};
 ///
 /// /// Keeps only the newest item: a "latest value" mailbox.
-/// #[derive(Default)]
 /// struct Latest<T>(Option<T>);
+///
+/// impl<T> Default for Latest<T> {
+///     fn default() -> Self { Latest(None) }
+/// }
 ///
 /// impl<T> Storage<T> for Latest<T> {
 ///     fn push(&mut self, item: T) { self.0 = Some(item); }
