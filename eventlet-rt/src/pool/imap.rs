@@ -150,7 +150,11 @@ where
             if state.window.is_empty() && state.exhausted {
                 return None;
             }
-            let start = state.has_work(size) && state.workers < size;
+            // Another worker only when one can start now (or none runs at
+            // all): waiting for a slot would hold back ready results.
+            let start = state.has_work(size)
+                && state.workers < size
+                && (state.workers == 0 || self.pool.free() > 0);
             drop(state);
             if start {
                 self.start_worker();
