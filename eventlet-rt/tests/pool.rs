@@ -207,7 +207,9 @@ fn spawn_n_2() {
     let r = Rc::new(RefCell::new(BTreeSet::new()));
     let foo = |a: i32| {
         let r = r.clone();
-        move || drop(r.borrow_mut().insert(a))
+        move || {
+            r.borrow_mut().insert(a);
+        }
     };
     let gt = p.spawn(foo(1));
     assert_eq!(p.free(), 1);
