@@ -4,6 +4,7 @@
 //!
 //! - [`net`] mirrors `std::net`: TCP and UDP sockets, green name resolution.
 //! - [`thread`] mirrors `std::thread`: `spawn`, `sleep`, `yield_now`, `JoinHandle::join`.
+//! - [`mpsc`] mirrors `std::sync::mpsc`: channels over green queues.
 //!
 //! `#[green]` rewrites paths into `std::net` and `std::thread` to these
 //! modules, so blocking-style std code turns green at compile time; they can
@@ -20,5 +21,6 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod mpsc;
 pub mod net;
 pub mod thread;

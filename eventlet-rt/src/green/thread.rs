@@ -10,7 +10,7 @@
 //!
 //! Left out on purpose, so patched code fails to compile instead of blocking
 //! the hub or breaking a guarantee: `park`/`park_timeout`/`Thread::unpark`
-//! (use green primitives such as `Event`, or [`GreenThread::wait`]), and
+//! (use [`Event`](crate::Event) or [`GreenThread::wait`]), and
 //! `scope` (green threads need `'static`).
 //! Closures given to [`spawn`] need `'static` but not `Send`.
 //!
