@@ -24,6 +24,12 @@
 //!   server code is unaffected. To hand a connection to another OS thread,
 //!   pass a `std::net::TcpStream` and wrap it there with
 //!   [`TcpStream::from_std`].
+//!
+//!   ```compile_fail
+//!   fn needs_send<T: Send>(_: T) {}
+//!   let listener = eventlet_rt::green::net::TcpListener::bind("127.0.0.1:0").unwrap();
+//!   needs_send(listener); // error: a green socket is bound to its thread's hub
+//!   ```
 //! - **Name resolution is green.** [`ToSocketAddrs`] is this module's own
 //!   trait with std's shape: literal addresses parse in place, host names
 //!   resolve on [`tpool`](crate::tpool) so DNS never blocks the hub.
