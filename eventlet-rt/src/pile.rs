@@ -35,9 +35,11 @@ use crate::{GreenError, GreenPool, GreenThread, Queue};
 /// ```
 pub struct GreenPile<T> {
     pool: GreenPool,
-    threads: Queue<GreenThread<T>>,
-    /// Spawns started (some may still wait for a pool slot) and not yet yielded.
-    pending: Rc<Cell<usize>>,
+    /// Spawned green threads in spawn order; `None` marks a spawn that
+    /// unwound while it waited for a slot (it wakes a blocked `next`).
+    threads: Queue<Option<GreenThread<T>>>,
+    /// Spawns in progress: started and not yet in `threads`.
+    spawning: Rc<Cell<usize>>,
 }
 
 impl<T: 'static> GreenPile<T> {
@@ -65,7 +67,7 @@ impl<T: 'static> GreenPile<T> {
         GreenPile {
             pool: pool.clone(),
             threads: Queue::new(),
-            pending: Rc::new(Cell::new(0)),
+            spawning: Rc::new(Cell::new(0)),
         }
     }
 
@@ -85,11 +87,12 @@ impl<T: 'static> GreenPile<T> {
     where
         F: FnOnce() -> T + 'static,
     {
-        self.pending.set(self.pending.get() + 1);
-        let undo = UndoOnUnwind(&self.pending);
-        let thread = self.pool.spawn(f);
-        std::mem::forget(undo);
-        self.threads.put(thread);
+        self.spawning.set(self.spawning.get() + 1);
+        let mut in_progress = SpawnInProgress {
+            pile: self,
+            thread: None,
+        };
+        in_progress.thread = Some(self.pool.spawn(f));
     }
 
     /// The pool the pile's work runs in.
@@ -104,12 +107,18 @@ impl<T: 'static> GreenPile<T> {
     }
 }
 
-/// Takes back the count of a spawn that unwound before it was added.
-struct UndoOnUnwind<'a>(&'a Cell<usize>);
+/// Ends a spawn: adds its green thread to the pile, or, when the spawn
+/// unwound, a marker that lets a blocked `next` re-check.
+struct SpawnInProgress<'a, T> {
+    pile: &'a GreenPile<T>,
+    thread: Option<GreenThread<T>>,
+}
 
-impl Drop for UndoOnUnwind<'_> {
+impl<T> Drop for SpawnInProgress<'_, T> {
     fn drop(&mut self) {
-        self.0.set(self.0.get() - 1);
+        let spawning = &self.pile.spawning;
+        spawning.set(spawning.get() - 1);
+        self.pile.threads.put(self.thread.take());
     }
 }
 
@@ -119,12 +128,17 @@ impl<T: 'static> Iterator for GreenPile<T> {
     /// The next result in spawn order, blocking until it is ready; `None`
     /// once every spawn's result has been yielded.
     fn next(&mut self) -> Option<T> {
-        if self.pending.get() == 0 {
-            return None;
-        }
-        // Blocks while the next spawn still waits for a pool slot.
-        let thread = self.threads.get();
-        self.pending.set(self.pending.get() - 1);
+        let thread = loop {
+            let next = match self.threads.try_get() {
+                Some(next) => next,
+                None if self.spawning.get() == 0 => return None,
+                // Blocks while the next spawn still waits for a pool slot.
+                None => self.threads.get(),
+            };
+            if let Some(thread) = next {
+                break thread;
+            }
+        };
         match thread.wait() {
             Ok(value) => Some(value),
             Err(GreenError::Panicked(payload)) => panic::resume_unwind(payload),
@@ -147,7 +161,7 @@ impl<T> Clone for GreenPile<T> {
         GreenPile {
             pool: self.pool.clone(),
             threads: self.threads.clone(),
-            pending: self.pending.clone(),
+            spawning: self.spawning.clone(),
         }
     }
 }
@@ -155,7 +169,8 @@ impl<T> Clone for GreenPile<T> {
 impl<T> fmt::Debug for GreenPile<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GreenPile")
-            .field("pending", &self.pending.get())
+            .field("spawning", &self.spawning.get())
+            .field("queued", &self.threads.len())
             .field("pool", &self.pool)
             .finish()
     }

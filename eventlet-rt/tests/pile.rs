@@ -5,7 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::rc::Rc;
 use std::time::Duration;
 
-use eventlet_rt::{GreenPile, GreenPool, TimedOut, sleep, spawn, with_timeout, yield_now};
+use eventlet_rt::{Event, GreenPile, GreenPool, TimedOut, sleep, spawn, with_timeout, yield_now};
 
 fn passthru<T>(a: T) -> T {
     sleep(Duration::from_millis(1));
@@ -161,8 +161,27 @@ fn ordering_50() {
 }
 
 #[test]
-fn debug_shows_the_pending_count() {
+fn debug_shows_the_counts() {
     let p = GreenPile::new(2);
     p.spawn(|| 1);
-    assert!(format!("{p:?}").starts_with("GreenPile { pending: 1,"));
+    assert!(format!("{p:?}").starts_with("GreenPile { spawning: 0, queued: 1,"));
+}
+
+#[test]
+fn a_spawn_killed_while_waiting_for_a_slot_does_not_hang_the_iteration() {
+    let pool = GreenPool::new(1);
+    let release = Event::new();
+    let r = release.clone();
+    pool.spawn_n(move || r.wait()); // fills the pool
+    let pile = GreenPile::with_pool(&pool);
+    let p = pile.clone();
+    let spawner = spawn(move || p.spawn(|| 2));
+    yield_now(); // the spawner waits for a slot
+    let consumer = spawn(move || pile.collect::<Vec<i32>>());
+    yield_now(); // the consumer waits for the spawner
+    spawner.kill();
+    assert!(spawner.wait().unwrap_err().is_killed());
+    assert_eq!(consumer.wait().unwrap(), []);
+    release.send(());
+    pool.waitall();
 }
