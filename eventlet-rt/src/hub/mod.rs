@@ -163,14 +163,15 @@ impl Hub {
     /// after waking, as an unwind. Callers loop on their own condition: a
     /// return can be spurious.
     pub(crate) fn park(&self) {
-        let task = self.current_task();
-        let header = task.header();
+        let current = self.current.borrow();
+        let header = current.header();
         raise_interrupt(header);
         header.state.set(State::Parked);
-        if header.is_main {
+        let is_main = header.is_main;
+        drop(current);
+        if is_main {
             self.run_until_main_runs();
         } else {
-            drop(task);
             coro::suspend();
         }
         raise_interrupt(self.current.borrow().header());
