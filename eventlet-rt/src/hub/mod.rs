@@ -19,12 +19,8 @@
 //! assert_eq!(eventlet_rt::hub::stats().live_green_threads, 0);
 //! ```
 
-// Used by the green sockets and the thread pool, which land next.
-#[allow(dead_code)]
 mod io;
-#[allow(dead_code)]
 mod poller;
-#[allow(dead_code)]
 mod remote;
 mod snapshot;
 mod teardown;
@@ -45,12 +41,9 @@ use crate::task::{Interrupt, MainTask, State, TaskRef, Unwind};
 use poller::Poller;
 use timer::{TimerKey, Timers};
 
-#[allow(unused_imports)]
 pub(crate) use io::IoRegistration;
-#[allow(unused_imports)]
 pub(crate) use poller::Direction;
-#[allow(unused_imports)]
-pub(crate) use remote::{RemoteCompletion, RemoteWaker};
+pub(crate) use remote::RemoteCompletion;
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, snapshot};
 
 /// The hub polls for I/O and checks timers at least once every this many
