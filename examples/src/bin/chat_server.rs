@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::io::{self, BufRead, BufReader, Write};
 use std::rc::Rc;
 
-use eventlet_examples::args::Args;
+use clap::Parser;
 use eventlet_rt::green::net::TcpStream;
 
 /// Who is in the chat: an id (to skip the sender) and a handle to write to.
@@ -41,10 +41,19 @@ fn read_chat_forever(id: u64, reader: TcpStream, participants: Participants) {
     println!("Participant left chat.");
 }
 
+/// A chat server: every line from one client goes to all the others.
+#[derive(Parser, Debug)]
+struct Options {
+    /// The port to listen on (0: any free port, printed on the first line).
+    #[arg(long, default_value_t = 3001)]
+    port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    host: String,
+}
+
 fn main() -> io::Result<()> {
-    let args = Args::from_env();
-    let port: u16 = args.value("port", 3001);
-    let host: String = args.value("host", "0.0.0.0".to_owned());
+    let Options { port, host } = Options::parse();
 
     let server = eventlet_rt::listen((host.as_str(), port))?;
     println!(

@@ -4,14 +4,14 @@
 //! ```text
 //! cargo run --release -p eventlet-examples --bin echo_server                  # port 6000
 //! cargo run --release -p eventlet-examples --bin echo_server -- --port 0      # any free port
-//! cargo run --release -p eventlet-examples --bin echo_server -- --host 127.0.0.1 --verbose 1
+//! cargo run --release -p eventlet-examples --bin echo_server -- --host 127.0.0.1 --verbose
 //! ```
 //!
 //! The first line says the port it listens on. Try it with `nc localhost 6000`.
 
 use std::io::{self, Read, Write};
 
-use eventlet_examples::args::Args;
+use clap::Parser;
 use eventlet_rt::GreenPool;
 use eventlet_rt::green::net::{SocketAddr, TcpStream};
 
@@ -29,11 +29,26 @@ fn handle(mut client: TcpStream) -> io::Result<usize> {
     }
 }
 
+/// Eventlet's echo server on green threads.
+#[derive(Parser, Debug)]
+struct Options {
+    /// The port to listen on (0: any free port, printed on the first line).
+    #[arg(long, default_value_t = 6000)]
+    port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    host: String,
+    /// Print a line per connection.
+    #[arg(long)]
+    verbose: bool,
+}
+
 fn main() -> io::Result<()> {
-    let args = Args::from_env();
-    let port: u16 = args.value("port", 6000);
-    let host: String = args.value("host", "0.0.0.0".to_owned());
-    let verbose = args.value("verbose", 0u8) > 0;
+    let Options {
+        port,
+        host,
+        verbose,
+    } = Options::parse();
 
     let server = eventlet_rt::listen((host.as_str(), port))?;
     println!(

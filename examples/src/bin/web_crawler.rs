@@ -15,7 +15,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use eventlet_examples::args::Args;
+use clap::Parser;
 use eventlet_examples::http_fetch;
 use eventlet_examples::site::Site;
 use eventlet_rt::{GreenPile, GreenPool, Queue};
@@ -60,13 +60,26 @@ fn authority(url: &str) -> Option<String> {
     Some(url.parse::<Uri>().ok()?.authority()?.as_str().to_owned())
 }
 
+/// Crawls a site breadth-first, following links, each URL once.
+#[derive(Parser, Debug)]
+struct Options {
+    /// Where to start (plain http://); without it, an embedded local site.
+    start_url: Option<String>,
+    /// At most this many pages.
+    #[arg(long, default_value_t = 100)]
+    max: usize,
+    /// At most this many fetches at once.
+    #[arg(long, default_value_t = 50)]
+    concurrency: usize,
+}
+
 fn main() {
-    let args = Args::from_env();
-    let max_pages: usize = args.value("max", 100);
-    let pool = GreenPool::new(args.value("concurrency", 50));
+    let options = Options::parse();
+    let max_pages = options.max;
+    let pool = GreenPool::new(options.concurrency);
     let site;
-    let start_url = match args.positional().first() {
-        Some(url) => url.clone(),
+    let start_url = match options.start_url {
+        Some(url) => url,
         None => {
             site = Site::start().expect("cannot start the local site");
             site.url("/")
