@@ -254,6 +254,33 @@ impl<T: 'static> GreenThread<T> {
         }
     }
 
+    /// Waits like [`GreenThread::wait`], with the result type of
+    /// [`std::thread::JoinHandle::join`], so std-style code runs unchanged on
+    /// green threads (see [`green::thread`](crate::green::thread)).
+    ///
+    /// A panic gives its payload back; a kill gives a payload holding the
+    /// `&'static str` `"the green thread was killed"`.
+    ///
+    /// ```
+    /// let ok = eventlet_rt::spawn(|| 7);
+    /// assert_eq!(ok.join().unwrap(), 7);
+    ///
+    /// let panicked = eventlet_rt::spawn(|| -> u32 { panic!("boom") });
+    /// let payload = panicked.join().unwrap_err();
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    ///
+    /// let killed = eventlet_rt::spawn(|| eventlet_rt::sleep(std::time::Duration::from_secs(60)));
+    /// killed.kill();
+    /// let payload = killed.join().unwrap_err();
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"the green thread was killed"));
+    /// ```
+    pub fn join(self) -> std::thread::Result<T> {
+        self.wait().map_err(|error| match error {
+            GreenError::Killed => Box::new("the green thread was killed") as Box<dyn Any + Send>,
+            GreenError::Panicked(payload) => payload,
+        })
+    }
+
     /// Kills the green thread.
     ///
     /// One that has not started never runs; one that is blocked unwinds from

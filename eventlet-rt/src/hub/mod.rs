@@ -19,12 +19,8 @@
 //! assert_eq!(eventlet_rt::hub::stats().live_green_threads, 0);
 //! ```
 
-// Used by the green sockets and the thread pool, which land next.
-#[allow(dead_code)]
 mod io;
-#[allow(dead_code)]
 mod poller;
-#[allow(dead_code)]
 mod remote;
 mod snapshot;
 mod teardown;
@@ -45,12 +41,9 @@ use crate::task::{Interrupt, MainTask, State, TaskRef, Unwind};
 use poller::Poller;
 use timer::{TimerKey, Timers};
 
-#[allow(unused_imports)]
 pub(crate) use io::IoRegistration;
-#[allow(unused_imports)]
 pub(crate) use poller::Direction;
-#[allow(unused_imports)]
-pub(crate) use remote::{RemoteCompletion, RemoteWaker};
+pub(crate) use remote::RemoteCompletion;
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, snapshot};
 
 /// The hub polls for I/O and checks timers at least once every this many
@@ -163,14 +156,15 @@ impl Hub {
     /// after waking, as an unwind. Callers loop on their own condition: a
     /// return can be spurious.
     pub(crate) fn park(&self) {
-        let task = self.current_task();
-        let header = task.header();
+        let current = self.current.borrow();
+        let header = current.header();
         raise_interrupt(header);
         header.state.set(State::Parked);
-        if header.is_main {
+        let is_main = header.is_main;
+        drop(current);
+        if is_main {
             self.run_until_main_runs();
         } else {
-            drop(task);
             coro::suspend();
         }
         raise_interrupt(self.current.borrow().header());
