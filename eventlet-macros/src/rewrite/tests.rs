@@ -11,6 +11,20 @@ fn green(item: TokenStream) -> String {
     quote!(#item).to_string()
 }
 
+/// The callee of the first statement of `item`, a function whose body starts with a call.
+fn first_callee(item: &Item) -> &syn::ExprPath {
+    let Item::Fn(item_fn) = item else {
+        panic!("expected a function")
+    };
+    let syn::Stmt::Expr(syn::Expr::Call(call), _) = &item_fn.block.stmts[0] else {
+        panic!("expected a call");
+    };
+    let syn::Expr::Path(path) = &*call.func else {
+        panic!("expected a path")
+    };
+    path
+}
+
 fn assert_green(input: TokenStream, expected: TokenStream) {
     let expected: Item = syn::parse2(expected).expect("expected output is an item");
     assert_eq!(green(input), quote!(#expected).to_string());
@@ -130,16 +144,7 @@ fn qualified_paths_keep_their_trait_position() {
     );
     // The position counts the trait's segments: it must now be 4, or rustc would read
     // `<T as ::eventlet_rt::green::net>::ToSocketAddrs::...`.
-    let Item::Fn(item_fn) = item else {
-        unreachable!()
-    };
-    let syn::Stmt::Expr(syn::Expr::Call(call), _) = &item_fn.block.stmts[0] else {
-        panic!("expected a call");
-    };
-    let syn::Expr::Path(path) = &*call.func else {
-        panic!("expected a path")
-    };
-    assert_eq!(path.qself.as_ref().unwrap().position, 4);
+    assert_eq!(first_callee(&item).qself.as_ref().unwrap().position, 4);
 }
 
 #[test]
@@ -335,15 +340,7 @@ fn no_patch_items_inside_a_green_module_stay_on_std() {
 fn rewritten_paths_keep_the_user_spans() {
     let mut item: Item = syn::parse_str("fn f() { std::thread::sleep(d); }").unwrap();
     make_green(&mut item);
-    let Item::Fn(item_fn) = item else {
-        unreachable!()
-    };
-    let syn::Stmt::Expr(syn::Expr::Call(call), _) = &item_fn.block.stmts[0] else {
-        panic!("expected a call");
-    };
-    let syn::Expr::Path(path) = &*call.func else {
-        panic!("expected a path")
-    };
+    let path = first_callee(&item);
     let columns: Vec<_> = path
         .path
         .segments
