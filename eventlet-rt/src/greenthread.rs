@@ -486,7 +486,7 @@ where
     Builder::new().spawn(f)
 }
 
-/// Spawns `f` as a new green thread without a handle: cheaper than [`spawn`].
+/// Spawns `f` as a new green thread without a handle: cheaper than [`spawn()`].
 ///
 /// A panic in `f` is printed by the panic hook and goes no further.
 ///

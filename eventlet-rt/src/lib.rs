@@ -88,6 +88,7 @@ pub mod tpool;
 mod waiters;
 
 pub use event::Event;
+pub use eventlet_macros::{green, pool_imap, spawn, spawn_n};
 pub use greenthread::{Builder, GreenError, GreenThread, spawn, spawn_after, spawn_n};
 pub use pile::GreenPile;
 pub use pool::{GreenPool, Imap};

@@ -2,7 +2,7 @@
 //! (Eventlet's `eventlet.green.thread`).
 //!
 //! Code written against `std::thread` compiles unchanged against this module
-//! (that is what `#[green]` relies on): [`spawn`] gives a [`JoinHandle`] (a
+//! (that is what `#[green]` relies on): [`spawn()`] gives a [`JoinHandle`] (a
 //! [`GreenThread`]) whose `join` returns [`std::thread::Result`], and
 //! [`Builder`] has std's signatures. The plain items of `std::thread`
 //! ([`current`], [`ThreadId`], [`Result`], [`panicking`]...) are re-exported
@@ -12,7 +12,7 @@
 //! the hub or breaking a guarantee: `park`/`park_timeout`/`Thread::unpark`
 //! (use [`Event`](crate::Event) or [`GreenThread::wait`]), and
 //! `scope` (green threads need `'static`).
-//! Closures given to [`spawn`] need `'static` but not `Send`.
+//! Closures given to [`spawn()`] need `'static` but not `Send`.
 //!
 //! ```
 //! use eventlet_rt::green::thread;
@@ -38,7 +38,7 @@ pub use std::thread::{
     AccessError, LocalKey, Result, Thread, ThreadId, available_parallelism, current, panicking,
 };
 
-/// The handle [`spawn`] returns: a [`GreenThread`], joined with
+/// The handle [`spawn()`] returns: a [`GreenThread`], joined with
 /// [`GreenThread::join`].
 ///
 /// ```
