@@ -74,6 +74,8 @@ pub mod debug;
 mod event;
 pub mod green;
 mod greenthread;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod hub;
 mod pile;
 mod pool;

@@ -19,6 +19,8 @@
 //! assert_eq!(eventlet_rt::hub::stats().live_green_threads, 0);
 //! ```
 
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+mod homed;
 mod io;
 mod poller;
 mod remote;
@@ -41,6 +43,8 @@ use crate::task::{Interrupt, MainTask, State, TaskRef, Unwind};
 use poller::Poller;
 use timer::{TimerKey, Timers};
 
+#[cfg_attr(not(feature = "http"), allow(unused_imports))]
+pub(crate) use homed::HomedSource;
 pub(crate) use io::IoRegistration;
 pub(crate) use poller::Direction;
 pub(crate) use remote::RemoteCompletion;
