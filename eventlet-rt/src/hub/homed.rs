@@ -85,3 +85,59 @@ impl<S: AsRawFd + Send + Sync + 'static> Drop for HomedSource<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn connected_pair() -> (mio::net::TcpStream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        client.set_nonblocking(true).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (mio::net::TcpStream::from_std(client), server)
+    }
+
+    #[test]
+    fn away_from_home_io_fails_and_the_drop_is_done_by_the_home_hub() {
+        let sources = crate::hub::stats().io_sources;
+        let (client, _server) = connected_pair();
+        let homed = HomedSource::new(client).unwrap();
+        assert!(homed.is_home());
+        assert_eq!(crate::hub::stats().io_sources, sources + 1);
+
+        let (away_io, away_home) = std::thread::spawn(move || {
+            let io = homed.run(Direction::Read, None, |s| s.peer_addr());
+            let home = homed.is_home();
+            drop(homed); // posted back to the home hub
+            (io.map_err(|e| e.to_string()), home)
+        })
+        .join()
+        .unwrap();
+        assert!(!away_home);
+        let error = away_io.unwrap_err();
+        assert!(error.contains("OS thread that opened it"), "{error}");
+        // The home hub deregisters the socket the next time it polls.
+        crate::sleep(Duration::from_millis(1));
+        assert_eq!(crate::hub::stats().io_sources, sources);
+    }
+
+    #[test]
+    fn at_home_it_waits_green_and_deregisters_on_drop() {
+        let sources = crate::hub::stats().io_sources;
+        let (client, mut server) = connected_pair();
+        let homed = HomedSource::new(client).unwrap();
+        let writer = crate::spawn(move || {
+            std::io::Write::write_all(&mut server, b"x").unwrap();
+            server
+        });
+        let mut byte = [0];
+        let read = homed.run(Direction::Read, None, |mut s| std::io::Read::read(&mut s, &mut byte));
+        assert_eq!(read.unwrap(), 1);
+        drop(writer.wait().unwrap());
+        drop(homed);
+        assert_eq!(crate::hub::stats().io_sources, sources);
+    }
+}
