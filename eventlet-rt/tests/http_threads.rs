@@ -46,7 +46,13 @@ fn server() -> (SocketAddr, Arc<AtomicUsize>) {
 }
 
 fn get(agent: &eventlet_rt::http::ureq::Agent, url: &str) -> String {
-    agent.get(url).call().unwrap().body_mut().read_to_string().unwrap()
+    agent
+        .get(url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap()
 }
 
 #[test]
@@ -66,7 +72,11 @@ fn each_thread_reuses_only_its_own_connections() {
     let (other, other_url) = (agent.clone(), url.clone());
     let body = std::thread::spawn(move || {
         let body = get(&other, &other_url);
-        assert_eq!(hub::stats().io_sources, 1, "the other thread's own connection");
+        assert_eq!(
+            hub::stats().io_sources,
+            1,
+            "the other thread's own connection"
+        );
         body
     })
     .join()
@@ -103,7 +113,14 @@ fn agent_shutdown_from_another_thread_ends_a_green_request() {
         std::thread::sleep(Duration::from_millis(100));
     });
     let error = agent.get(&url).call().unwrap_err();
-    assert!(matches!(error, eventlet_rt::http::ureq::Error::Io(_)), "{error}");
-    assert_eq!(ticker.wait().unwrap(), 5, "only the requesting green thread waited");
+    assert!(
+        matches!(error, eventlet_rt::http::ureq::Error::Io(_)),
+        "{error}"
+    );
+    assert_eq!(
+        ticker.wait().unwrap(),
+        5,
+        "only the requesting green thread waited"
+    );
     stop.join().unwrap();
 }

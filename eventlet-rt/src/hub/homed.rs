@@ -134,7 +134,9 @@ mod tests {
             server
         });
         let mut byte = [0];
-        let read = homed.run(Direction::Read, None, |mut s| std::io::Read::read(&mut s, &mut byte));
+        let read = homed.run(Direction::Read, None, |mut s| {
+            std::io::Read::read(&mut s, &mut byte)
+        });
         assert_eq!(read.unwrap(), 1);
         drop(writer.wait().unwrap());
         drop(homed);
