@@ -41,38 +41,44 @@ fn reporting_server(
     (addr, outcomes, server)
 }
 
-/// A client that echoes round after round over TLS until `stop` is set;
-/// gives how many rounds it completed, all checked.
-fn busy_client(stop: Rc<Cell<bool>>) -> GreenThread<usize> {
+/// A client that echoes round after round over TLS until `stop` is set,
+/// counting the rounds it completed (each one checked) in `rounds`.
+fn busy_client(stop: Rc<Cell<bool>>, rounds: Rc<Cell<usize>>) -> GreenThread<()> {
     let identity = Identity::localhost();
-    let (addr, _server) = echo_server(identity.acceptor.clone());
+    let (addr, server) = echo_server(identity.acceptor.clone());
     let connector = identity.connector();
     spawn(move || {
-        let _server = _server;
         let mut tls = connector
             .connect("localhost", eventlet_rt::connect(addr).unwrap())
             .unwrap();
-        let mut rounds = 0;
         while !stop.get() {
-            let sent = format!("round {rounds}");
+            let sent = format!("round {}", rounds.get());
             tls.write_all(sent.as_bytes()).unwrap();
             let mut back = vec![0; sent.len()];
             tls.read_exact(&mut back).unwrap();
             assert_eq!(back, sent.as_bytes());
-            rounds += 1;
+            rounds.set(rounds.get() + 1);
         }
-        rounds
+        server.kill();
     })
 }
 
-/// Runs `check` while a busy client works; asserts the client went on.
+/// Runs `check` while a busy TLS client works on the same hub; asserts
+/// the client's connection went on working through the check.
 fn while_others_work(check: impl FnOnce()) {
-    let stop = Rc::new(Cell::new(false));
-    let busy = busy_client(stop.clone());
-    eventlet_rt::sleep(Duration::from_millis(5));
+    let (stop, rounds) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(0)));
+    let busy = busy_client(stop.clone(), rounds.clone());
+    while rounds.get() == 0 {
+        eventlet_rt::yield_now();
+    }
+    let before = rounds.get();
     check();
+    while rounds.get() <= before {
+        assert!(!busy.is_finished(), "the other connection broke");
+        eventlet_rt::yield_now();
+    }
     stop.set(true);
-    assert!(busy.wait().unwrap() > 0, "the other connection kept going");
+    busy.wait().unwrap();
 }
 
 #[test]

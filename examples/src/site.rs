@@ -169,21 +169,45 @@ impl Site {
     }
 
     /// The address of the `http://` server.
+    ///
+    /// ```
+    /// let site = eventlet_examples::site::Site::start()?;
+    /// assert!(site.addr().ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.http
     }
 
     /// The full `http://` URL of `path` on this site.
+    ///
+    /// ```
+    /// let site = eventlet_examples::site::Site::start()?;
+    /// assert_eq!(site.url("/page/1"), format!("http://{}/page/1", site.addr()));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.http)
     }
 
-    /// The full `https://` URL of `path` on this site.
+    /// The full `https://` URL of `path` on this site (another port).
+    ///
+    /// ```
+    /// let site = eventlet_examples::site::Site::start()?;
+    /// assert!(site.https_url("/").starts_with("https://127.0.0.1:"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn https_url(&self, path: &str) -> String {
         format!("https://{}{path}", self.https)
     }
 
     /// The `http://` URLs of all pages, in order.
+    ///
+    /// ```
+    /// let site = eventlet_examples::site::Site::start()?;
+    /// assert_eq!(site.page_urls().len(), eventlet_examples::site::PAGES);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn page_urls(&self) -> Vec<String> {
         (0..PAGES).map(|i| self.url(&Page::new(i).path())).collect()
     }
@@ -207,6 +231,17 @@ impl Site {
     }
 
     /// The certificate of the `https://` side (self-signed, made at start-up).
+    ///
+    /// ```
+    /// use eventlet_rt::green::tls::{rustls::RootCertStore, TlsConnector};
+    /// let site = eventlet_examples::site::Site::start()?;
+    /// let mut roots = RootCertStore::empty();
+    /// roots.add(site.certificate().clone()).unwrap();
+    /// let port = site.https_url("/").rsplit(':').next().unwrap().trim_end_matches('/').parse::<u16>().unwrap();
+    /// let tcp = eventlet_rt::connect(("127.0.0.1", port))?;
+    /// TlsConnector::with_root_certificates(roots).connect("localhost", tcp)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn certificate(&self) -> &CertificateDer<'static> {
         &self.certificate
     }
@@ -225,6 +260,13 @@ impl Site {
 
     /// A green HTTP client that trusts this site's certificate (and no
     /// other), with a 30 s timeout; see [`crate::fetch::agent`].
+    ///
+    /// ```
+    /// let site = eventlet_examples::site::Site::start()?;
+    /// let mut response = site.agent().get(&site.https_url("/")).call().unwrap();
+    /// assert_eq!(response.body_mut().read_to_vec().unwrap().len(), 1_000);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn agent(&self) -> Agent {
         crate::fetch::agent(Some(&self.certificate), Duration::from_secs(30))
     }

@@ -4,26 +4,26 @@
 //! Green sockets are `!Send`: they hold their hub's `Rc` state. Libraries
 //! that want `Send + Sync` connections (ureq's transports) get this instead.
 //! It holds nothing thread-bound: the descriptor in an `Arc`, the slot number
-//! of its registration, the id of its home thread and an `Arc` of the home
-//! hub's inbox, all `Send + Sync` without any `unsafe`. Used away from home,
+//! of its registration and an `Arc` of the home hub's inbox, all `Send +
+//! Sync` without any `unsafe`. The inbox also says where home is: no other
+//! hub can have the same one while we hold it. Used away from home,
 //! it refuses with an `io::Error`; dropped away from home, it posts the
 //! descriptor to the home hub's inbox, which deregisters it and closes it.
 
 use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::thread::{self, ThreadId};
 use std::time::Instant;
 
 use mio::unix::SourceFd;
 
 use super::poller::RemoteInbox;
-use super::{Direction, IoRegistration, current};
+use super::{Direction, IoRegistration, current, existing};
 
 pub(crate) struct HomedSource<S: AsRawFd + Send + Sync + 'static> {
     source: Arc<S>,
     registration: IoRegistration,
-    home: ThreadId,
+    /// The home hub's inbox: where home is, and where to send the source back.
     inbox: Arc<RemoteInbox>,
 }
 
@@ -34,7 +34,6 @@ impl<S: AsRawFd + Send + Sync + 'static> HomedSource<S> {
         Ok(HomedSource {
             source: Arc::new(source),
             registration,
-            home: thread::current().id(),
             inbox: current().poller.inbox().clone(),
         })
     }
@@ -45,11 +44,11 @@ impl<S: AsRawFd + Send + Sync + 'static> HomedSource<S> {
         &self.source
     }
 
-    /// Whether the calling thread is home: the thread, and the very hub, that
-    /// registered the source.
+    /// Whether the calling thread's hub is home: the very hub that
+    /// registered the source (not just the same thread, whose hub may have
+    /// been torn down). Never creates a hub.
     pub(crate) fn is_home(&self) -> bool {
-        // The thread check first: it never creates a hub on a foreign thread.
-        self.home == thread::current().id() && Arc::ptr_eq(current().poller.inbox(), &self.inbox)
+        existing().is_some_and(|hub| Arc::ptr_eq(hub.poller.inbox(), &self.inbox))
     }
 
     /// Runs `op` until it stops reporting `WouldBlock`, parking the calling

@@ -101,6 +101,16 @@ pub(crate) fn current() -> &'static Hub {
     }
 }
 
+/// The calling thread's hub if it has one (never creates one, so it is safe
+/// to call on any thread and during thread-local teardown).
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) fn existing() -> Option<&'static Hub> {
+    let hub = HUB.with(Cell::get);
+    // SAFETY: as in `current`: a non-null pointer is this thread's live hub,
+    // and `HubOwner` resets it to null before it frees the hub.
+    (!hub.is_null()).then(|| unsafe { &*hub })
+}
+
 #[cold]
 fn create() -> &'static Hub {
     let hub: &'static Hub = Box::leak(Box::new(Hub::new()));

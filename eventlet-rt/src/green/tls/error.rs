@@ -72,7 +72,7 @@ impl HandshakeFailure {
 #[derive(Debug)]
 pub struct HandshakeError {
     failure: HandshakeFailure,
-    source: Option<io::Error>,
+    source: io::Error,
 }
 
 impl HandshakeError {
@@ -93,17 +93,18 @@ impl HandshakeError {
 
 impl fmt::Display for HandshakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TLS handshake failed: {}", self.failure.describe())?;
-        match &self.source {
-            Some(source) => write!(f, " ({source})"),
-            None => Ok(()),
-        }
+        write!(
+            f,
+            "TLS handshake failed: {} ({})",
+            self.failure.describe(),
+            self.source
+        )
     }
 }
 
 impl Error for HandshakeError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        self.source.as_ref().map(|e| e as &(dyn Error + 'static))
+        Some(&self.source)
     }
 }
 
@@ -133,7 +134,7 @@ pub(super) fn handshake_failed(error: io::Error) -> io::Error {
         kind,
         HandshakeError {
             failure,
-            source: Some(error),
+            source: error,
         },
     )
 }
