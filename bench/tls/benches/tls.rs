@@ -227,7 +227,13 @@ fn median(mut samples: Vec<f64>) -> f64 {
 }
 
 /// Runs both benchmarks of one kind, alternating, and prints the medians.
-fn compare(what: &str, unit: &str, configs: &Configs, green: fn(&Configs) -> f64, tokio: fn(&Configs) -> f64) {
+fn compare(
+    what: &str,
+    unit: &str,
+    configs: &Configs,
+    green: fn(&Configs) -> f64,
+    tokio: fn(&Configs) -> f64,
+) {
     green(configs);
     tokio(configs);
     let (mut green_samples, mut tokio_samples) = (Vec::new(), Vec::new());
@@ -237,7 +243,10 @@ fn compare(what: &str, unit: &str, configs: &Configs, green: fn(&Configs) -> f64
         std::thread::sleep(Duration::from_millis(50));
     }
     let (g, t) = (median(green_samples.clone()), median(tokio_samples.clone()));
-    println!("{what}: eventlet-rt {g:.0} {unit}, tokio-rustls {t:.0} {unit}, ratio {:.3}", g / t);
+    println!(
+        "{what}: eventlet-rt {g:.0} {unit}, tokio-rustls {t:.0} {unit}, ratio {:.3}",
+        g / t
+    );
     println!("  eventlet-rt rounds: {green_samples:.0?}");
     println!("  tokio-rustls rounds: {tokio_samples:.0?}");
 }
@@ -248,7 +257,13 @@ fn main() {
     let configs = configs();
     let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     if wanted("handshakes") {
-        compare("handshakes", "handshakes/s", &configs, green::handshakes, tokio_side::handshakes);
+        compare(
+            "handshakes",
+            "handshakes/s",
+            &configs,
+            green::handshakes,
+            tokio_side::handshakes,
+        );
     }
     if wanted("bulk") {
         compare("bulk", "MB/s", &configs, green::bulk, tokio_side::bulk);
