@@ -40,11 +40,11 @@
 //! ```
 //!
 //! # Green I/O
-//! [`green`] mirrors std's blocking modules (`net`, `thread`, `sync::mpsc`)
+//! [`green`](mod@green) mirrors std's blocking modules (`net`, `thread`, `sync::mpsc`)
 //! with versions that park only the calling green thread; [`tpool`] runs
 //! what cannot be made green on OS threads. Two default-on cargo features
 //! add TLS and HTTP:
-//! - `tls`: [`green::tls`], client and server TLS streams on rustls (its
+//! - `tls`: [`green::tls`](mod@green::tls), client and server TLS streams on rustls (its
 //!   `ring` provider, `webpki-roots` as the default trust store);
 //! - `http`: [`http::agent()`], a ready `ureq` agent whose connects, reads,
 //!   writes and DNS lookups are green, for `http://` and `https://` alike.
