@@ -12,7 +12,10 @@
 //! ([`Site::agent`]) accept it. The server reads requests with `httparse`
 //! and answers each with `Connection: close`.
 
-use std::io::{self, Read, Write};
+mod pages;
+mod responder;
+
+use std::io;
 use std::time::Duration;
 
 use eventlet_rt::GreenThread;
@@ -21,94 +24,8 @@ use eventlet_rt::green::tls::TlsAcceptor;
 use eventlet_rt::green::tls::rustls::pki_types::CertificateDer;
 use eventlet_rt::http::ureq::Agent;
 
-/// How many pages the site has (besides its index, `/`).
-pub const PAGES: usize = 24;
-
-/// How long `/stall` waits before it answers.
-pub const STALL: Duration = Duration::from_secs(60);
-
-/// What the site serves at `/page/{index}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
-    /// Its position, 0 to `PAGES - 1`.
-    pub index: usize,
-    /// Body length in bytes.
-    pub size: usize,
-    /// How long the server takes before it answers.
-    pub latency: Duration,
-}
-
-impl Page {
-    /// Page `index`: sizes from 2 KB to 62 KB, latencies from 40 to 240 ms.
-    ///
-    /// ```
-    /// let page = eventlet_examples::site::Page::new(3);
-    /// assert_eq!(page.path(), "/page/3");
-    /// assert!(page.size >= 2_000 && page.latency >= std::time::Duration::from_millis(40));
-    /// ```
-    pub fn new(index: usize) -> Page {
-        Page {
-            index,
-            size: 2_000 + (index * 7_919) % 60_000,
-            latency: Duration::from_millis(40 + (index as u64 * 53) % 200),
-        }
-    }
-
-    /// Its path on the site.
-    ///
-    /// ```
-    /// assert_eq!(eventlet_examples::site::Page::new(7).path(), "/page/7");
-    /// ```
-    pub fn path(&self) -> String {
-        format!("/page/{}", self.index)
-    }
-
-    /// The pages it links to: its children in a binary tree, so a crawl
-    /// from `/page/0` reaches them all; plus links back home and off-site.
-    ///
-    /// ```
-    /// let links = eventlet_examples::site::Page::new(0).links();
-    /// assert_eq!(links[..2], ["/page/1", "/page/2"]);
-    /// ```
-    pub fn links(&self) -> Vec<String> {
-        let mut links: Vec<String> = [2 * self.index + 1, 2 * self.index + 2]
-            .into_iter()
-            .filter(|&child| child < PAGES)
-            .map(|child| Page::new(child).path())
-            .collect();
-        links.push("/".to_owned());
-        links.push("http://elsewhere.invalid/".to_owned());
-        links
-    }
-
-    fn body(&self) -> Vec<u8> {
-        let mut html = format!("<html><body><h1>Page {}</h1>\n", self.index);
-        for link in self.links() {
-            html.push_str(&format!("<a href=\"{link}\">{link}</a>\n"));
-        }
-        html.push_str("<p>");
-        filled_to(html.into_bytes(), self.size, "</p></body></html>\n")
-    }
-}
-
-/// The body of `/bytes/{len}` and `/chunked/{len}`: `len` bytes counting
-/// up modulo 251, so a misplaced byte shows.
-///
-/// ```
-/// assert_eq!(eventlet_examples::site::bytes(3), [0, 1, 2]);
-/// ```
-pub fn bytes(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8).collect()
-}
-
-/// `start`, padded with text until it is `size` bytes long with `end` last.
-fn filled_to(mut start: Vec<u8>, size: usize, end: &str) -> Vec<u8> {
-    const FILLER: &[u8] = b"green threads cooperate on one hub. ";
-    let room = size.saturating_sub(start.len() + end.len());
-    start.extend(FILLER.iter().cycle().take(room));
-    start.extend_from_slice(end.as_bytes());
-    start
-}
+pub use pages::{PAGES, Page, STALL, bytes};
+use responder::respond;
 
 /// The running site; dropping it stops both servers.
 #[derive(Debug)]
@@ -288,131 +205,4 @@ fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor) -> io::Result<()> {
             let _ = tls.shutdown();
         }
     })
-}
-
-/// Answers one request on `stream`; an error just ends the connection.
-fn respond(stream: &mut impl ReadWrite) -> io::Result<()> {
-    let Some(path) = read_request_path(stream)? else {
-        return Ok(());
-    };
-    let response = match route(&path) {
-        Some(Route::Body {
-            latency,
-            content_type,
-            body,
-            chunked,
-        }) => {
-            eventlet_rt::sleep(latency);
-            ok_response(content_type, body, chunked)
-        }
-        Some(Route::Redirect(location)) => format!(
-            "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\
-             Connection: close\r\n\r\n"
-        )
-        .into_bytes(),
-        None => {
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
-        }
-    };
-    stream.write_all(&response)
-}
-
-/// A stream the site can serve: a plain or a TLS connection.
-trait ReadWrite: Read + Write {}
-impl<S: Read + Write> ReadWrite for S {}
-
-/// What the site sends for a path.
-enum Route {
-    Body {
-        latency: Duration,
-        content_type: &'static str,
-        body: Vec<u8>,
-        chunked: bool,
-    },
-    Redirect(String),
-}
-
-fn route(path: &str) -> Option<Route> {
-    let html = |latency, body, chunked| Route::Body {
-        latency,
-        content_type: "text/html",
-        body,
-        chunked,
-    };
-    let binary = |len: usize, chunked| Route::Body {
-        latency: Duration::ZERO,
-        content_type: "application/octet-stream",
-        body: bytes(len),
-        chunked,
-    };
-    let (kind, arg) = match path.rsplit_once('/') {
-        Some((kind, arg)) if !kind.is_empty() => (kind, arg),
-        _ => (path, ""),
-    };
-    match (kind, arg.parse::<usize>().ok()) {
-        ("/", None) => Some(html(Duration::from_millis(10), index_body(), false)),
-        ("/stall", None) => Some(html(STALL, Vec::new(), false)),
-        ("/page", Some(index)) if index < PAGES => {
-            let page = Page::new(index);
-            Some(html(page.latency, page.body(), index % 3 == 0))
-        }
-        ("/bytes", Some(len)) => Some(binary(len, false)),
-        ("/chunked", Some(len)) => Some(binary(len, true)),
-        ("/redirect", Some(index)) => Some(Route::Redirect(Page::new(index).path())),
-        _ => None,
-    }
-}
-
-fn index_body() -> Vec<u8> {
-    let start = format!(
-        "<html><body><a href=\"{}\">start</a>\n",
-        Page::new(0).path()
-    );
-    filled_to(start.into_bytes(), 1_000, "</body></html>\n")
-}
-
-fn ok_response(content_type: &str, body: Vec<u8>, chunked: bool) -> Vec<u8> {
-    let framing = if chunked {
-        "Transfer-Encoding: chunked".to_owned()
-    } else {
-        format!("Content-Length: {}", body.len())
-    };
-    let mut response = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nServer: eventlet-examples\r\n\
-         {framing}\r\nConnection: close\r\n\r\n"
-    )
-    .into_bytes();
-    if !chunked {
-        response.extend_from_slice(&body);
-        return response;
-    }
-    for chunk in body.chunks(4096) {
-        response.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-        response.extend_from_slice(chunk);
-        response.extend_from_slice(b"\r\n");
-    }
-    response.extend_from_slice(b"0\r\n\r\n");
-    response
-}
-
-/// Reads a request head; the path of a `GET`, `None` for anything else.
-fn read_request_path(stream: &mut impl Read) -> io::Result<Option<String>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0; 2048];
-    loop {
-        let n = stream.read(&mut chunk)?;
-        if n == 0 || buf.len() > 16 * 1024 {
-            return Ok(None);
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut request = httparse::Request::new(&mut headers);
-        match request.parse(&buf) {
-            Ok(httparse::Status::Complete(_)) if request.method == Some("GET") => {
-                return Ok(request.path.map(str::to_owned));
-            }
-            Ok(httparse::Status::Partial) => continue,
-            _ => return Ok(None),
-        }
-    }
 }
