@@ -339,9 +339,24 @@ impl<T: 'static> GreenThread<T> {
         self.task.is_finished()
     }
 
-    /// The name given with [`Builder::name`], if any.
+    /// The name given with [`Builder::name`] or [`GreenThread::set_name`], if any.
     pub fn name(&self) -> Option<Arc<str>> {
         self.task.header().name.borrow().clone()
+    }
+
+    /// Names (or renames) the green thread, started or not: the name shows in
+    /// `Debug`, [`hub::snapshot`](crate::hub::snapshot), the blocking
+    /// detector's reports and the `eventlet_rt::greenthread` trace events.
+    ///
+    /// ```
+    /// let gt = eventlet_rt::spawn(|| ());
+    /// gt.set_name("request 17");
+    /// assert_eq!(gt.name().as_deref(), Some("request 17"));
+    /// assert!(format!("{gt:?}").contains("request 17"));
+    /// gt.wait().unwrap();
+    /// ```
+    pub fn set_name(&self, name: impl Into<String>) {
+        *self.task.header().name.borrow_mut() = Some(Arc::from(name.into()));
     }
 
     /// Where the green thread was spawned (the caller of `spawn`).
