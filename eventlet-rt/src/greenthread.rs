@@ -126,11 +126,30 @@ impl<F: FnOnce() -> T + 'static, T: 'static> TaskCell<F, T> {
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| next(result)))
                 && !payload.is::<Unwind>()
             {
-                eprintln!(
-                    "eventlet-rt: a link callback panicked: {}",
-                    GreenError::Panicked(payload)
-                );
+                self.report_link_panic(&GreenError::Panicked(payload));
             }
+        }
+    }
+
+    /// A link's panic cannot change the outcome, which is already stored: it
+    /// is reported, as an error event when `tracing` listens, else on stderr.
+    #[cold]
+    fn report_link_panic(&self, panic: &GreenError) {
+        let name = self.header.name.borrow().clone();
+        let name = name.as_deref().unwrap_or("<unnamed>");
+        let spawned_at = self.header.spawned_at;
+        if tracing::enabled!(target: "eventlet_rt::greenthread", tracing::Level::ERROR) {
+            tracing::error!(
+                target: "eventlet_rt::greenthread",
+                green_thread = name,
+                spawned_at = %spawned_at,
+                "a link callback panicked: {panic}"
+            );
+        } else {
+            eprintln!(
+                "eventlet-rt: a link callback of green thread '{name}' (spawned at {spawned_at}) \
+                 panicked: {panic}"
+            );
         }
     }
 }
@@ -154,8 +173,17 @@ impl<F: FnOnce() -> T + 'static, T: 'static> Task for TaskCell<F, T> {
 
     fn finish_unstarted(&self, error: GreenError) {
         let body = std::mem::replace(&mut *self.stage.borrow_mut(), Stage::Running);
-        drop(body);
-        self.complete(Err(error));
+        // The body's captures drop in whoever kills: a destructor that panics
+        // becomes this green thread's outcome, not the killer's problem.
+        let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| drop(body))) else {
+            return self.complete(Err(error));
+        };
+        if payload.is::<Unwind>() || payload.is::<generator::Error>() {
+            // The killer's own kill or timeout, raised by a destructor that blocked.
+            self.complete(Err(error));
+            panic::resume_unwind(payload);
+        }
+        self.complete(Err(GreenError::Panicked(payload)));
     }
 }
 
@@ -318,8 +346,12 @@ impl<T: 'static> GreenThread<T> {
     /// Calls `f` with the outcome when the green thread ends (at once if it has).
     ///
     /// Links run in the finishing green thread, in the order they were added,
-    /// before `wait` returns. A link that panics is reported on stderr and the
-    /// others still run.
+    /// before `wait` returns. A link that panics cannot change the outcome
+    /// (the waiter still gets the green thread's own result): its panic is
+    /// reported, as an `ERROR` event of target `eventlet_rt::greenthread` when
+    /// a `tracing` subscriber listens, else on stderr, and the other links
+    /// still run. A link added after the end runs at once in the caller, so
+    /// its panic is the caller's, like any function call's.
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
