@@ -388,7 +388,9 @@ impl<T: 'static> GreenThread<T> {
     /// gt.wait().unwrap();
     /// ```
     pub fn set_name(&self, name: impl Into<String>) {
-        *self.task.header().name.borrow_mut() = Some(Arc::from(name.into()));
+        let header = self.task.header();
+        *header.name.borrow_mut() = Some(Arc::from(name.into()));
+        hub::current().renamed(header);
     }
 
     /// Where the green thread was spawned (the caller of `spawn`).

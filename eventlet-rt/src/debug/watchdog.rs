@@ -58,6 +58,11 @@ impl HubProbe {
             .store(now_nanos().max(1), Ordering::Release);
     }
 
+    /// The running green thread was renamed.
+    pub(crate) fn rename(&self, name: Option<Arc<str>>) {
+        *self.name.lock().unwrap_or_else(|p| p.into_inner()) = name;
+    }
+
     /// The hub's thread stops being watched (or ends): never signal it again.
     pub(crate) fn retire(&self) {
         *self.alive.lock().unwrap_or_else(|p| p.into_inner()) = false;

@@ -281,6 +281,17 @@ impl Hub {
         }
     }
 
+    /// A task was renamed: if it is the one running, the blocking detector
+    /// reports it under its new name.
+    pub(crate) fn renamed(&self, header: &crate::task::Header) {
+        if self.watched.get()
+            && std::ptr::eq(self.current.borrow().header(), header)
+            && let Some(probe) = &*self.blocking_probe.borrow()
+        {
+            probe.rename(header.name.borrow().clone());
+        }
+    }
+
     /// Starts, re-tunes (`Some`) or stops (`None`) the blocking detector on this hub.
     pub(crate) fn watch_blocking(&self, threshold: Option<Duration>) {
         let mut probe = self.blocking_probe.borrow_mut();

@@ -1,10 +1,11 @@
 //! A picture of a hub for debugging: its green threads by state, its timers
 //! and sockets.
 
+use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
 
-use super::{HubStats, current, stats};
+use super::{HubStats, TimerAction, current, stats};
 use crate::task::{State, TaskRef};
 
 /// Where a green thread is, as [`snapshot`] sees it.
@@ -25,7 +26,8 @@ pub enum GreenThreadState {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct GreenThreadInfo {
-    /// The name given with [`Builder::name`](crate::Builder::name).
+    /// The name given with [`Builder::name`](crate::Builder::name) or
+    /// [`GreenThread::set_name`](crate::GreenThread::set_name).
     pub name: Option<Arc<str>>,
     /// Where it was spawned.
     pub spawned_at: &'static Location<'static>,
@@ -50,6 +52,58 @@ impl HubSnapshot {
             .iter()
             .filter(|t| t.state == state)
             .count()
+    }
+}
+
+impl fmt::Display for GreenThreadState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            GreenThreadState::NotStarted => "not started",
+            GreenThreadState::Runnable => "runnable",
+            GreenThreadState::Running => "running",
+            GreenThreadState::Blocked => "blocked",
+        })
+    }
+}
+
+/// A summary line, then one line per green thread: what to print when a
+/// server seems stuck.
+///
+/// ```
+/// let gt = eventlet_rt::Builder::new().name("poller").spawn(|| ());
+/// let text = eventlet_rt::hub::snapshot().to_string();
+/// assert!(text.starts_with("1 green thread (0 running, 0 runnable, 0 blocked, 1 not started)"));
+/// assert!(text.contains("not started  'poller' spawned at "));
+/// gt.wait().unwrap();
+/// ```
+impl fmt::Display for HubSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.green_threads.len();
+        write!(
+            f,
+            "{count} green thread{} ({} running, {} runnable, {} blocked, {} not started), \
+             {} timers, {} sockets, {} thread-pool waits",
+            if count == 1 { "" } else { "s" },
+            self.count(GreenThreadState::Running),
+            self.count(GreenThreadState::Runnable),
+            self.count(GreenThreadState::Blocked),
+            self.count(GreenThreadState::NotStarted),
+            self.stats.timers,
+            self.stats.io_sources,
+            self.stats.remote_waits,
+        )?;
+        for thread in &self.green_threads {
+            let name = match &thread.name {
+                Some(name) => format!("'{name}'"),
+                None => "<unnamed>".to_string(),
+            };
+            write!(
+                f,
+                "\n  {:<11}  {name} spawned at {}",
+                thread.state, thread.spawned_at
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -101,6 +155,18 @@ pub fn snapshot() -> HubSnapshot {
             .filter(|t| t.header().state.get() != State::Done)
             .map(describe),
     );
+    let delayed = hub
+        .timers
+        .borrow()
+        .actions()
+        .filter_map(|action| match action {
+            TimerAction::Schedule(task) if task.header().state.get() == State::New => {
+                Some(describe(task))
+            }
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    green_threads.extend(delayed);
     HubSnapshot {
         green_threads,
         stats: stats(),
