@@ -124,6 +124,17 @@ impl GreenPool {
         }
     }
 
+    /// [`spawn_n`](GreenPool::spawn_n) with the settings of `builder` (its span).
+    pub(crate) fn spawn_n_with<F>(&self, builder: crate::Builder, f: F)
+    where
+        F: FnOnce() + 'static,
+    {
+        match self.claim_slot() {
+            Some(slot) => builder.spawn_n(move || slot.run(f)),
+            None => drop(run_on_callers_slot(f)),
+        }
+    }
+
     /// Takes a slot, blocking while the pool is full; `None` when the caller
     /// is a thread of this full pool and must lend its own slot instead.
     fn claim_slot(&self) -> Option<Slot> {

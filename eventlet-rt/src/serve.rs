@@ -3,8 +3,8 @@
 use std::io;
 use std::rc::Rc;
 
-use crate::GreenPool;
 use crate::green::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use crate::{Builder, GreenPool};
 
 /// Opens a listening TCP socket on `addr` (Eventlet's `eventlet.listen`):
 /// [`TcpListener::bind`], with `SO_REUSEADDR` set.
@@ -36,6 +36,9 @@ pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
 /// its own green thread, from a [`GreenPool`] of 1000 (Eventlet's default
 /// concurrency; see [`serve_with_pool`] to choose). When the pool is full,
 /// accepting waits for a handler to finish.
+///
+/// Each handler runs in a `connection` span (level `DEBUG`, target
+/// `eventlet_rt::serve`, field `peer`) when a `tracing` subscriber enables it.
 ///
 /// A handler that panics ends its own green thread only: its stream is
 /// dropped, so the connection closes, the panic is printed by the panic hook,
@@ -109,6 +112,7 @@ where
             Err(e) => return Err(e),
         };
         let handler = handler.clone();
-        pool.spawn_n(move || handler(stream, client));
+        let span = tracing::debug_span!(target: "eventlet_rt::serve", "connection", peer = %client);
+        pool.spawn_n_with(Builder::new().span(span), move || handler(stream, client));
     }
 }

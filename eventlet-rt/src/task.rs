@@ -61,6 +61,9 @@ pub(crate) struct Header {
     pub(crate) name: RefCell<Option<Arc<str>>>,
     /// Where `spawn` was called, for diagnostics.
     pub(crate) spawned_at: &'static Location<'static>,
+    /// The `tracing` span the green thread runs in, when a subscriber wanted
+    /// it at spawn (boxed: most green threads have none).
+    pub(crate) span: Option<Box<tracing::Span>>,
     /// Its slot among the hub's live green threads, once started.
     pub(crate) live_slot: Cell<usize>,
     pub(crate) is_main: bool,
@@ -83,6 +86,7 @@ impl Header {
             stack_size,
             name: RefCell::new(name),
             spawned_at,
+            span: None,
             live_slot: Cell::new(usize::MAX),
             is_main,
         }

@@ -96,7 +96,11 @@ fn child_with_green_threads_named_by_set_name() {
     let me: Rc<RefCell<Option<GreenThread<()>>>> = Rc::new(RefCell::new(None));
     let handle = me.clone();
     let itself = eventlet_rt::spawn(move || {
-        handle.borrow().as_ref().unwrap().set_name("renamed-while-running");
+        handle
+            .borrow()
+            .as_ref()
+            .unwrap()
+            .set_name("renamed-while-running");
         std::thread::sleep(Duration::from_millis(600));
     });
     *me.borrow_mut() = Some(itself);
@@ -127,5 +131,8 @@ fn names_given_with_set_name_show_in_the_report() {
     let reports: Vec<&str> = stderr.split("eventlet-rt: green thread").skip(1).collect();
     assert_eq!(reports.len(), 2, "expected two reports:\n{stderr}");
     assert!(reports[0].starts_with(" 'named-before-start'"), "{stderr}");
-    assert!(reports[1].starts_with(" 'renamed-while-running'"), "{stderr}");
+    assert!(
+        reports[1].starts_with(" 'renamed-while-running'"),
+        "{stderr}"
+    );
 }

@@ -74,7 +74,13 @@ pub(crate) struct Hub {
     next_scope_id: Cell<u64>,
     /// Set while the blocking detector watches this hub.
     blocking_probe: RefCell<Option<Arc<HubProbe>>>,
+    /// Set while the hub must hear of each switch: the blocking detector
+    /// watches it, or green threads run in `tracing` spans.
     watched: Cell<bool>,
+    /// Set for good once a green thread was spawned with a span.
+    traced: Cell<bool>,
+    /// The span entered for the running green thread, exited when it yields.
+    entered_span: RefCell<Option<(tracing::Id, tracing::Dispatch)>>,
 }
 
 thread_local! {
@@ -124,6 +130,8 @@ impl Hub {
             next_scope_id: Cell::new(0),
             blocking_probe: RefCell::new(None),
             watched: Cell::new(false),
+            traced: Cell::new(false),
+            entered_span: RefCell::new(None),
         }
     }
 
@@ -267,18 +275,37 @@ impl Hub {
         }
     }
 
+    /// A watched switch into a green thread: tells the blocking detector and
+    /// enters the green thread's span.
     #[cold]
     fn probe_entering(&self, header: &crate::task::Header) {
         if let Some(probe) = &*self.blocking_probe.borrow() {
             probe.entering(header.name.borrow().clone(), header.spawned_at);
         }
+        if let Some(span) = &header.span {
+            *self.entered_span.borrow_mut() = span.with_subscriber(|(id, dispatch)| {
+                dispatch.enter(id);
+                (id.clone(), dispatch.clone())
+            });
+        }
     }
 
+    /// A watched switch back to the hub: the green thread's span is exited.
     #[cold]
     fn probe_left(&self) {
         if let Some(probe) = &*self.blocking_probe.borrow() {
             probe.left();
         }
+        let entered = self.entered_span.borrow_mut().take();
+        if let Some((id, dispatch)) = entered {
+            dispatch.exit(&id);
+        }
+    }
+
+    /// From now on every switch enters and exits the running green thread's span.
+    pub(crate) fn trace_switches(&self) {
+        self.traced.set(true);
+        self.watched.set(true);
     }
 
     /// A task was renamed: if it is the one running, the blocking detector
@@ -304,11 +331,11 @@ impl Hub {
                 }
             }
         }
-        self.watched.set(probe.is_some());
+        self.watched.set(probe.is_some() || self.traced.get());
     }
 
     pub(crate) fn is_watched(&self) -> bool {
-        self.watched.get()
+        self.blocking_probe.borrow().is_some()
     }
 
     /// Gives a task its stack on its first run.
