@@ -114,7 +114,7 @@ fn imap(pool: &GreenPool, cycle: usize) -> u64 {
     let mut results = pool.imap(
         move |n: u64| {
             sleep(Duration::ZERO);
-            if n == 250 && cycle % 2 == 0 {
+            if n == 250 && cycle.is_multiple_of(2) {
                 panic!("imap item {n} failed");
             }
             n
@@ -178,7 +178,7 @@ fn a_long_run_of_mixed_load_keeps_memory_flat_and_counters_at_zero() {
         let (k, t) = storm(cycles);
         killed += k;
         timed_out += t;
-        let expected = if cycles % 2 == 0 {
+        let expected = if cycles.is_multiple_of(2) {
             124_750 - 250
         } else {
             124_750
