@@ -508,7 +508,39 @@ impl Drop for TimerGuard<'_> {
     }
 }
 
-/// Counters of the calling thread's hub, for tests and debugging.
+/// Counters of the calling thread's hub, for tests, metrics and debugging;
+/// see [`stats`]. Each is read in O(1).
+///
+/// ```
+/// use std::io::Read;
+/// use std::time::Duration;
+/// use eventlet_rt::hub;
+///
+/// let listener = eventlet_rt::listen("127.0.0.1:0")?;
+/// let client = eventlet_rt::connect(listener.local_addr()?)?;
+/// let (conn, _) = listener.accept()?;
+/// let reader = eventlet_rt::spawn(move || (&conn).read(&mut [0; 8]));
+/// let sleeper = eventlet_rt::spawn(|| eventlet_rt::sleep(Duration::from_secs(60)));
+/// let stats = hub::stats();
+/// assert_eq!(stats.queued, 2, "spawned, not started yet");
+/// assert_eq!(stats.live_green_threads, 0);
+/// assert_eq!(stats.io_sources, 3, "the listener and both ends of the connection");
+///
+/// eventlet_rt::yield_now(); // both start and block
+/// let stats = hub::stats();
+/// assert_eq!((stats.queued, stats.live_green_threads), (0, 2));
+/// assert_eq!(stats.timers, 1, "the sleep");
+/// assert_eq!(stats.io_waiters, 1, "the reader");
+///
+/// sleeper.kill();
+/// drop(client); // the reader sees end of file
+/// assert_eq!(reader.wait().unwrap()?, 0);
+/// assert!(sleeper.wait().unwrap_err().is_killed());
+/// let stats = hub::stats();
+/// assert_eq!((stats.live_green_threads, stats.timers, stats.io_waiters), (0, 0, 0));
+/// assert_eq!(stats.io_sources, 1, "the reader's end closed with it; the listener is left");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HubStats {
@@ -518,7 +550,8 @@ pub struct HubStats {
     pub queued: usize,
     /// Armed timers: sleeps, timeouts, delayed spawns.
     pub timers: usize,
-    /// Sockets registered with the poller.
+    /// Sockets registered with the poller: every open green socket (listener,
+    /// stream, UDP socket) of this thread, one each; a `try_clone` shares it.
     pub io_sources: usize,
     /// Green threads blocked on socket readiness.
     pub io_waiters: usize,
