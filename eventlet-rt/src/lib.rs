@@ -117,7 +117,7 @@
 //!
 //! ## Where panics go
 //! - In a green thread's body: to whoever calls [`GreenThread::wait`]
-//!   ([`GreenError::Panicked`] with the payload); a [`spawn_n`] green
+//!   ([`GreenError::Panicked`] with the payload); a [`spawn_n()`] green
 //!   thread's panic is only printed by the panic hook. The hub and the other
 //!   green threads go on.
 //! - In a [`GreenPool::imap`] function: re-raised by the iterator's `next`,
