@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use eventlet_rt::green::net::{TcpListener, TcpStream};
 use eventlet_rt::{
-    GreenError, GreenThread, Queue, Semaphore, TimedOut, hub, sleep, spawn, with_timeout, yield_now,
+    GreenError, GreenThread, Queue, Semaphore, SemaphoreGuard, TimedOut, hub, sleep, spawn,
+    with_timeout, yield_now,
 };
 
 const DEFAULT_THREADS: usize = 100_000;
@@ -73,12 +74,13 @@ enum Fate {
 }
 
 /// What a green thread that was not killed returns.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 enum Outcome {
     Slept,
     Got(usize),
     Read(u8),
-    Acquired,
+    /// The permit is kept until the end, where permits are counted.
+    Acquired(SemaphoreGuard),
 }
 
 struct World {
@@ -103,11 +105,7 @@ fn block(world: &World, what: Block, fate: Fate, socket: Option<TcpStream>) -> O
             assert_eq!(n, 1);
             Outcome::Read(byte[0])
         }
-        Block::Acquire => {
-            // Keep the permit: the count of permits taken is checked at the end.
-            std::mem::forget(world.semaphore.acquire());
-            Outcome::Acquired
-        }
+        Block::Acquire => Outcome::Acquired(world.semaphore.acquire()),
     }
 }
 
@@ -285,11 +283,13 @@ fn kill_and_timeout_storms_run_every_destructor_once_and_lose_nothing() {
         }
     }
     let mut got = BTreeSet::new();
-    let (mut killed, mut timed_out, mut acquired) = (0, 0, 0);
+    let (mut killed, mut timed_out) = (0, 0);
+    let mut acquired = Vec::new();
     for (id, outcome) in outcomes.into_iter().enumerate() {
         let (what, fate) = plan[id];
         let outcome = outcome.unwrap();
-        let queued_item_or_permit = matches!(outcome, Ok(Ok(Outcome::Got(_) | Outcome::Acquired)));
+        let queued_item_or_permit =
+            matches!(outcome, Ok(Ok(Outcome::Got(_) | Outcome::Acquired(_))));
         match outcome {
             Err(GreenError::Killed) => {
                 killed += 1;
@@ -309,7 +309,7 @@ fn kill_and_timeout_storms_run_every_destructor_once_and_lose_nothing() {
                 assert_eq!((fate, byte), (Fate::Served, id as u8), "{id}")
             }
             Ok(Ok(Outcome::Got(item))) => assert!(got.insert(item), "item {item} handed out twice"),
-            Ok(Ok(Outcome::Acquired)) => acquired += 1,
+            Ok(Ok(Outcome::Acquired(permit))) => acquired.push(permit),
         }
         // A queue or semaphore serves its longest waiter, whatever its fate
         // (but one killed before it started never waited).
@@ -327,9 +327,16 @@ fn kill_and_timeout_storms_run_every_destructor_once_and_lose_nothing() {
         "an item was lost"
     );
     assert_eq!(
-        acquired + world.semaphore.available(),
+        acquired.len() + world.semaphore.available(),
         permits_added,
         "a permit was lost or doubled"
+    );
+    let taken = acquired.len();
+    drop(acquired);
+    assert_eq!(
+        world.semaphore.available(),
+        permits_added,
+        "every permit came back"
     );
     let never_destroyed = drops.borrow().iter().filter(|&&d| d != 1).count();
     assert_eq!(never_destroyed, 0, "guards not dropped exactly once");
@@ -354,8 +361,9 @@ fn kill_and_timeout_storms_run_every_destructor_once_and_lose_nothing() {
     assert_eq!(hub::stats().io_sources, baseline.io_sources);
     eprintln!(
         "{threads} green threads ({readers} socket readers): {killed} killed, {timed_out} timed \
-         out, {} items and {acquired} permits taken, none lost",
-        got.len()
+         out, {} items and {} permits taken, none lost",
+        got.len(),
+        taken
     );
 }
 
