@@ -535,10 +535,9 @@ impl Builder {
             .stack_size
             .filter(|&bytes| bytes != hub::default_stack_size());
         let spawned_at = Location::caller();
-        let mut header = Header::new(stack_size, self.name, spawned_at, false);
-        header.span = traced_span(self.span, &header);
+        let span = traced_span(self.span, self.name.as_ref(), spawned_at);
         Rc::new(TaskCell {
-            header,
+            header: Header::new(stack_size, self.name, spawned_at, span, false),
             stage: RefCell::new(Stage::Pending(f)),
             links: RefCell::new(Vec::new()),
         })
@@ -547,19 +546,40 @@ impl Builder {
 
 /// The span a new green thread runs in, if a subscriber wants one. When none
 /// does, this costs a load of tracing's global level filter.
-fn traced_span(span: Option<tracing::Span>, header: &Header) -> Option<Box<tracing::Span>> {
+#[inline]
+fn traced_span(
+    span: Option<tracing::Span>,
+    name: Option<&Arc<str>>,
+    spawned_at: &'static Location<'static>,
+) -> Option<Box<tracing::Span>> {
+    use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+    let default_wanted =
+        STATIC_MAX_LEVEL >= LevelFilter::DEBUG && LevelFilter::current() >= LevelFilter::DEBUG;
+    if span.is_none() && !default_wanted {
+        return None;
+    }
+    enabled_span(span, name, spawned_at)
+}
+
+#[cold]
+#[inline(never)]
+fn enabled_span(
+    span: Option<tracing::Span>,
+    name: Option<&Arc<str>>,
+    spawned_at: &'static Location<'static>,
+) -> Option<Box<tracing::Span>> {
     let span = span.unwrap_or_else(|| {
         tracing::debug_span!(
             target: "eventlet_rt::greenthread",
             "green_thread",
             name = tracing::field::Empty,
-            spawned_at = %header.spawned_at,
+            spawned_at = %spawned_at,
         )
     });
     if span.is_disabled() {
         return None;
     }
-    if let Some(name) = &*header.name.borrow() {
+    if let Some(name) = name {
         span.record("name", &**name);
     }
     hub::current().trace_switches();

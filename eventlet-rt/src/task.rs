@@ -74,6 +74,7 @@ impl Header {
         stack_size: Option<usize>,
         name: Option<Arc<str>>,
         spawned_at: &'static Location<'static>,
+        span: Option<Box<tracing::Span>>,
         is_main: bool,
     ) -> Header {
         Header {
@@ -86,7 +87,7 @@ impl Header {
             stack_size,
             name: RefCell::new(name),
             spawned_at,
-            span: None,
+            span,
             live_slot: Cell::new(usize::MAX),
             is_main,
         }
@@ -127,7 +128,13 @@ pub(crate) struct MainTask {
 impl MainTask {
     #[track_caller]
     pub(crate) fn new() -> MainTask {
-        let header = Header::new(None, Some(Arc::from("main")), Location::caller(), true);
+        let header = Header::new(
+            None,
+            Some(Arc::from("main")),
+            Location::caller(),
+            None,
+            true,
+        );
         header.state.set(State::Running);
         header.started.set(true);
         MainTask { header }
