@@ -37,7 +37,9 @@ pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
 /// concurrency; see [`serve_with_pool`] to choose). When the pool is full,
 /// accepting waits for a handler to finish.
 ///
-/// Each handler runs in a `connection` span (level `DEBUG`, target
+/// Handler green threads count as spawned where `serve` was called (as
+/// [`hub::snapshot`](crate::hub::snapshot) and the blocking detector show
+/// them), and each runs in a `connection` span (level `DEBUG`, target
 /// `eventlet_rt::serve`, field `peer`) when a `tracing` subscriber enables it.
 ///
 /// A handler that panics ends its own green thread only: its stream is
@@ -68,6 +70,7 @@ pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
 /// server.kill();
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[track_caller]
 pub fn serve<H>(listener: TcpListener, handler: H) -> io::Result<()>
 where
     H: Fn(TcpStream, SocketAddr) + 'static,
@@ -99,6 +102,7 @@ where
 /// server.kill();
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[track_caller]
 pub fn serve_with_pool<H>(listener: TcpListener, pool: &GreenPool, handler: H) -> io::Result<()>
 where
     H: Fn(TcpStream, SocketAddr) + 'static,

@@ -143,3 +143,39 @@ fn the_snapshot_sorts_green_threads_by_state_and_counts_timers_and_sockets() {
         (0, 0, 0)
     );
 }
+
+#[test]
+fn pool_and_serve_green_threads_show_where_the_user_spawned_them() {
+    let pool = eventlet_rt::GreenPool::new(4);
+    let pooled = pool.spawn(|| sleep(Duration::from_millis(20)));
+    assert_eq!(pooled.spawned_at().file(), file!());
+    assert_eq!(pooled.spawned_at().line(), line!() - 2);
+
+    let listener = eventlet_rt::listen("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handlers = pool.clone();
+    let started: Queue<()> = Queue::new();
+    let handler_started = started.clone();
+    let serve_line = line!() + 2;
+    let server = spawn(move || {
+        eventlet_rt::serve_with_pool(listener, &handlers, move |stream, _| {
+            handler_started.put(());
+            let _ = (&stream).read(&mut [0; 1]);
+        })
+    });
+    let client = eventlet_rt::connect(addr).unwrap();
+    started.get();
+    yield_now(); // the handler goes on and blocks in its read
+    let handler = hub::snapshot()
+        .green_threads
+        .into_iter()
+        .find(|t| t.spawned_at.line() == serve_line)
+        .expect("the handler is listed at the serve call");
+    assert_eq!(handler.spawned_at.file(), file!());
+    assert_eq!(handler.state, GreenThreadState::Blocked);
+    drop(client);
+    pool.waitall();
+    pooled.wait().unwrap();
+    server.kill();
+    assert!(server.wait().unwrap_err().is_killed());
+}
