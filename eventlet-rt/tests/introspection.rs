@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -64,6 +65,7 @@ fn the_snapshot_sorts_green_threads_by_state_and_counts_timers_and_sockets() {
     let listener = eventlet_rt::listen("127.0.0.1:0").unwrap();
     let client = eventlet_rt::connect(listener.local_addr().unwrap()).unwrap();
     let (server_side, _) = listener.accept().unwrap();
+    let read_fd = server_side.as_raw_fd();
     let gate: Event<()> = Event::new();
     let queue: Queue<u8> = Queue::new();
 
@@ -120,6 +122,24 @@ fn the_snapshot_sorts_green_threads_by_state_and_counts_timers_and_sockets() {
     assert_eq!(picture.stats.timers, 2, "{picture}");
     assert_eq!(picture.stats.io_sources, 3, "{picture}");
     assert_eq!(picture.stats.io_waiters, 1, "{picture}");
+    let mut expected = vec![
+        (listener.as_raw_fd(), 0, 0),
+        (client.as_raw_fd(), 0, 0),
+        (read_fd, 1, 0),
+    ];
+    expected.sort();
+    let sockets: Vec<_> = picture
+        .sockets
+        .iter()
+        .map(|s| (s.fd, s.readers, s.writers))
+        .collect();
+    assert_eq!(sockets, expected, "{picture}");
+    assert!(
+        picture.to_string().ends_with(&format!(
+            "socket fd {read_fd}: 1 waiting to read, 0 waiting to write"
+        )),
+        "{picture}"
+    );
     assert!(
         picture.to_string().starts_with(
             "8 green threads (1 running, 1 runnable, 4 blocked, 2 not started), 2 timers, 3 sockets"

@@ -44,7 +44,7 @@ use timer::{TimerKey, Timers};
 pub(crate) use io::IoRegistration;
 pub(crate) use poller::Direction;
 pub(crate) use remote::RemoteCompletion;
-pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, snapshot};
+pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
 
 /// The hub polls for I/O and checks timers at least once every this many
 /// task switches, even while green threads keep each other busy.

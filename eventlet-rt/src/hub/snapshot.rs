@@ -1,7 +1,8 @@
 //! A picture of a hub for debugging: its green threads by state, its timers
-//! and sockets.
+//! and its sockets.
 
 use std::fmt;
+use std::os::fd::RawFd;
 use std::panic::Location;
 use std::sync::Arc;
 
@@ -35,12 +36,27 @@ pub struct GreenThreadInfo {
     pub state: GreenThreadState,
 }
 
-/// The green threads and counters of the calling thread's hub; see [`snapshot`].
+/// One socket registered with the hub, in a [`HubSnapshot`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SocketInfo {
+    /// Its descriptor (as `ls -l /proc/<pid>/fd` or `ss -p` show it).
+    pub fd: RawFd,
+    /// Green threads blocked until it is readable (read, accept, recv).
+    pub readers: usize,
+    /// Green threads blocked until it is writable (write, connect, send).
+    pub writers: usize,
+}
+
+/// The green threads, sockets and counters of the calling thread's hub; see
+/// [`snapshot`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct HubSnapshot {
     /// Every green thread that has not finished, started or not.
     pub green_threads: Vec<GreenThreadInfo>,
+    /// Every green socket open on this thread, by descriptor.
+    pub sockets: Vec<SocketInfo>,
     /// The hub's counters.
     pub stats: HubStats,
 }
@@ -66,8 +82,8 @@ impl fmt::Display for GreenThreadState {
     }
 }
 
-/// A summary line, then one line per green thread: what to print when a
-/// server seems stuck.
+/// A summary line, then one line per green thread and one per socket that a
+/// green thread waits on: what to print when a server seems stuck.
 ///
 /// ```
 /// let gt = eventlet_rt::Builder::new().name("poller").spawn(|| ());
@@ -103,12 +119,22 @@ impl fmt::Display for HubSnapshot {
                 thread.state, thread.spawned_at
             )?;
         }
+        for socket in &self.sockets {
+            if socket.readers + socket.writers > 0 {
+                write!(
+                    f,
+                    "\n  socket fd {}: {} waiting to read, {} waiting to write",
+                    socket.fd, socket.readers, socket.writers
+                )?;
+            }
+        }
         Ok(())
     }
 }
 
 /// Takes a snapshot of the calling thread's hub: its unfinished green threads
-/// (name, spawn site, state), timers and sockets. Costs a walk over them all.
+/// (name, spawn site, state), its sockets (descriptor, green threads waiting
+/// on it) and its counters. Costs a walk over them all.
 ///
 /// ```
 /// use std::time::Duration;
@@ -167,8 +193,20 @@ pub fn snapshot() -> HubSnapshot {
         })
         .collect::<Vec<_>>();
     green_threads.extend(delayed);
+    let mut sockets: Vec<SocketInfo> = hub
+        .poller
+        .describe_sources()
+        .into_iter()
+        .map(|(fd, readers, writers)| SocketInfo {
+            fd,
+            readers,
+            writers,
+        })
+        .collect();
+    sockets.sort_by_key(|socket| socket.fd);
     HubSnapshot {
         green_threads,
+        sockets,
         stats: stats(),
     }
 }
