@@ -70,8 +70,10 @@
 //!   ([`GreenThread::spawned_at`]).
 //! - **Snapshot.** [`hub::snapshot`] lists the unfinished green threads of
 //!   the calling thread's hub with their state (running, runnable, blocked,
-//!   not started) and spawn site, plus the hub's counters; its `Display` is a
-//!   table to print when a server seems stuck.
+//!   not started) and spawn site (for pool and `serve` green threads, the
+//!   user's `spawn` or `serve` call), its sockets by descriptor with the
+//!   green threads waiting on each, and the hub's counters; its `Display` is
+//!   a table to print when a server seems stuck.
 //! - **Counters.** [`hub::stats`] is cheap enough for a metrics endpoint:
 //!   live green threads, the run queue, armed timers, registered sockets,
 //!   green threads blocked on sockets or on the thread pool, stacks. Tests
