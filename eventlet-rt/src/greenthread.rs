@@ -126,11 +126,30 @@ impl<F: FnOnce() -> T + 'static, T: 'static> TaskCell<F, T> {
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| next(result)))
                 && !payload.is::<Unwind>()
             {
-                eprintln!(
-                    "eventlet-rt: a link callback panicked: {}",
-                    GreenError::Panicked(payload)
-                );
+                self.report_link_panic(&GreenError::Panicked(payload));
             }
+        }
+    }
+
+    /// A link's panic cannot change the outcome, which is already stored: it
+    /// is reported, as an error event when `tracing` listens, else on stderr.
+    #[cold]
+    fn report_link_panic(&self, panic: &GreenError) {
+        let name = self.header.name.borrow().clone();
+        let name = name.as_deref().unwrap_or("<unnamed>");
+        let spawned_at = self.header.spawned_at;
+        if tracing::enabled!(target: "eventlet_rt::greenthread", tracing::Level::ERROR) {
+            tracing::error!(
+                target: "eventlet_rt::greenthread",
+                green_thread = name,
+                spawned_at = %spawned_at,
+                "a link callback panicked: {panic}"
+            );
+        } else {
+            eprintln!(
+                "eventlet-rt: a link callback of green thread '{name}' (spawned at {spawned_at}) \
+                 panicked: {panic}"
+            );
         }
     }
 }
@@ -154,8 +173,17 @@ impl<F: FnOnce() -> T + 'static, T: 'static> Task for TaskCell<F, T> {
 
     fn finish_unstarted(&self, error: GreenError) {
         let body = std::mem::replace(&mut *self.stage.borrow_mut(), Stage::Running);
-        drop(body);
-        self.complete(Err(error));
+        // The body's captures drop in whoever kills: a destructor that panics
+        // becomes this green thread's outcome, not the killer's problem.
+        let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| drop(body))) else {
+            return self.complete(Err(error));
+        };
+        if payload.is::<Unwind>() || payload.is::<generator::Error>() {
+            // The killer's own kill or timeout, raised by a destructor that blocked.
+            self.complete(Err(error));
+            panic::resume_unwind(payload);
+        }
+        self.complete(Err(GreenError::Panicked(payload)));
     }
 }
 
@@ -318,8 +346,12 @@ impl<T: 'static> GreenThread<T> {
     /// Calls `f` with the outcome when the green thread ends (at once if it has).
     ///
     /// Links run in the finishing green thread, in the order they were added,
-    /// before `wait` returns. A link that panics is reported on stderr and the
-    /// others still run.
+    /// before `wait` returns. A link that panics cannot change the outcome
+    /// (the waiter still gets the green thread's own result): its panic is
+    /// reported, as an `ERROR` event of target `eventlet_rt::greenthread` when
+    /// a `tracing` subscriber listens, else on stderr, and the other links
+    /// still run. A link added after the end runs at once in the caller, so
+    /// its panic is the caller's, like any function call's.
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
@@ -339,9 +371,30 @@ impl<T: 'static> GreenThread<T> {
         self.task.is_finished()
     }
 
-    /// The name given with [`Builder::name`], if any.
+    /// The name given with [`Builder::name`] or [`GreenThread::set_name`], if any.
     pub fn name(&self) -> Option<Arc<str>> {
         self.task.header().name.borrow().clone()
+    }
+
+    /// Names (or renames) the green thread, started or not: the name shows in
+    /// `Debug`, [`hub::snapshot`](crate::hub::snapshot), the blocking
+    /// detector's reports and the `eventlet_rt::greenthread` trace events.
+    ///
+    /// ```
+    /// let gt = eventlet_rt::spawn(|| ());
+    /// gt.set_name("request 17");
+    /// assert_eq!(gt.name().as_deref(), Some("request 17"));
+    /// assert!(format!("{gt:?}").contains("request 17"));
+    /// gt.wait().unwrap();
+    /// ```
+    pub fn set_name(&self, name: impl Into<String>) {
+        let header = self.task.header();
+        let name: Arc<str> = Arc::from(name.into());
+        if let Some(span) = &header.span {
+            span.record("name", &*name);
+        }
+        *header.name.borrow_mut() = Some(name);
+        hub::current().renamed(header);
     }
 
     /// Where the green thread was spawned (the caller of `spawn`).
@@ -391,6 +444,7 @@ impl Drop for JoinGuard<'_> {
 pub struct Builder {
     name: Option<Arc<str>>,
     stack_size: Option<usize>,
+    span: Option<tracing::Span>,
 }
 
 impl Builder {
@@ -414,6 +468,27 @@ impl Builder {
         self
     }
 
+    /// Runs the green thread inside `span`: the span is entered each time the
+    /// green thread is resumed and exited each time it blocks, so events it
+    /// emits belong to it, and spans it enters nest under it. Without this,
+    /// a green thread runs in a `green_thread` span of level `DEBUG` and
+    /// target `eventlet_rt::greenthread` (fields `name`, `spawned_at`) when
+    /// a subscriber enables it; the span's parent is the spawner's current span.
+    ///
+    /// A disabled span (no subscriber interested) costs nothing per switch.
+    ///
+    /// ```
+    /// let request = tracing::info_span!("request", id = 17);
+    /// let gt = eventlet_rt::Builder::new().span(request).spawn(|| {
+    ///     tracing::info!("handled"); // recorded inside the `request` span
+    /// });
+    /// gt.wait().unwrap();
+    /// ```
+    pub fn span(mut self, span: tracing::Span) -> Builder {
+        self.span = Some(span);
+        self
+    }
+
     /// Spawns the green thread: it runs once the caller blocks or yields.
     #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> GreenThread<T>
@@ -424,6 +499,16 @@ impl Builder {
         let task = self.build(f);
         hub::current().schedule_new(task.clone());
         GreenThread { task }
+    }
+
+    /// Spawns the green thread without a handle, as [`spawn_n()`].
+    #[track_caller]
+    pub(crate) fn spawn_n<F>(self, f: F)
+    where
+        F: FnOnce() + 'static,
+    {
+        let task: TaskRef = self.build(f);
+        hub::current().schedule_new(task);
     }
 
     /// Spawns the green thread after `delay`.
@@ -449,12 +534,56 @@ impl Builder {
         let stack_size = self
             .stack_size
             .filter(|&bytes| bytes != hub::default_stack_size());
+        let spawned_at = Location::caller();
+        let span = traced_span(self.span, self.name.as_ref(), spawned_at);
         Rc::new(TaskCell {
-            header: Header::new(stack_size, self.name, Location::caller(), false),
+            header: Header::new(stack_size, self.name, spawned_at, span, false),
             stage: RefCell::new(Stage::Pending(f)),
             links: RefCell::new(Vec::new()),
         })
     }
+}
+
+/// The span a new green thread runs in, if a subscriber wants one. When none
+/// does, this costs a load of tracing's global level filter.
+#[inline]
+fn traced_span(
+    span: Option<tracing::Span>,
+    name: Option<&Arc<str>>,
+    spawned_at: &'static Location<'static>,
+) -> Option<Box<tracing::Span>> {
+    use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+    let default_wanted =
+        STATIC_MAX_LEVEL >= LevelFilter::DEBUG && LevelFilter::current() >= LevelFilter::DEBUG;
+    if span.is_none() && !default_wanted {
+        return None;
+    }
+    enabled_span(span, name, spawned_at)
+}
+
+#[cold]
+#[inline(never)]
+fn enabled_span(
+    span: Option<tracing::Span>,
+    name: Option<&Arc<str>>,
+    spawned_at: &'static Location<'static>,
+) -> Option<Box<tracing::Span>> {
+    let span = span.unwrap_or_else(|| {
+        tracing::debug_span!(
+            target: "eventlet_rt::greenthread",
+            "green_thread",
+            name = tracing::field::Empty,
+            spawned_at = %spawned_at,
+        )
+    });
+    if span.is_disabled() {
+        return None;
+    }
+    if let Some(name) = name {
+        span.record("name", &**name);
+    }
+    hub::current().trace_switches();
+    Some(Box::new(span))
 }
 
 /// Spawns `f` as a new green thread and returns its handle.
@@ -503,8 +632,7 @@ pub fn spawn_n<F>(f: F)
 where
     F: FnOnce() + 'static,
 {
-    let task: TaskRef = Builder::new().build(f);
-    hub::current().schedule_new(task);
+    Builder::new().spawn_n(f);
 }
 
 /// Spawns `f` as a new green thread that starts after `delay`.

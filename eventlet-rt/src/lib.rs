@@ -67,6 +67,97 @@
 //! `vm.max_map_count`, the live count and the fix (as root:
 //! `sysctl -w vm.max_map_count=262144`).
 //!
+//! # Debugging
+//! Green threads are cooperative, so the usual failures are a green thread
+//! that never yields, one that waits for something that never comes, and
+//! leaks (sockets, timers, green threads) that pile up over months. The
+//! runtime gives Eventlet's aids for each:
+//!
+//! - **Names.** [`Builder::name`] or, later, [`GreenThread::set_name`] (a
+//!   handler can name itself after its client). Names show in `Debug`, in
+//!   the snapshot, in blocking reports and in `tracing` spans; unnamed green
+//!   threads are known by where they were spawned
+//!   ([`GreenThread::spawned_at`]).
+//! - **Snapshot.** [`hub::snapshot`] lists the unfinished green threads of
+//!   the calling thread's hub with their state (running, runnable, blocked,
+//!   not started) and spawn site (for pool and `serve` green threads, the
+//!   user's `spawn` or `serve` call), its sockets by descriptor with the
+//!   green threads waiting on each, and the hub's counters; its `Display` is
+//!   a table to print when a server seems stuck.
+//! - **Counters.** [`hub::stats`] is cheap enough for a metrics endpoint:
+//!   live green threads, the run queue, armed timers, registered sockets,
+//!   green threads blocked on sockets or on the thread pool, stacks. Tests
+//!   use it to prove that nothing leaks.
+//! - **Blocking detector.** [`debug::blocking_detection`] reports any green
+//!   thread that holds the hub longer than a threshold without yielding
+//!   (real blocking calls, long computations), with its name, spawn site and
+//!   backtrace. Off by default, and free when off.
+//! - **`tracing`.** When a subscriber enables them, each green thread runs in
+//!   a `green_thread` span (level `DEBUG`, target `eventlet_rt::greenthread`,
+//!   fields `name` and `spawned_at`), entered each time it is resumed and
+//!   exited each time it blocks, so its events land in its span even while
+//!   green threads interleave; [`Builder::span`] picks another span. [`serve`]
+//!   runs each handler in a `connection` span (target `eventlet_rt::serve`,
+//!   field `peer`). Green threads that end with an error emit a `DEBUG` event
+//!   (target `eventlet_rt::greenthread`); a panicking `link` callback an
+//!   `ERROR` event (same target); the blocking detector a `WARN` event
+//!   (target `eventlet_rt::blocking`). Without a subscriber, reports go to
+//!   stderr. Spans cost a check of `tracing`'s level filter per spawn when
+//!   no subscriber wants them, and nothing per switch. Do not hold a span
+//!   guard of your own across a green blocking call: another green thread
+//!   would run inside it; give the green thread its span with
+//!   [`Builder::span`] instead.
+//!
+//! ```
+//! use std::time::Duration;
+//! use eventlet_rt::hub::{self, GreenThreadState};
+//!
+//! let before = hub::stats();
+//! let worker = eventlet_rt::Builder::new()
+//!     .name("fetcher")
+//!     .spawn(|| eventlet_rt::sleep(Duration::from_millis(50)));
+//! eventlet_rt::yield_now(); // it starts and blocks in sleep
+//! let picture = hub::snapshot();
+//! assert_eq!(picture.count(GreenThreadState::Blocked), 1);
+//! assert_eq!(picture.stats.timers, before.timers + 1);
+//! println!("{picture}"); // "1 green thread (0 running, 0 runnable, 1 blocked, ..."
+//! worker.wait().unwrap();
+//! let after = hub::stats();
+//! assert_eq!(after.live_green_threads, before.live_green_threads);
+//! assert_eq!(after.timers, before.timers, "no timer left behind");
+//! ```
+//!
+//! ## Where panics go
+//! - In a green thread's body: to whoever calls [`GreenThread::wait`]
+//!   ([`GreenError::Panicked`] with the payload); a [`spawn_n()`] green
+//!   thread's panic is only printed by the panic hook. The hub and the other
+//!   green threads go on.
+//! - In a [`GreenPool::imap`] function: re-raised by the iterator's `next`,
+//!   at the item's position, in the green thread that iterates; the pool
+//!   stays usable.
+//! - In a [`serve`] handler: its connection closes, the server goes on.
+//! - In a [`GreenThread::link`] callback: the outcome is already decided, so
+//!   the panic is reported (see `tracing` above) and the other links run. A
+//!   link added after the end runs at once and panics in its caller.
+//! - In a destructor: when the body returns normally, the destructor's panic
+//!   becomes the outcome; when an unstarted green thread is killed, its
+//!   closure is dropped in the killer, and a panic there also becomes the
+//!   killed green thread's outcome (the killer is not disturbed). But a kill
+//!   or a timeout unwinds a started green thread's stack, and Rust aborts the
+//!   process when a destructor panics during an unwind ("panic in a
+//!   destructor during cleanup"): no runtime can catch that. Destructors must
+//!   not panic; one that might should catch its own panic.
+//!
+//! ## Operating limits
+//! - `vm.max_map_count` caps live green threads (see above); raise it for
+//!   more than about 32,000 at once.
+//! - Every socket is a descriptor: a server with 10,000 connections needs
+//!   `RLIMIT_NOFILE` (`ulimit -n`) above that; the default soft limit is
+//!   often 1024. The listen backlog of [`listen`] is std's (128); a server
+//!   that takes bursts of thousands of connections can build its listener
+//!   with `socket2` and a larger backlog, then use
+//!   [`TcpListener::from_std`](green::net::TcpListener::from_std).
+//!
 //! # What the `generator` crate asks of its users, and how the runtime keeps to it
 //! - A suspended coroutine may hold values whose addresses belong to this OS
 //!   thread (thread-local storage, `Rc`s): coroutines must never be resumed on

@@ -90,6 +90,7 @@ impl GreenPool {
     /// assert_eq!(gt.wait().unwrap(), "done");
     /// assert_eq!(pool.free(), 1);
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> GreenThread<T>
     where
         F: FnOnce() -> T + 'static,
@@ -114,12 +115,25 @@ impl GreenPool {
     /// pool.waitall();
     /// assert_eq!(sum.get(), 10);
     /// ```
+    #[track_caller]
     pub fn spawn_n<F>(&self, f: F)
     where
         F: FnOnce() + 'static,
     {
         match self.claim_slot() {
             Some(slot) => crate::spawn_n(move || slot.run(f)),
+            None => drop(run_on_callers_slot(f)),
+        }
+    }
+
+    /// [`spawn_n`](GreenPool::spawn_n) with the settings of `builder` (its span).
+    #[track_caller]
+    pub(crate) fn spawn_n_with<F>(&self, builder: crate::Builder, f: F)
+    where
+        F: FnOnce() + 'static,
+    {
+        match self.claim_slot() {
+            Some(slot) => builder.spawn_n(move || slot.run(f)),
             None => drop(run_on_callers_slot(f)),
         }
     }

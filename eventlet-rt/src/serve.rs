@@ -3,8 +3,8 @@
 use std::io;
 use std::rc::Rc;
 
-use crate::GreenPool;
 use crate::green::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use crate::{Builder, GreenPool};
 
 /// Opens a listening TCP socket on `addr` (Eventlet's `eventlet.listen`):
 /// [`TcpListener::bind`], with `SO_REUSEADDR` set.
@@ -37,6 +37,11 @@ pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
 /// concurrency; see [`serve_with_pool`] to choose). When the pool is full,
 /// accepting waits for a handler to finish.
 ///
+/// Handler green threads count as spawned where `serve` was called (as
+/// [`hub::snapshot`](crate::hub::snapshot) and the blocking detector show
+/// them), and each runs in a `connection` span (level `DEBUG`, target
+/// `eventlet_rt::serve`, field `peer`) when a `tracing` subscriber enables it.
+///
 /// A handler that panics ends its own green thread only: its stream is
 /// dropped, so the connection closes, the panic is printed by the panic hook,
 /// and the server goes on. `serve` returns only when `accept` fails with an
@@ -65,6 +70,7 @@ pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
 /// server.kill();
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[track_caller]
 pub fn serve<H>(listener: TcpListener, handler: H) -> io::Result<()>
 where
     H: Fn(TcpStream, SocketAddr) + 'static,
@@ -96,6 +102,7 @@ where
 /// server.kill();
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[track_caller]
 pub fn serve_with_pool<H>(listener: TcpListener, pool: &GreenPool, handler: H) -> io::Result<()>
 where
     H: Fn(TcpStream, SocketAddr) + 'static,
@@ -109,6 +116,7 @@ where
             Err(e) => return Err(e),
         };
         let handler = handler.clone();
-        pool.spawn_n(move || handler(stream, client));
+        let span = tracing::debug_span!(target: "eventlet_rt::serve", "connection", peer = %client);
+        pool.spawn_n_with(Builder::new().span(span), move || handler(stream, client));
     }
 }

@@ -61,6 +61,9 @@ pub(crate) struct Header {
     pub(crate) name: RefCell<Option<Arc<str>>>,
     /// Where `spawn` was called, for diagnostics.
     pub(crate) spawned_at: &'static Location<'static>,
+    /// The `tracing` span the green thread runs in, when a subscriber wanted
+    /// it at spawn (boxed: most green threads have none).
+    pub(crate) span: Option<Box<tracing::Span>>,
     /// Its slot among the hub's live green threads, once started.
     pub(crate) live_slot: Cell<usize>,
     pub(crate) is_main: bool,
@@ -71,6 +74,7 @@ impl Header {
         stack_size: Option<usize>,
         name: Option<Arc<str>>,
         spawned_at: &'static Location<'static>,
+        span: Option<Box<tracing::Span>>,
         is_main: bool,
     ) -> Header {
         Header {
@@ -83,6 +87,7 @@ impl Header {
             stack_size,
             name: RefCell::new(name),
             spawned_at,
+            span,
             live_slot: Cell::new(usize::MAX),
             is_main,
         }
@@ -123,7 +128,13 @@ pub(crate) struct MainTask {
 impl MainTask {
     #[track_caller]
     pub(crate) fn new() -> MainTask {
-        let header = Header::new(None, Some(Arc::from("main")), Location::caller(), true);
+        let header = Header::new(
+            None,
+            Some(Arc::from("main")),
+            Location::caller(),
+            None,
+            true,
+        );
         header.state.set(State::Running);
         header.started.set(true);
         MainTask { header }

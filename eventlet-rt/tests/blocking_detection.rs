@@ -1,10 +1,12 @@
 //! The blocking detector reports a green thread that blocks its OS thread,
 //! and only that one.
 
+use std::cell::RefCell;
 use std::process::Command;
+use std::rc::Rc;
 use std::time::Duration;
 
-use eventlet_rt::{Builder, debug, sleep};
+use eventlet_rt::{Builder, GreenThread, debug, sleep};
 
 #[test]
 #[ignore = "run in a child process by a_blocking_green_thread_is_reported_and_a_polite_one_is_not"]
@@ -78,4 +80,59 @@ fn detection_is_off_by_default_and_can_be_turned_off() {
 #[should_panic(expected = "threshold above zero")]
 fn a_zero_threshold_is_refused() {
     debug::blocking_detection(Duration::ZERO);
+}
+
+#[test]
+#[ignore = "run in a child process by names_given_with_set_name_show_in_the_report"]
+fn child_with_green_threads_named_by_set_name() {
+    if std::env::var_os("EVENTLET_CHILD").is_none() {
+        return;
+    }
+    debug::blocking_detection(Duration::from_millis(100));
+    let before = eventlet_rt::spawn(|| std::thread::sleep(Duration::from_millis(600)));
+    before.set_name("named-before-start");
+    before.wait().unwrap();
+    // A green thread that renames itself while it runs, then blocks.
+    let me: Rc<RefCell<Option<GreenThread<()>>>> = Rc::new(RefCell::new(None));
+    let handle = me.clone();
+    let itself = eventlet_rt::spawn(move || {
+        handle
+            .borrow()
+            .as_ref()
+            .unwrap()
+            .set_name("renamed-while-running");
+        std::thread::sleep(Duration::from_millis(600));
+    });
+    *me.borrow_mut() = Some(itself);
+    eventlet_rt::yield_now();
+    me.borrow_mut().take().unwrap().wait().unwrap();
+    debug::stop_blocking_detection();
+    println!("CHILD DONE");
+}
+
+#[test]
+fn names_given_with_set_name_show_in_the_report() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "child_with_green_threads_named_by_set_name",
+            "--nocapture",
+        ])
+        .env("EVENTLET_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stdout.contains("CHILD DONE"),
+        "child failed:\n{stdout}\n{stderr}"
+    );
+    let reports: Vec<&str> = stderr.split("eventlet-rt: green thread").skip(1).collect();
+    assert_eq!(reports.len(), 2, "expected two reports:\n{stderr}");
+    assert!(reports[0].starts_with(" 'named-before-start'"), "{stderr}");
+    assert!(
+        reports[1].starts_with(" 'renamed-while-running'"),
+        "{stderr}"
+    );
 }

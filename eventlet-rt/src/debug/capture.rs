@@ -57,12 +57,9 @@ pub(crate) fn interrupt(thread: libc::pthread_t, alive: &std::sync::Mutex<bool>)
     *alive && unsafe { libc::pthread_kill(thread, libc::SIGURG) } == 0
 }
 
-/// Interrupts the thread (through `interrupt`) and returns the symbolized
-/// frames of its stack, or `None` if it did not answer within `patience`.
-pub(crate) fn stack_of(
-    interrupt: impl FnOnce() -> bool,
-    patience: Duration,
-) -> Option<Vec<String>> {
+/// Interrupts the thread (through `interrupt`) and returns the return
+/// addresses on its stack, or `None` if it did not answer within `patience`.
+pub(crate) fn stack_of(interrupt: impl FnOnce() -> bool, patience: Duration) -> Option<Vec<usize>> {
     CAPTURED.store(false, Ordering::Release);
     if !interrupt() {
         return None;
@@ -75,9 +72,20 @@ pub(crate) fn stack_of(
         std::thread::sleep(Duration::from_micros(200));
     }
     let count = FRAME_COUNT.load(Ordering::Relaxed);
+    Some(
+        FRAMES[..count]
+            .iter()
+            .map(|frame| frame.load(Ordering::Relaxed))
+            .collect(),
+    )
+}
+
+/// Names the frames recorded by [`stack_of`], from the blocking call down to
+/// the green thread's body. Slow the first time (it loads debug info).
+pub(crate) fn symbolize(frames: &[usize]) -> Vec<String> {
     let mut lines = Vec::new();
-    for frame in &FRAMES[..count] {
-        let ip = frame.load(Ordering::Relaxed) as *mut std::ffi::c_void;
+    for &frame in frames {
+        let ip = frame as *mut std::ffi::c_void;
         backtrace::resolve(ip, |symbol| {
             let name = symbol
                 .name()
@@ -108,5 +116,5 @@ pub(crate) fn stack_of(
     {
         frames.truncate(end);
     }
-    Some(frames)
+    frames
 }

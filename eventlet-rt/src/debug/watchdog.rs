@@ -58,6 +58,11 @@ impl HubProbe {
             .store(now_nanos().max(1), Ordering::Release);
     }
 
+    /// The running green thread was renamed.
+    pub(crate) fn rename(&self, name: Option<Arc<str>>) {
+        *self.name.lock().unwrap_or_else(|p| p.into_inner()) = name;
+    }
+
     /// The hub's thread stops being watched (or ends): never signal it again.
     pub(crate) fn retire(&self) {
         *self.alive.lock().unwrap_or_else(|p| p.into_inner()) = false;
@@ -135,21 +140,29 @@ fn check(probe: &Arc<HubProbe>, threshold: u64, reported: &mut Vec<(usize, u64)>
     reported.retain(|(addr, _)| *addr != key);
     reported.push((key, switches));
     let held = Duration::from_nanos(now_nanos().saturating_sub(since));
-    let backtrace = super::capture::stack_of(
+    let frames = super::capture::stack_of(
         || super::capture::interrupt(probe.thread, &probe.alive),
         Duration::from_millis(500),
     );
-    // The green thread may have yielded while the stack was recorded.
+    let name = probe.name.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let spawned_at = probe.spawned_at.load(Ordering::Relaxed);
+    // The green thread may have yielded before its stack and name were
+    // recorded. Once recorded, they are evidence even if it yields while the
+    // stack is named (loading debug info can take longer than the stall).
     if probe.switches.load(Ordering::Relaxed) != switches {
         return;
     }
-    report(probe, held, backtrace);
+    let backtrace = frames.map(|frames| super::capture::symbolize(&frames));
+    report(name, spawned_at, held, backtrace);
 }
 
-fn report(probe: &HubProbe, held: Duration, backtrace: Option<Vec<String>>) {
-    let name = probe.name.lock().unwrap_or_else(|p| p.into_inner()).clone();
+fn report(
+    name: Option<Arc<str>>,
+    spawned_at: *mut std::panic::Location<'static>,
+    held: Duration,
+    backtrace: Option<Vec<String>>,
+) {
     let name = name.as_deref().unwrap_or("<unnamed>");
-    let spawned_at = probe.spawned_at.load(Ordering::Relaxed);
     let spawned_at = if spawned_at.is_null() {
         "an unknown place".to_string()
     } else {

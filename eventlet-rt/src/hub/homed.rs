@@ -30,7 +30,7 @@ pub(crate) struct HomedSource<S: AsRawFd + Send + Sync + 'static> {
 impl<S: AsRawFd + Send + Sync + 'static> HomedSource<S> {
     /// Registers `source` (non-blocking) with the calling thread's hub, its home.
     pub(crate) fn new(source: S) -> io::Result<HomedSource<S>> {
-        let registration = IoRegistration::new(&mut SourceFd(&source.as_raw_fd()))?;
+        let registration = IoRegistration::for_fd(source.as_raw_fd())?;
         Ok(HomedSource {
             source: Arc::new(source),
             registration,

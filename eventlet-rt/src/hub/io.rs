@@ -1,6 +1,7 @@
 //! Readiness waits for sockets registered with the hub's poller.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -18,8 +19,20 @@ pub(crate) struct IoRegistration {
 
 impl IoRegistration {
     /// Registers `source` for read and write readiness with this thread's hub.
-    pub(crate) fn new(source: &mut impl mio::event::Source) -> io::Result<IoRegistration> {
-        let slot = current().poller.register(source)?;
+    pub(crate) fn new(
+        source: &mut (impl mio::event::Source + AsRawFd),
+    ) -> io::Result<IoRegistration> {
+        let fd = source.as_raw_fd();
+        let slot = current().poller.register(source, fd)?;
+        Ok(IoRegistration { slot })
+    }
+
+    /// Registers a bare descriptor (one owned elsewhere) with the current
+    /// thread's hub.
+    pub(crate) fn for_fd(fd: std::os::fd::RawFd) -> io::Result<IoRegistration> {
+        let slot = current()
+            .poller
+            .register(&mut mio::unix::SourceFd(&fd), fd)?;
         Ok(IoRegistration { slot })
     }
 

@@ -48,7 +48,7 @@ pub(crate) use homed::HomedSource;
 pub(crate) use io::IoRegistration;
 pub(crate) use poller::Direction;
 pub(crate) use remote::RemoteCompletion;
-pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, snapshot};
+pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
 
 /// The hub polls for I/O and checks timers at least once every this many
 /// task switches, even while green threads keep each other busy.
@@ -78,7 +78,13 @@ pub(crate) struct Hub {
     next_scope_id: Cell<u64>,
     /// Set while the blocking detector watches this hub.
     blocking_probe: RefCell<Option<Arc<HubProbe>>>,
+    /// Set while the hub must hear of each switch: the blocking detector
+    /// watches it, or green threads run in `tracing` spans.
     watched: Cell<bool>,
+    /// Set for good once a green thread was spawned with a span.
+    traced: Cell<bool>,
+    /// The span entered for the running green thread, exited when it yields.
+    entered_span: RefCell<Option<(tracing::Id, tracing::Dispatch)>>,
 }
 
 thread_local! {
@@ -138,6 +144,8 @@ impl Hub {
             next_scope_id: Cell::new(0),
             blocking_probe: RefCell::new(None),
             watched: Cell::new(false),
+            traced: Cell::new(false),
+            entered_span: RefCell::new(None),
         }
     }
 
@@ -281,17 +289,47 @@ impl Hub {
         }
     }
 
+    /// A watched switch into a green thread: tells the blocking detector and
+    /// enters the green thread's span.
     #[cold]
     fn probe_entering(&self, header: &crate::task::Header) {
         if let Some(probe) = &*self.blocking_probe.borrow() {
             probe.entering(header.name.borrow().clone(), header.spawned_at);
         }
+        if let Some(span) = &header.span {
+            *self.entered_span.borrow_mut() = span.with_subscriber(|(id, dispatch)| {
+                dispatch.enter(id);
+                (id.clone(), dispatch.clone())
+            });
+        }
     }
 
+    /// A watched switch back to the hub: the green thread's span is exited.
     #[cold]
     fn probe_left(&self) {
         if let Some(probe) = &*self.blocking_probe.borrow() {
             probe.left();
+        }
+        let entered = self.entered_span.borrow_mut().take();
+        if let Some((id, dispatch)) = entered {
+            dispatch.exit(&id);
+        }
+    }
+
+    /// From now on every switch enters and exits the running green thread's span.
+    pub(crate) fn trace_switches(&self) {
+        self.traced.set(true);
+        self.watched.set(true);
+    }
+
+    /// A task was renamed: if it is the one running, the blocking detector
+    /// reports it under its new name.
+    pub(crate) fn renamed(&self, header: &crate::task::Header) {
+        if self.watched.get()
+            && std::ptr::eq(self.current.borrow().header(), header)
+            && let Some(probe) = &*self.blocking_probe.borrow()
+        {
+            probe.rename(header.name.borrow().clone());
         }
     }
 
@@ -307,11 +345,11 @@ impl Hub {
                 }
             }
         }
-        self.watched.set(probe.is_some());
+        self.watched.set(probe.is_some() || self.traced.get());
     }
 
     pub(crate) fn is_watched(&self) -> bool {
-        self.watched.get()
+        self.blocking_probe.borrow().is_some()
     }
 
     /// Gives a task its stack on its first run.
@@ -484,7 +522,39 @@ impl Drop for TimerGuard<'_> {
     }
 }
 
-/// Counters of the calling thread's hub, for tests and debugging.
+/// Counters of the calling thread's hub, for tests, metrics and debugging;
+/// see [`stats`]. Each is read in O(1).
+///
+/// ```
+/// use std::io::Read;
+/// use std::time::Duration;
+/// use eventlet_rt::hub;
+///
+/// let listener = eventlet_rt::listen("127.0.0.1:0")?;
+/// let client = eventlet_rt::connect(listener.local_addr()?)?;
+/// let (conn, _) = listener.accept()?;
+/// let reader = eventlet_rt::spawn(move || (&conn).read(&mut [0; 8]));
+/// let sleeper = eventlet_rt::spawn(|| eventlet_rt::sleep(Duration::from_secs(60)));
+/// let stats = hub::stats();
+/// assert_eq!(stats.queued, 2, "spawned, not started yet");
+/// assert_eq!(stats.live_green_threads, 0);
+/// assert_eq!(stats.io_sources, 3, "the listener and both ends of the connection");
+///
+/// eventlet_rt::yield_now(); // both start and block
+/// let stats = hub::stats();
+/// assert_eq!((stats.queued, stats.live_green_threads), (0, 2));
+/// assert_eq!(stats.timers, 1, "the sleep");
+/// assert_eq!(stats.io_waiters, 1, "the reader");
+///
+/// sleeper.kill();
+/// drop(client); // the reader sees end of file
+/// assert_eq!(reader.wait().unwrap()?, 0);
+/// assert!(sleeper.wait().unwrap_err().is_killed());
+/// let stats = hub::stats();
+/// assert_eq!((stats.live_green_threads, stats.timers, stats.io_waiters), (0, 0, 0));
+/// assert_eq!(stats.io_sources, 1, "the reader's end closed with it; the listener is left");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HubStats {
@@ -494,7 +564,8 @@ pub struct HubStats {
     pub queued: usize,
     /// Armed timers: sleeps, timeouts, delayed spawns.
     pub timers: usize,
-    /// Sockets registered with the poller.
+    /// Sockets registered with the poller: every open green socket (listener,
+    /// stream, UDP socket) of this thread, one each; a `try_clone` shares it.
     pub io_sources: usize,
     /// Green threads blocked on socket readiness.
     pub io_waiters: usize,

@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,8 +23,9 @@ pub(crate) enum Direction {
 }
 
 /// Readiness and waiters of one registered source.
-#[derive(Default)]
 struct IoSlot {
+    /// The source's descriptor, for snapshots.
+    fd: RawFd,
     readable: bool,
     writable: bool,
     readers: Vec<TaskRef>,
@@ -111,15 +112,26 @@ impl Poller {
         })
     }
 
-    /// Registers `source` for read and write readiness; returns its slot.
-    pub(crate) fn register(&self, source: &mut impl mio::event::Source) -> io::Result<usize> {
+    /// Registers `source` (descriptor `fd`) for read and write readiness;
+    /// returns its slot.
+    pub(crate) fn register(
+        &self,
+        source: &mut impl mio::event::Source,
+        fd: RawFd,
+    ) -> io::Result<usize> {
         let mut sources = self.sources.borrow_mut();
         let entry = sources.vacant_entry();
         let slot = entry.key();
         self.registry(|registry| {
             registry.register(source, Token(slot), Interest::READABLE | Interest::WRITABLE)
         })?;
-        entry.insert(IoSlot::default());
+        entry.insert(IoSlot {
+            fd,
+            readable: false,
+            writable: false,
+            readers: Vec::new(),
+            writers: Vec::new(),
+        });
         Ok(slot)
     }
 
@@ -183,6 +195,16 @@ impl Poller {
     /// Registered sources.
     pub(crate) fn sources(&self) -> usize {
         self.sources.borrow().len()
+    }
+
+    /// Each registered source: its descriptor, then how many green threads
+    /// wait to read and to write on it.
+    pub(crate) fn describe_sources(&self) -> Vec<(RawFd, usize, usize)> {
+        let sources = self.sources.borrow();
+        sources
+            .iter()
+            .map(|(_, io)| (io.fd, io.readers.len(), io.writers.len()))
+            .collect()
     }
 
     /// Waits up to `timeout` for readiness or remote wake-ups and hands every

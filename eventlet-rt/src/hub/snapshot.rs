@@ -1,10 +1,12 @@
 //! A picture of a hub for debugging: its green threads by state, its timers
-//! and sockets.
+//! and its sockets.
 
+use std::fmt;
+use std::os::fd::RawFd;
 use std::panic::Location;
 use std::sync::Arc;
 
-use super::{HubStats, current, stats};
+use super::{HubStats, TimerAction, current, stats};
 use crate::task::{State, TaskRef};
 
 /// Where a green thread is, as [`snapshot`] sees it.
@@ -25,7 +27,8 @@ pub enum GreenThreadState {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct GreenThreadInfo {
-    /// The name given with [`Builder::name`](crate::Builder::name).
+    /// The name given with [`Builder::name`](crate::Builder::name) or
+    /// [`GreenThread::set_name`](crate::GreenThread::set_name).
     pub name: Option<Arc<str>>,
     /// Where it was spawned.
     pub spawned_at: &'static Location<'static>,
@@ -33,12 +36,27 @@ pub struct GreenThreadInfo {
     pub state: GreenThreadState,
 }
 
-/// The green threads and counters of the calling thread's hub; see [`snapshot`].
+/// One socket registered with the hub, in a [`HubSnapshot`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SocketInfo {
+    /// Its descriptor (as `ls -l /proc/<pid>/fd` or `ss -p` show it).
+    pub fd: RawFd,
+    /// Green threads blocked until it is readable (read, accept, recv).
+    pub readers: usize,
+    /// Green threads blocked until it is writable (write, connect, send).
+    pub writers: usize,
+}
+
+/// The green threads, sockets and counters of the calling thread's hub; see
+/// [`snapshot`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct HubSnapshot {
     /// Every green thread that has not finished, started or not.
     pub green_threads: Vec<GreenThreadInfo>,
+    /// Every green socket open on this thread, by descriptor.
+    pub sockets: Vec<SocketInfo>,
     /// The hub's counters.
     pub stats: HubStats,
 }
@@ -53,8 +71,70 @@ impl HubSnapshot {
     }
 }
 
+impl fmt::Display for GreenThreadState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            GreenThreadState::NotStarted => "not started",
+            GreenThreadState::Runnable => "runnable",
+            GreenThreadState::Running => "running",
+            GreenThreadState::Blocked => "blocked",
+        })
+    }
+}
+
+/// A summary line, then one line per green thread and one per socket that a
+/// green thread waits on: what to print when a server seems stuck.
+///
+/// ```
+/// let gt = eventlet_rt::Builder::new().name("poller").spawn(|| ());
+/// let text = eventlet_rt::hub::snapshot().to_string();
+/// assert!(text.starts_with("1 green thread (0 running, 0 runnable, 0 blocked, 1 not started)"));
+/// assert!(text.contains("not started  'poller' spawned at "));
+/// gt.wait().unwrap();
+/// ```
+impl fmt::Display for HubSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.green_threads.len();
+        write!(
+            f,
+            "{count} green thread{} ({} running, {} runnable, {} blocked, {} not started), \
+             {} timers, {} sockets, {} thread-pool waits",
+            if count == 1 { "" } else { "s" },
+            self.count(GreenThreadState::Running),
+            self.count(GreenThreadState::Runnable),
+            self.count(GreenThreadState::Blocked),
+            self.count(GreenThreadState::NotStarted),
+            self.stats.timers,
+            self.stats.io_sources,
+            self.stats.remote_waits,
+        )?;
+        for thread in &self.green_threads {
+            let name = match &thread.name {
+                Some(name) => format!("'{name}'"),
+                None => "<unnamed>".to_string(),
+            };
+            write!(
+                f,
+                "\n  {:<11}  {name} spawned at {}",
+                thread.state, thread.spawned_at
+            )?;
+        }
+        for socket in &self.sockets {
+            if socket.readers + socket.writers > 0 {
+                write!(
+                    f,
+                    "\n  socket fd {}: {} waiting to read, {} waiting to write",
+                    socket.fd, socket.readers, socket.writers
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Takes a snapshot of the calling thread's hub: its unfinished green threads
-/// (name, spawn site, state), timers and sockets. Costs a walk over them all.
+/// (name, spawn site, state), its sockets (descriptor, green threads waiting
+/// on it) and its counters. Costs a walk over them all.
 ///
 /// ```
 /// use std::time::Duration;
@@ -101,8 +181,32 @@ pub fn snapshot() -> HubSnapshot {
             .filter(|t| t.header().state.get() != State::Done)
             .map(describe),
     );
+    let delayed = hub
+        .timers
+        .borrow()
+        .actions()
+        .filter_map(|action| match action {
+            TimerAction::Schedule(task) if task.header().state.get() == State::New => {
+                Some(describe(task))
+            }
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    green_threads.extend(delayed);
+    let mut sockets: Vec<SocketInfo> = hub
+        .poller
+        .describe_sources()
+        .into_iter()
+        .map(|(fd, readers, writers)| SocketInfo {
+            fd,
+            readers,
+            writers,
+        })
+        .collect();
+    sockets.sort_by_key(|socket| socket.fd);
     HubSnapshot {
         green_threads,
+        sockets,
         stats: stats(),
     }
 }

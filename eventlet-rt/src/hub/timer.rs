@@ -115,6 +115,11 @@ impl<A> Timers<A> {
         self.heap.len()
     }
 
+    /// The actions of the armed timers, in no particular order.
+    pub(crate) fn actions(&self) -> impl Iterator<Item = &A> {
+        self.entries.iter().map(|(_, entry)| &entry.action)
+    }
+
     /// Removes every timer, returning their actions.
     pub(crate) fn drain(&mut self) -> Vec<A> {
         self.heap.clear();

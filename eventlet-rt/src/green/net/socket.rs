@@ -25,7 +25,10 @@ pub(crate) struct GreenSocket<S: mio::event::Source> {
 
 impl<S: mio::event::Source> GreenSocket<S> {
     /// Registers `source` (already non-blocking) with the calling thread's hub.
-    pub(crate) fn new(mut source: S) -> io::Result<GreenSocket<S>> {
+    pub(crate) fn new(mut source: S) -> io::Result<GreenSocket<S>>
+    where
+        S: std::os::fd::AsRawFd,
+    {
         let registration = IoRegistration::new(&mut source)?;
         Ok(GreenSocket {
             source,
