@@ -2,16 +2,18 @@
 //! and only that one.
 
 use std::cell::RefCell;
-use std::process::Command;
 use std::rc::Rc;
 use std::time::Duration;
 
 use eventlet_rt::{Builder, GreenThread, debug, sleep};
 
+mod child;
+use child::{is_child, run_child};
+
 #[test]
 #[ignore = "run in a child process by a_blocking_green_thread_is_reported_and_a_polite_one_is_not"]
 fn child_with_one_blocking_and_one_polite_green_thread() {
-    if std::env::var_os("EVENTLET_CHILD").is_none() {
+    if !is_child() {
         return;
     }
     debug::blocking_detection(Duration::from_millis(200));
@@ -31,16 +33,7 @@ fn child_with_one_blocking_and_one_polite_green_thread() {
 
 #[test]
 fn a_blocking_green_thread_is_reported_and_a_polite_one_is_not() {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "child_with_one_blocking_and_one_polite_green_thread",
-            "--nocapture",
-        ])
-        .env("EVENTLET_CHILD", "1")
-        .output()
-        .unwrap();
+    let output = run_child("child_with_one_blocking_and_one_polite_green_thread");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -85,7 +78,7 @@ fn a_zero_threshold_is_refused() {
 #[test]
 #[ignore = "run in a child process by names_given_with_set_name_show_in_the_report"]
 fn child_with_green_threads_named_by_set_name() {
-    if std::env::var_os("EVENTLET_CHILD").is_none() {
+    if !is_child() {
         return;
     }
     debug::blocking_detection(Duration::from_millis(100));
@@ -112,16 +105,7 @@ fn child_with_green_threads_named_by_set_name() {
 
 #[test]
 fn names_given_with_set_name_show_in_the_report() {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "child_with_green_threads_named_by_set_name",
-            "--nocapture",
-        ])
-        .env("EVENTLET_CHILD", "1")
-        .output()
-        .unwrap();
+    let output = run_child("child_with_green_threads_named_by_set_name");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

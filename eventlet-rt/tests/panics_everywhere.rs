@@ -5,31 +5,14 @@
 use std::cell::{Cell, RefCell};
 use std::io::{BufRead, BufReader, Write};
 use std::panic::{self, AssertUnwindSafe};
-use std::process::Command;
 use std::rc::Rc;
 use std::time::Duration;
 
 use eventlet_rt::green::net::TcpStream;
 use eventlet_rt::{Builder, GreenError, GreenPool, hub, sleep, spawn, with_timeout, yield_now};
 
-/// Runs one `#[ignore]`d test of this binary in a child process.
-fn run_child(test_name: &str) -> std::process::Output {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            test_name,
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("EVENTLET_CHILD", "1")
-        .output()
-        .unwrap()
-}
-
-fn is_child() -> bool {
-    std::env::var_os("EVENTLET_CHILD").is_some()
-}
+mod child;
+use child::{is_child, run_child};
 
 /// The panic message of a payload made by `panic!`.
 fn message(payload: &(dyn std::any::Any + Send)) -> &str {

@@ -1,30 +1,13 @@
 //! Stacks (reuse, overflow, refusal), idle CPU, and one hub per OS thread.
 
 use std::cell::Cell;
-use std::process::Command;
 use std::rc::Rc;
 use std::time::Duration;
 
 use eventlet_rt::{Builder, hub, sleep, spawn, spawn_n, yield_now};
 
-/// Runs one `#[ignore]`d test of this binary in a child process.
-fn run_child(test_name: &str) -> std::process::Output {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            test_name,
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("EVENTLET_CHILD", "1")
-        .output()
-        .unwrap()
-}
-
-fn is_child() -> bool {
-    std::env::var_os("EVENTLET_CHILD").is_some()
-}
+mod child;
+use child::{is_child, run_child};
 
 #[test]
 fn spawn_reuses_stacks_after_warm_up() {

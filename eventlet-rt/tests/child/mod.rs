@@ -1,0 +1,32 @@
+//! Running one `#[ignore]`d test of the current test binary in a child
+//! process: for what must not happen in the test runner itself (aborts,
+//! process-wide settings, signal handlers, resource limits).
+// Each test binary uses part of these helpers.
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+/// The variable that tells a test it runs as the child.
+const CHILD_VARIABLE: &str = "EVENTLET_CHILD";
+
+/// Runs the `#[ignore]`d test `test_name` of this binary in a child process
+/// and returns what it printed and how it ended.
+pub fn run_child(test_name: &str) -> Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            test_name,
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_VARIABLE, "1")
+        .output()
+        .unwrap()
+}
+
+/// Whether this process is such a child: the ignored child tests do nothing
+/// when a user runs `cargo test -- --ignored` by hand.
+pub fn is_child() -> bool {
+    std::env::var_os(CHILD_VARIABLE).is_some()
+}
