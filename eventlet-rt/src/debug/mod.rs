@@ -60,11 +60,16 @@ pub fn blocking_detection(threshold: Duration) {
 
 /// Stops watching the calling OS thread's hub.
 ///
+/// Returns once a report the watchdog is writing is out (naming a stack can
+/// take a second the first time debug info loads), so a program that stops
+/// watching before it exits loses none.
+///
 /// ```
 /// eventlet_rt::debug::stop_blocking_detection(); // harmless when it was off
 /// ```
 pub fn stop_blocking_detection() {
     crate::hub::current().watch_blocking(None);
+    watchdog::flush_reports();
 }
 
 /// True while the calling OS thread's hub is watched.

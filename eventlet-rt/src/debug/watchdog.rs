@@ -127,7 +127,22 @@ fn watch() {
     }
 }
 
+/// Held by the watchdog while it checks a hub and writes a report, so that
+/// [`flush_reports`] can wait for a report in progress.
+static REPORTING: Mutex<()> = Mutex::new(());
+
+/// Returns once the report the watchdog may be writing is written: naming a
+/// stack can take a second when debug info loads for the first time, and a
+/// program that stops watching and then exits must not lose it.
+pub(crate) fn flush_reports() {
+    drop(REPORTING.lock().unwrap_or_else(|p| p.into_inner()));
+}
+
 fn check(probe: &Arc<HubProbe>, threshold: u64, reported: &mut Vec<(usize, u64)>) {
+    let _reporting = REPORTING.lock().unwrap_or_else(|p| p.into_inner());
+    if !*probe.alive.lock().unwrap_or_else(|p| p.into_inner()) {
+        return; // no longer watched
+    }
     let since = probe.running_since.load(Ordering::Acquire);
     let switches = probe.switches.load(Ordering::Relaxed);
     if since == 0 || now_nanos().saturating_sub(since) < threshold {
