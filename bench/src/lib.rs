@@ -1,0 +1,5 @@
+//! Shared set-up of the benchmark harness: each peer configured the one way
+//! every benchmark and every binary uses it, so the rows compare like with like.
+
+pub mod peers;
+pub mod settings;
