@@ -17,7 +17,7 @@ const STACK_WORDS: usize = eventlet_rt::DEFAULT_STACK_SIZE / std::mem::size_of::
 fn switch_floor(c: &mut Criterion) {
     let mut group = c.benchmark_group("generator");
     group.bench_function("resume_yield", |b| {
-        let mut coroutine = Gn::<()>::new_opt(STACK_WORDS, || {
+        let mut coroutine = Gn::<()>::new_opt::<(), _>(STACK_WORDS, || {
             loop {
                 #[allow(deprecated)] // the scope-free yield, as eventlet-rt's coroutines use
                 generator::yield_with(());

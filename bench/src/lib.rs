@@ -2,4 +2,5 @@
 //! every benchmark and every binary uses it, so the rows compare like with like.
 
 pub mod peers;
+pub mod proc_stats;
 pub mod settings;
