@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Runs every benchmark of eventlet-rt against its peers and writes BENCHMARKS.md
+# at the repository root. Bounded: about 10 minutes on 2 cores.
+#
+#   bench/run.sh                   everything
+#   REPEATS=1 ECHO_SECONDS=2 bench/run.sh    a quicker pass
+#
+# Loopback only. Servers run on core 0 and the load generator on core 1 when
+# `taskset` and two cores are there.
+set -euo pipefail
+cd "$(dirname "$0")"
+BENCH_DIR=$(pwd)
+ROOT=$(cd .. && pwd)
+
+REPEATS=${REPEATS:-3}               # criterion runs of the micro-benchmarks
+ECHO_REPEATS=${ECHO_REPEATS:-2}     # load generator runs per server and load
+ECHO_SECONDS=${ECHO_SECONDS:-3}     # measured seconds per load generator run (after 1 s warm-up)
+MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000 1000000"}
+CONNECTIONS=${CONNECTIONS:-"1 100 1000"}
+PORT=${PORT:-9400}
+RESULTS=$BENCH_DIR/target/bench-results
+BIN=$BENCH_DIR/target/release
+
+rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+: >"$RESULTS/commands.txt"
+
+# Runs a command and records it, as typed, in commands.txt.
+run() {
+    echo "$*" >>"$RESULTS/commands.txt"
+    "$@"
+}
+
+SERVER_CORE=() LOADGEN_CORE=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    SERVER_CORE=(taskset -c 0) LOADGEN_CORE=(taskset -c 1)
+fi
+
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "cores: $(nproc)"
+    echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+    echo "kernel: $(uname -r)"
+    echo "rustc: $(rustc --version)"
+    echo "eventlet-rt commit: $(git -C "$ROOT" rev-parse --short HEAD)"
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$RESULTS/machine.txt"
+
+echo "== build"
+run cargo build --release --bins
+run cargo bench --no-run
+
+echo "== micro-benchmarks ($REPEATS runs)"
+for n in $(seq 1 "$REPEATS"); do
+    rm -rf target/criterion
+    run "${SERVER_CORE[@]}" cargo bench --benches -- --noplot
+    cp -r target/criterion "$RESULTS/criterion-$n"
+done
+
+echo "== idle memory"
+: >"$RESULTS/memory.jsonl"
+for size in $MEMORY_SIZES; do
+    # Each live green thread or may coroutine holds two kernel maps (stack and guard page).
+    need=$((2 * size + 100000))
+    if [ "$(cat /proc/sys/vm/max_map_count)" -lt "$need" ]; then
+        if [ "$(id -u)" = 0 ]; then
+            run sysctl -qw vm.max_map_count="$need"
+        fi
+    fi
+    for runtime in eventlet-rt tokio may; do
+        if [ "$runtime" != tokio ] && [ "$(cat /proc/sys/vm/max_map_count)" -lt "$need" ]; then
+            echo "{\"runtime\":\"$runtime\",\"tasks\":$size,\"skipped\":\"vm.max_map_count below $need and not root\"}" >>"$RESULTS/memory.jsonl"
+            echo "skipping $runtime at $size: vm.max_map_count is below $need and this is not root"
+            continue
+        fi
+        run timeout 300 "${SERVER_CORE[@]}" "$BIN/idle_memory" "$runtime" "$size" >>"$RESULTS/memory.jsonl"
+    done
+done
+
+echo "== echo"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+VENV=$BENCH_DIR/target/py-venv
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import eventlet' 2>/dev/null; then
+    run python3 -m venv "$VENV" && run "$VENV/bin/pip" install --quiet eventlet || true
+fi
+
+# The command that starts each server; the port comes last.
+declare -A SERVERS=(
+    [mio]="$BIN/echo_mio 127.0.0.1:"
+    [tokio]="$BIN/echo_tokio 127.0.0.1:"
+    [may]="$BIN/echo_may 127.0.0.1:"
+    [eventlet-py]="env PYTHONWARNINGS=ignore $VENV/bin/python $BENCH_DIR/py/eventlet_echo.py "
+)
+if [ -x "$BIN/echo_eventlet" ]; then
+    SERVERS[eventlet-rt]="$BIN/echo_eventlet 127.0.0.1:"
+fi
+: >"$RESULTS/echo.jsonl"
+for server in eventlet-rt mio tokio may eventlet-py; do
+    if [ -z "${SERVERS[$server]:-}" ]; then
+        echo "{\"server\":\"$server\",\"skipped\":\"no server binary yet\"}" >>"$RESULTS/echo.jsonl"
+        continue
+    fi
+    if [ "$server" = eventlet-py ] && ! "$VENV/bin/python" -c 'import eventlet' 2>/dev/null; then
+        echo "{\"server\":\"$server\",\"skipped\":\"pip could not install eventlet\"}" >>"$RESULTS/echo.jsonl"
+        continue
+    fi
+    PORT=$((PORT + 1))
+    # shellcheck disable=SC2086 # the server command is split on purpose
+    echo "${SERVER_CORE[*]} ${SERVERS[$server]}$PORT &" >>"$RESULTS/commands.txt"
+    "${SERVER_CORE[@]}" ${SERVERS[$server]}$PORT &
+    pid=$!
+    for connections in $CONNECTIONS; do
+        for _ in $(seq 1 "$ECHO_REPEATS"); do
+            line=$(run timeout 60 "${LOADGEN_CORE[@]}" "$BIN/loadgen" "127.0.0.1:$PORT" "$connections" 64 "$ECHO_SECONDS" "$pid") || line=""
+            if [ -n "$line" ]; then
+                echo "{\"server\":\"$server\",\"result\":$line}" >>"$RESULTS/echo.jsonl"
+            else
+                echo "{\"server\":\"$server\",\"skipped\":\"load generator failed at $connections connections\"}" >>"$RESULTS/echo.jsonl"
+            fi
+        done
+    done
+    kill "$pid" && wait "$pid" 2>/dev/null || true
+done
+
+echo "== report"
+"$BIN/report" "$RESULTS" >"$ROOT/BENCHMARKS.md"
+echo "wrote $ROOT/BENCHMARKS.md"
