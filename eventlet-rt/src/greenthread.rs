@@ -3,8 +3,10 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
+use std::panic::Location;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::hub::{self, TimerAction};
@@ -86,6 +88,14 @@ struct TaskCell<F, T> {
 
 impl<F: FnOnce() -> T + 'static, T: 'static> TaskCell<F, T> {
     fn complete(&self, result: Result<T, GreenError>) {
+        if let Err(error) = &result {
+            tracing::debug!(
+                target: "eventlet_rt::greenthread",
+                name = ?self.header.name.borrow(),
+                spawned_at = %self.header.spawned_at,
+                "green thread ended: {error}"
+            );
+        }
         *self.stage.borrow_mut() = Stage::Finished(result);
         self.call_links();
         let header = &self.header;
@@ -113,13 +123,13 @@ impl<F: FnOnce() -> T + 'static, T: 'static> TaskCell<F, T> {
             let Stage::Finished(result) = &*stage else {
                 unreachable!("links run after the outcome is stored")
             };
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| next(result))) {
-                if !payload.is::<Unwind>() {
-                    eprintln!(
-                        "eventlet-rt: a link callback panicked: {}",
-                        GreenError::Panicked(payload)
-                    );
-                }
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| next(result)))
+                && !payload.is::<Unwind>()
+            {
+                eprintln!(
+                    "eventlet-rt: a link callback panicked: {}",
+                    GreenError::Panicked(payload)
+                );
             }
         }
     }
@@ -244,6 +254,33 @@ impl<T: 'static> GreenThread<T> {
         }
     }
 
+    /// Waits like [`GreenThread::wait`], with the result type of
+    /// [`std::thread::JoinHandle::join`], so std-style code runs unchanged on
+    /// green threads (see [`green::thread`](crate::green::thread)).
+    ///
+    /// A panic gives its payload back; a kill gives a payload holding the
+    /// `&'static str` `"the green thread was killed"`.
+    ///
+    /// ```
+    /// let ok = eventlet_rt::spawn(|| 7);
+    /// assert_eq!(ok.join().unwrap(), 7);
+    ///
+    /// let panicked = eventlet_rt::spawn(|| -> u32 { panic!("boom") });
+    /// let payload = panicked.join().unwrap_err();
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    ///
+    /// let killed = eventlet_rt::spawn(|| eventlet_rt::sleep(std::time::Duration::from_secs(60)));
+    /// killed.kill();
+    /// let payload = killed.join().unwrap_err();
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"the green thread was killed"));
+    /// ```
+    pub fn join(self) -> std::thread::Result<T> {
+        self.wait().map_err(|error| match error {
+            GreenError::Killed => Box::new("the green thread was killed") as Box<dyn Any + Send>,
+            GreenError::Panicked(payload) => payload,
+        })
+    }
+
     /// Kills the green thread.
     ///
     /// One that has not started never runs; one that is blocked unwinds from
@@ -303,8 +340,18 @@ impl<T: 'static> GreenThread<T> {
     }
 
     /// The name given with [`Builder::name`], if any.
-    pub fn name(&self) -> Option<Rc<str>> {
+    pub fn name(&self) -> Option<Arc<str>> {
         self.task.header().name.borrow().clone()
+    }
+
+    /// Where the green thread was spawned (the caller of `spawn`).
+    ///
+    /// ```
+    /// let gt = eventlet_rt::spawn(|| ());
+    /// assert_eq!(gt.spawned_at().line(), line!() - 1);
+    /// ```
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.task.header().spawned_at
     }
 }
 
@@ -313,6 +360,7 @@ impl<T> fmt::Debug for GreenThread<T> {
         let header = self.task.header();
         f.debug_struct("GreenThread")
             .field("name", &header.name.borrow())
+            .field("spawned_at", &format_args!("{}", header.spawned_at))
             .field("state", &header.state.get())
             .finish()
     }
@@ -341,7 +389,7 @@ impl Drop for JoinGuard<'_> {
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct Builder {
-    name: Option<Rc<str>>,
+    name: Option<Arc<str>>,
     stack_size: Option<usize>,
 }
 
@@ -353,7 +401,7 @@ impl Builder {
 
     /// Names the green thread (shown in `Debug` and diagnostics).
     pub fn name(mut self, name: impl Into<String>) -> Builder {
-        self.name = Some(Rc::from(name.into()));
+        self.name = Some(Arc::from(name.into()));
         self
     }
 
@@ -367,6 +415,7 @@ impl Builder {
     }
 
     /// Spawns the green thread: it runs once the caller blocks or yields.
+    #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> GreenThread<T>
     where
         F: FnOnce() -> T + 'static,
@@ -378,6 +427,7 @@ impl Builder {
     }
 
     /// Spawns the green thread after `delay`.
+    #[track_caller]
     pub fn spawn_after<F, T>(self, delay: Duration, f: F) -> GreenThread<T>
     where
         F: FnOnce() -> T + 'static,
@@ -390,6 +440,7 @@ impl Builder {
         GreenThread { task }
     }
 
+    #[track_caller]
     fn build<F, T>(self, f: F) -> Rc<TaskCell<F, T>>
     where
         F: FnOnce() -> T + 'static,
@@ -399,7 +450,7 @@ impl Builder {
             .stack_size
             .filter(|&bytes| bytes != hub::default_stack_size());
         Rc::new(TaskCell {
-            header: Header::new(stack_size, self.name, false),
+            header: Header::new(stack_size, self.name, Location::caller(), false),
             stage: RefCell::new(Stage::Pending(f)),
             links: RefCell::new(Vec::new()),
         })
@@ -426,6 +477,7 @@ impl Builder {
 /// }
 /// assert_eq!(*log.borrow(), [0, 1, 2]);
 /// ```
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> GreenThread<T>
 where
     F: FnOnce() -> T + 'static,
@@ -434,7 +486,7 @@ where
     Builder::new().spawn(f)
 }
 
-/// Spawns `f` as a new green thread without a handle: cheaper than [`spawn`].
+/// Spawns `f` as a new green thread without a handle: cheaper than [`spawn()`].
 ///
 /// A panic in `f` is printed by the panic hook and goes no further.
 ///
@@ -446,6 +498,7 @@ where
 /// eventlet_rt::sleep(std::time::Duration::ZERO);
 /// assert!(ran.get());
 /// ```
+#[track_caller]
 pub fn spawn_n<F>(f: F)
 where
     F: FnOnce() + 'static,
@@ -464,6 +517,7 @@ where
 /// let gt = eventlet_rt::spawn_after(Duration::from_millis(20), move || start.elapsed());
 /// assert!(gt.wait().unwrap() >= Duration::from_millis(20));
 /// ```
+#[track_caller]
 pub fn spawn_after<F, T>(delay: Duration, f: F) -> GreenThread<T>
 where
     F: FnOnce() -> T + 'static,

@@ -70,14 +70,31 @@
 //!   re-raises it, and kills use the runtime's own unwind instead.
 
 mod coro;
+pub mod debug;
+mod event;
+pub mod green;
 mod greenthread;
 pub mod hub;
+mod pile;
+mod pool;
+pub mod queue;
+mod semaphore;
+mod serve;
 mod sleep;
 mod stack_pool;
 mod task;
 mod timeout;
+pub mod tpool;
+mod waiters;
 
+pub use event::Event;
+pub use eventlet_macros::{green, pool_imap, spawn, spawn_n};
 pub use greenthread::{Builder, GreenError, GreenThread, spawn, spawn_after, spawn_n};
+pub use pile::GreenPile;
+pub use pool::{GreenPool, Imap};
+pub use queue::{LifoQueue, PriorityQueue, Queue};
+pub use semaphore::{Semaphore, SemaphoreGuard};
+pub use serve::{connect, listen, serve, serve_with_pool};
 pub use sleep::{sleep, yield_now};
 pub use stack_pool::{DEFAULT_STACK_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 pub use timeout::{TimedOut, with_timeout};

@@ -44,6 +44,7 @@ pub fn sleep(duration: Duration) {
 /// eventlet_rt::yield_now();
 /// assert!(ran.get());
 /// ```
+#[inline]
 pub fn yield_now() {
     hub::current().yield_now();
 }

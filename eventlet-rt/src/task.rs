@@ -1,7 +1,9 @@
 //! What the hub schedules: a task header, its states and how it is interrupted.
 
 use std::cell::{Cell, RefCell};
+use std::panic::Location;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::coro::Coroutine;
 use crate::hub::timer::TimerKey;
@@ -56,14 +58,21 @@ pub(crate) struct Header {
     pub(crate) start_timer: Cell<Option<TimerKey>>,
     /// Bytes of stack asked for with `Builder::stack_size`; the hub default otherwise.
     pub(crate) stack_size: Option<usize>,
-    pub(crate) name: RefCell<Option<Rc<str>>>,
+    pub(crate) name: RefCell<Option<Arc<str>>>,
+    /// Where `spawn` was called, for diagnostics.
+    pub(crate) spawned_at: &'static Location<'static>,
     /// Its slot among the hub's live green threads, once started.
     pub(crate) live_slot: Cell<usize>,
     pub(crate) is_main: bool,
 }
 
 impl Header {
-    pub(crate) fn new(stack_size: Option<usize>, name: Option<Rc<str>>, is_main: bool) -> Header {
+    pub(crate) fn new(
+        stack_size: Option<usize>,
+        name: Option<Arc<str>>,
+        spawned_at: &'static Location<'static>,
+        is_main: bool,
+    ) -> Header {
         Header {
             state: Cell::new(State::New),
             interrupt: Cell::new(Interrupt::None),
@@ -73,6 +82,7 @@ impl Header {
             start_timer: Cell::new(None),
             stack_size,
             name: RefCell::new(name),
+            spawned_at,
             live_slot: Cell::new(usize::MAX),
             is_main,
         }
@@ -111,8 +121,9 @@ pub(crate) struct MainTask {
 }
 
 impl MainTask {
+    #[track_caller]
     pub(crate) fn new() -> MainTask {
-        let header = Header::new(None, Some(Rc::from("main")), true);
+        let header = Header::new(None, Some(Arc::from("main")), Location::caller(), true);
         header.state.set(State::Running);
         header.started.set(true);
         MainTask { header }

@@ -5,7 +5,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
 
-use eventlet_rt::{hub, sleep, spawn, spawn_n, yield_now, GreenError};
+use eventlet_rt::{GreenError, hub, sleep, spawn, spawn_n, yield_now};
 
 /// Counts its drops, to prove destructors run exactly once.
 struct DropCounter(Rc<Cell<u32>>);
@@ -52,7 +52,11 @@ fn kill_while_blocked_unwinds_and_runs_destructors_once() {
     assert_eq!(drops.get(), 1);
     assert!(!reached_end.get());
     let stats = hub::stats();
-    assert_eq!((stats.timers, stats.live_green_threads), (0, 0), "{stats:?}");
+    assert_eq!(
+        (stats.timers, stats.live_green_threads),
+        (0, 0),
+        "{stats:?}"
+    );
 }
 
 #[test]
@@ -92,7 +96,11 @@ fn a_swallowed_kill_is_raised_again_at_the_next_blocking_point() {
     let p = progress.clone();
     let gt = spawn(move || {
         let caught = panic::catch_unwind(AssertUnwindSafe(|| sleep(Duration::from_secs(3600))));
-        p.borrow_mut().push(if caught.is_err() { "swallowed" } else { "slept" });
+        p.borrow_mut().push(if caught.is_err() {
+            "swallowed"
+        } else {
+            "slept"
+        });
         sleep(Duration::from_secs(3600));
         p.borrow_mut().push("unreachable");
     });
@@ -133,7 +141,10 @@ fn a_panic_stays_in_its_green_thread_with_its_payload() {
     assert_eq!(outcomes[0].as_ref().unwrap(), &0);
     let error = outcomes[1].as_ref().unwrap_err();
     assert_eq!(error.panic_message(), Some("green thread 1 failed"));
-    assert_eq!(error.to_string(), "the green thread panicked: green thread 1 failed");
+    assert_eq!(
+        error.to_string(),
+        "the green thread panicked: green thread 1 failed"
+    );
     assert_eq!(outcomes[3].as_ref().unwrap(), &3);
 }
 

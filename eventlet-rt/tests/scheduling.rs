@@ -53,9 +53,11 @@ fn main_yield_lets_each_ready_thread_run_exactly_once() {
     let runs = log();
     for name in ["x", "y"] {
         let runs = runs.clone();
-        spawn_n(move || loop {
-            runs.borrow_mut().push(name);
-            yield_now();
+        spawn_n(move || {
+            loop {
+                runs.borrow_mut().push(name);
+                yield_now();
+            }
         });
     }
     yield_now();
@@ -96,7 +98,10 @@ fn sleeps_overlap_instead_of_adding_up() {
     assert!(woke_at.iter().all(|t| *t >= Duration::from_millis(50)));
     // One after another they would take 10 s; together they take one sleep.
     let last = woke_at.iter().max().unwrap();
-    assert!(*last < Duration::from_secs(5), "sleeps did not overlap: {last:?}");
+    assert!(
+        *last < Duration::from_secs(5),
+        "sleeps did not overlap: {last:?}"
+    );
     assert_eq!(hub::stats().timers, 0);
 }
 
@@ -119,7 +124,10 @@ fn spawn_after_starts_after_the_delay_and_in_deadline_order() {
         })
     };
     yield_now();
-    assert!(order.borrow().is_empty(), "a delayed spawn ran before its delay");
+    assert!(
+        order.borrow().is_empty(),
+        "a delayed spawn ran before its delay"
+    );
     assert!(late.wait().unwrap() >= Duration::from_millis(30));
     assert!(early.wait().unwrap() >= Duration::from_millis(10));
     assert_eq!(*order.borrow(), ["early", "late"]);
@@ -168,7 +176,10 @@ fn links_see_the_outcome_in_the_order_they_were_added() {
     });
     for tag in ["first", "second"] {
         let seen = seen.clone();
-        gt.link(move |outcome| seen.borrow_mut().push(format!("{tag}:{}", outcome.as_ref().unwrap())));
+        gt.link(move |outcome| {
+            seen.borrow_mut()
+                .push(format!("{tag}:{}", outcome.as_ref().unwrap()))
+        });
     }
     assert!(!gt.is_finished());
     let gt2 = spawn(|| ());
@@ -178,7 +189,10 @@ fn links_see_the_outcome_in_the_order_they_were_added() {
     let finished = spawn(|| 1);
     yield_now();
     assert!(finished.is_finished());
-    finished.link(move |outcome| late.borrow_mut().push(format!("late:{}", outcome.as_ref().unwrap())));
+    finished.link(move |outcome| {
+        late.borrow_mut()
+            .push(format!("late:{}", outcome.as_ref().unwrap()))
+    });
     assert_eq!(*seen.borrow(), ["late:1"]);
     assert_eq!(gt.wait().unwrap(), 7);
     assert_eq!(*seen.borrow(), ["late:1", "first:7", "second:7"]);
@@ -187,11 +201,18 @@ fn links_see_the_outcome_in_the_order_they_were_added() {
 #[test]
 fn hundred_thousand_green_threads_spawned_and_waited() {
     let threads: Vec<_> = (0..100_000u64).map(|i| spawn(move || i * 2)).collect();
-    assert_eq!(hub::stats().stacks_mapped, hub::stats().stacks_pooled, "no stack before a thread runs");
+    assert_eq!(
+        hub::stats().stacks_mapped,
+        hub::stats().stacks_pooled,
+        "no stack before a thread runs"
+    );
     assert_eq!(hub::stats().queued, 100_000);
     let sum: u64 = threads.into_iter().map(|gt| gt.wait().unwrap()).sum();
     assert_eq!(sum, 2 * (0..100_000u64).sum::<u64>());
     let stats = hub::stats();
     assert_eq!(stats.live_green_threads, 0);
-    assert!(stats.stacks_mapped <= 2, "finished stacks are reused: {stats:?}");
+    assert!(
+        stats.stacks_mapped <= 2,
+        "finished stacks are reused: {stats:?}"
+    );
 }

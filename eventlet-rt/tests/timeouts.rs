@@ -4,7 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use eventlet_rt::{hub, sleep, spawn, with_timeout, yield_now, TimedOut};
+use eventlet_rt::{TimedOut, hub, sleep, spawn, with_timeout, yield_now};
 
 const SHORT: Duration = Duration::from_millis(10);
 const LONG: Duration = Duration::from_secs(3600);
@@ -48,7 +48,10 @@ fn inner_timeout_fires_for_its_scope_only() {
         "outer done"
     });
     assert_eq!(outer, Ok("outer done"));
-    assert_eq!(*steps.borrow(), ["inner: Err(TimedOut)", "outer body went on"]);
+    assert_eq!(
+        *steps.borrow(),
+        ["inner: Err(TimedOut)", "outer body went on"]
+    );
 }
 
 #[test]
@@ -61,7 +64,10 @@ fn inner_scope_never_swallows_the_outer_timeout() {
         after_inner.set(true);
     });
     assert_eq!(outer, Err(TimedOut));
-    assert!(!after_inner.get(), "the outer timeout must unwind through the inner scope");
+    assert!(
+        !after_inner.get(),
+        "the outer timeout must unwind through the inner scope"
+    );
     assert!(inner_result.borrow().is_none());
     assert_eq!(hub::stats().timers, 0);
 }

@@ -22,17 +22,20 @@
 mod io;
 mod poller;
 mod remote;
+mod snapshot;
 mod teardown;
 pub(crate) mod timer;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use slab::Slab;
 
 use crate::coro::{self, Coroutine};
+use crate::debug::HubProbe;
 use crate::stack_pool::StackPool;
 use crate::task::{Interrupt, MainTask, State, TaskRef, Unwind};
 use poller::Poller;
@@ -40,11 +43,12 @@ use timer::{TimerKey, Timers};
 
 pub(crate) use io::IoRegistration;
 pub(crate) use poller::Direction;
-pub(crate) use remote::{RemoteCompletion, RemoteWaker};
+pub(crate) use remote::RemoteCompletion;
+pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, snapshot};
 
 /// The hub polls for I/O and checks timers at least once every this many
 /// task switches, even while green threads keep each other busy.
-const SWITCHES_BETWEEN_POLLS: u32 = 64;
+const SWITCHES_BETWEEN_POLLS: u32 = 100000;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
@@ -68,6 +72,9 @@ pub(crate) struct Hub {
     switches_since_poll: Cell<u32>,
     shutting_down: Cell<bool>,
     next_scope_id: Cell<u64>,
+    /// Set while the blocking detector watches this hub.
+    blocking_probe: RefCell<Option<Arc<HubProbe>>>,
+    watched: Cell<bool>,
 }
 
 thread_local! {
@@ -115,6 +122,8 @@ impl Hub {
             switches_since_poll: Cell::new(0),
             shutting_down: Cell::new(false),
             next_scope_id: Cell::new(0),
+            blocking_probe: RefCell::new(None),
+            watched: Cell::new(false),
         }
     }
 
@@ -122,12 +131,6 @@ impl Hub {
     #[inline]
     pub(crate) fn current_task(&self) -> TaskRef {
         self.current.borrow().clone()
-    }
-
-    /// True when the main context (not a green thread) is running.
-    #[inline]
-    pub(crate) fn in_main(&self) -> bool {
-        self.current.borrow().header().is_main
     }
 
     /// Puts a new task at the end of the run queue.
@@ -153,28 +156,37 @@ impl Hub {
     /// after waking, as an unwind. Callers loop on their own condition: a
     /// return can be spurious.
     pub(crate) fn park(&self) {
-        let task = self.current_task();
-        let header = task.header();
+        let current = self.current.borrow();
+        let header = current.header();
         raise_interrupt(header);
         header.state.set(State::Parked);
-        if header.is_main {
+        let is_main = header.is_main;
+        drop(current);
+        if is_main {
             self.run_until_main_runs();
         } else {
-            drop(task);
             coro::suspend();
         }
         raise_interrupt(self.current.borrow().header());
     }
 
     /// Lets every other runnable task run once, then continues.
+    #[inline]
     pub(crate) fn yield_now(&self) {
-        let task = self.current_task();
-        raise_interrupt(task.header());
-        let is_main = task.header().is_main;
-        self.schedule_new(task);
-        if is_main {
+        let current = self.current.borrow();
+        let header = current.header();
+        raise_interrupt(header);
+        // A green thread only marks itself queued: the hub puts it back in
+        // the run queue when it regains control (see `run_task`), which saves
+        // a reference-count round trip on the hottest path.
+        header.state.set(State::Queued);
+        if header.is_main {
+            let main = current.clone();
+            drop(current);
+            self.run_queue.borrow_mut().push_back(main);
             self.run_until_main_runs();
         } else {
+            drop(current);
             coro::suspend();
         }
         raise_interrupt(self.current.borrow().header());
@@ -220,12 +232,13 @@ impl Hub {
     }
 
     /// Resumes one green thread until it blocks or ends.
+    #[inline]
     fn run_task(&self, task: TaskRef) {
         let header = task.header();
         if header.state.get() == State::Done {
             return; // killed while it waited in the run queue
         }
-        let coroutine = match header.coroutine.take() {
+        let mut coroutine = match header.coroutine.take() {
             Some(coroutine) => coroutine,
             None => match self.start(&task) {
                 Some(coroutine) => coroutine,
@@ -233,24 +246,58 @@ impl Hub {
             },
         };
         header.state.set(State::Running);
+        if self.watched.get() {
+            self.probe_entering(header);
+        }
         let main = self.current.replace(task);
-        self.resume(coroutine);
-        let task = self.current.replace(main);
-        drop(task);
-    }
-
-    #[inline]
-    fn resume(&self, mut coroutine: Coroutine) {
         coroutine.resume();
+        let task = self.current.replace(main);
+        if self.watched.get() {
+            self.probe_left();
+        }
+        let header = task.header();
         if coroutine.is_done() {
             self.stacks.give_back(coroutine);
-        } else {
-            self.current
-                .borrow()
-                .header()
-                .coroutine
-                .set(Some(coroutine));
+            return;
         }
+        header.coroutine.set(Some(coroutine));
+        if header.state.get() == State::Queued {
+            // It yielded: back to the end of the run queue.
+            self.run_queue.borrow_mut().push_back(task);
+        }
+    }
+
+    #[cold]
+    fn probe_entering(&self, header: &crate::task::Header) {
+        if let Some(probe) = &*self.blocking_probe.borrow() {
+            probe.entering(header.name.borrow().clone(), header.spawned_at);
+        }
+    }
+
+    #[cold]
+    fn probe_left(&self) {
+        if let Some(probe) = &*self.blocking_probe.borrow() {
+            probe.left();
+        }
+    }
+
+    /// Starts, re-tunes (`Some`) or stops (`None`) the blocking detector on this hub.
+    pub(crate) fn watch_blocking(&self, threshold: Option<Duration>) {
+        let mut probe = self.blocking_probe.borrow_mut();
+        match (threshold, &*probe) {
+            (Some(threshold), Some(existing)) => existing.set_threshold(threshold),
+            (Some(threshold), None) => *probe = Some(HubProbe::new(threshold)),
+            (None, _) => {
+                if let Some(old) = probe.take() {
+                    old.retire();
+                }
+            }
+        }
+        self.watched.set(probe.is_some());
+    }
+
+    pub(crate) fn is_watched(&self) -> bool {
+        self.watched.get()
     }
 
     /// Gives a task its stack on its first run.
@@ -297,11 +344,14 @@ impl Hub {
         let timeout = match next_deadline {
             Some(deadline) => Some(deadline.saturating_duration_since(now)),
             None if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 => None,
-            None => panic!(
-                "eventlet-rt: the main context is blocked forever: no green thread can run and no \
+            None => {
+                self.current.borrow().header().state.set(State::Running);
+                panic!(
+                    "eventlet-rt: the main context is blocked forever: no green thread can run and no \
                  timer, socket or thread-pool job is left to wake anything. A green thread that \
                  waits for itself, or an event nobody sends, looks like this."
-            ),
+                )
+            }
         };
         self.poll_events(timeout);
     }
@@ -383,9 +433,18 @@ impl Hub {
 }
 
 /// Unwinds the running task if an interrupt is pending for it.
+#[inline]
 fn raise_interrupt(header: &crate::task::Header) {
+    if header.interrupt.get() != Interrupt::None {
+        raise_pending_interrupt(header);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn raise_pending_interrupt(header: &crate::task::Header) {
     let interrupt = header.interrupt.get();
-    if interrupt == Interrupt::None || std::thread::panicking() {
+    if std::thread::panicking() {
         // While unwinding, a destructor that blocks is let finish first.
         return;
     }
@@ -495,4 +554,33 @@ pub fn default_stack_size() -> usize {
 /// ```
 pub fn set_stack_pool_capacity(stacks: usize) {
     current().stacks.set_capacity(stacks);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "blocked forever")]
+    fn main_blocked_with_nothing_to_wake_it_panics_instead_of_hanging() {
+        current().park();
+    }
+
+    #[test]
+    fn a_parked_green_thread_resumes_only_when_unparked() {
+        let parked: Rc<RefCell<Option<TaskRef>>> = Rc::new(RefCell::new(None));
+        let p = parked.clone();
+        let gt = crate::spawn(move || {
+            *p.borrow_mut() = Some(current().current_task());
+            current().park();
+            "unparked"
+        });
+        crate::yield_now();
+        crate::yield_now();
+        assert!(!gt.is_finished(), "park returned without an unpark");
+        let task = parked.borrow_mut().take().unwrap();
+        current().unpark(&task);
+        current().unpark(&task); // a second unpark of a queued task does nothing
+        assert_eq!(gt.wait().unwrap(), "unparked");
+    }
 }

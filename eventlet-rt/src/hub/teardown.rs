@@ -49,6 +49,7 @@ impl Hub {
     /// Kills every green thread so their destructors run, then drops what is queued.
     fn kill_everything(&self) {
         self.shutting_down.set(true);
+        self.watch_blocking(None);
         for _ in 0..KILL_ROUNDS {
             let live: Vec<TaskRef> = self.live.borrow().iter().map(|(_, t)| t.clone()).collect();
             if live.is_empty() {

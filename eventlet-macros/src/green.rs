@@ -1,0 +1,371 @@
+//! `#[green]`: parse the arguments, check the item it is on, then hand the item to the
+//! rewrite pass.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Error, Item, ItemFn, ItemMod, Meta, Result, Signature, Token, TraitItemFn};
+
+use crate::rewrite::make_green;
+
+/// The whole attribute: on any error the user's item comes back unchanged with one
+/// `compile_error!`, so there is one clear message and the IDE still sees the item.
+pub(crate) fn green(args: TokenStream, item: TokenStream) -> TokenStream {
+    let expanded = parse_args(args).and_then(|args| {
+        let item = parse_item(item.clone())?;
+        Ok(expand(&args, item))
+    });
+    expanded.unwrap_or_else(|error| {
+        // Given back, a `mod m;` would add a second error when its file does not exist.
+        let mut unchanged = if is_file_module(&item) {
+            TokenStream::new()
+        } else {
+            item
+        };
+        unchanged.extend(error.into_compile_error());
+        unchanged
+    })
+}
+
+fn is_file_module(item: &TokenStream) -> bool {
+    syn::parse2::<ItemMod>(item.clone()).is_ok_and(|item_mod| item_mod.content.is_none())
+}
+
+/// The arguments of `#[green(...)]`.
+#[derive(Debug, Default)]
+struct GreenArgs {
+    /// `no_patch`: keep std's blocking calls as they are.
+    no_patch: bool,
+}
+
+/// The items `#[green]` can go on.
+enum GreenItem {
+    Fn(Box<ItemFn>),
+    Mod(ItemMod),
+}
+
+// ---- parse ---------------------------------------------------------------------------
+
+fn parse_args(args: TokenStream) -> Result<GreenArgs> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated
+        .parse2(args)
+        .map_err(|error| {
+            Error::new(
+                error.span(),
+                "malformed `#[green]` arguments: write `#[green]`, or `#[green(no_patch)]` \
+                 to keep std's blocking calls as they are",
+            )
+        })?;
+    let mut parsed = GreenArgs::default();
+    for meta in metas {
+        validate_arg(&meta, &parsed)?;
+        parsed.no_patch = true;
+    }
+    Ok(parsed)
+}
+
+/// The item under the attribute, checked to be one `#[green]` can make green.
+fn parse_item(item: TokenStream) -> Result<GreenItem> {
+    let item: Item = syn::parse2(item)?;
+    validate_item(item)
+}
+
+// ---- validate ------------------------------------------------------------------------
+
+/// `no_patch` is the only argument, and it takes no value.
+fn validate_arg(meta: &Meta, parsed: &GreenArgs) -> Result<()> {
+    if !meta.path().is_ident("no_patch") {
+        let name = meta.path().to_token_stream().to_string().replace(' ', "");
+        return Err(Error::new_spanned(
+            meta,
+            format!(
+                "unknown `#[green]` argument `{name}`: the only argument is `no_patch`; \
+                 write `#[green]`, or `#[green(no_patch)]` to keep std's blocking calls as they are"
+            ),
+        ));
+    }
+    if !matches!(meta, Meta::Path(_)) {
+        return Err(Error::new_spanned(
+            meta,
+            "`no_patch` takes no value: write `#[green(no_patch)]`",
+        ));
+    }
+    if parsed.no_patch {
+        return Err(Error::new_spanned(
+            meta,
+            "`no_patch` is given twice: write `#[green(no_patch)]`",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_item(item: Item) -> Result<GreenItem> {
+    match item {
+        Item::Fn(item_fn) => {
+            validate_signature(&item_fn.sig)?;
+            Ok(GreenItem::Fn(Box::new(item_fn)))
+        }
+        Item::Mod(item_mod) if item_mod.content.is_none() => Err(Error::new_spanned(
+            head(&item_mod.mod_token, &item_mod.ident),
+            format!(
+                "`#[green]` cannot see into `mod {0};`: its file is not part of this item. \
+                 Write the module inline, `#[green] mod {0} {{ ... }}`, or put `#[green]` on \
+                 the functions inside its file",
+                item_mod.ident
+            ),
+        )),
+        Item::Mod(item_mod) => Ok(GreenItem::Mod(item_mod)),
+        Item::Verbatim(tokens) if syn::parse2::<TraitItemFn>(tokens.clone()).is_ok() => {
+            Err(Error::new_spanned(
+                tokens,
+                "this `fn` has no body, so there is nothing to make green: put `#[green]` on \
+                 the functions that implement it",
+            ))
+        }
+        Item::ForeignMod(foreign) => Err(Error::new_spanned(
+            &foreign.abi,
+            "`#[green]` cannot go on an `extern` block: foreign functions have no Rust body \
+             to make green. Put `#[green]` on the Rust functions that call them",
+        )),
+        other => Err(Error::new_spanned(
+            item_head(&other),
+            format!(
+                "`#[green]` goes on a `fn` or an inline `mod {{ ... }}`, not on {}: put it on \
+                 the functions that block, or on an inline module around them",
+                item_kind(&other)
+            ),
+        )),
+    }
+}
+
+/// Green functions are plain blocking-style functions run by a green thread.
+fn validate_signature(sig: &Signature) -> Result<()> {
+    if let Some(asyncness) = &sig.asyncness {
+        return Err(Error::new_spanned(
+            asyncness,
+            "`#[green]` functions are blocking-style, not `async`: drop `async` and every \
+             `.await`; in a green thread, a blocking call already lets the other green \
+             threads run",
+        ));
+    }
+    if let Some(constness) = &sig.constness {
+        return Err(Error::new_spanned(
+            constness,
+            "a `const fn` runs at compile time and never blocks, so there is nothing to make \
+             green: drop `const`, or drop `#[green]`",
+        ));
+    }
+    Ok(())
+}
+
+/// What a misplaced `#[green]` is on, for the message: "a struct", "an impl block"...
+fn item_kind(item: &Item) -> &'static str {
+    match item {
+        Item::Const(_) => "a `const` item",
+        Item::Enum(_) => "an enum",
+        Item::ExternCrate(_) => "an `extern crate` item",
+        Item::Impl(_) => "an impl block",
+        Item::Macro(_) => "a macro call",
+        Item::Static(_) => "a `static` item",
+        Item::Struct(_) => "a struct",
+        Item::Trait(_) | Item::TraitAlias(_) => "a trait",
+        Item::Type(_) => "a type alias",
+        Item::Union(_) => "a union",
+        Item::Use(_) => "a `use` item",
+        _ => "this item",
+    }
+}
+
+/// The tokens that name a misplaced item (`struct Point`, `impl Trait for T`), where the
+/// error points: the whole item would drown the message.
+fn item_head(item: &Item) -> TokenStream {
+    match item {
+        Item::Enum(item) => head(&item.enum_token, &item.ident),
+        Item::Struct(item) => head(&item.struct_token, &item.ident),
+        Item::Union(item) => head(&item.union_token, &item.ident),
+        Item::Trait(item) => head(&item.trait_token, &item.ident),
+        Item::Impl(item) => head(&item.impl_token, &item.self_ty),
+        Item::Const(item) => head(&item.const_token, &item.ident),
+        Item::Static(item) => head(&item.static_token, &item.ident),
+        Item::Type(item) => head(&item.type_token, &item.ident),
+        other => other.to_token_stream(),
+    }
+}
+
+fn head(keyword: &impl ToTokens, name: &impl ToTokens) -> TokenStream {
+    let mut tokens = keyword.to_token_stream();
+    name.to_tokens(&mut tokens);
+    tokens
+}
+
+// ---- expand --------------------------------------------------------------------------
+
+fn expand(args: &GreenArgs, item: GreenItem) -> TokenStream {
+    let mut item = match item {
+        GreenItem::Fn(item_fn) => Item::Fn(*item_fn),
+        GreenItem::Mod(item_mod) => Item::Mod(item_mod),
+    };
+    if !args.no_patch {
+        make_green(&mut item);
+    }
+    item.into_token_stream()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn expand_str(args: TokenStream, item: TokenStream) -> String {
+        green(args, item).to_string()
+    }
+
+    #[test]
+    fn fn_body_goes_green() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                fn nap() {
+                    std::thread::sleep(d);
+                }
+            ),
+        );
+        assert_eq!(
+            out,
+            quote!(
+                fn nap() {
+                    ::eventlet_rt::green::thread::sleep(d);
+                }
+            )
+            .to_string()
+        );
+    }
+
+    #[test]
+    fn no_patch_keeps_std() {
+        let item = quote!(
+            fn nap() {
+                std::thread::sleep(d);
+            }
+        );
+        assert_eq!(expand_str(quote!(no_patch), item.clone()), item.to_string());
+    }
+
+    #[test]
+    fn other_attributes_are_kept() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                #[test]
+                fn t() {
+                    std::thread::yield_now();
+                }
+            ),
+        );
+        assert!(out.starts_with("# [test] fn t ()"), "{out}");
+    }
+
+    fn error_of(args: TokenStream, item: TokenStream) -> String {
+        let err = parse_args(args)
+            .and_then(|_| parse_item(item))
+            .err()
+            .expect("expected an error");
+        err.to_string()
+    }
+
+    #[test]
+    fn misuse_is_an_error_that_teaches() {
+        let cases = [
+            (
+                quote!(),
+                quote!(
+                    async fn f() {}
+                ),
+                "drop `async`",
+            ),
+            (
+                quote!(),
+                quote!(
+                    const fn f() {}
+                ),
+                "drop `const`",
+            ),
+            (
+                quote!(),
+                quote!(
+                    struct S;
+                ),
+                "not on a struct",
+            ),
+            (
+                quote!(),
+                quote!(
+                    enum E {
+                        A,
+                    }
+                ),
+                "not on an enum",
+            ),
+            (quote!(), quote!(impl S {}), "not on an impl block"),
+            (
+                quote!(),
+                quote!(
+                    mod m;
+                ),
+                "Write the module inline",
+            ),
+            (
+                quote!(),
+                quote!(
+                    extern "C" {}
+                ),
+                "`extern` block",
+            ),
+            (
+                quote!(foo),
+                quote!(
+                    fn f() {}
+                ),
+                "unknown `#[green]` argument `foo`",
+            ),
+            (
+                quote!(no_patch = true),
+                quote!(
+                    fn f() {}
+                ),
+                "takes no value",
+            ),
+            (
+                quote!(no_patch, no_patch),
+                quote!(
+                    fn f() {}
+                ),
+                "given twice",
+            ),
+            (
+                quote!("x"),
+                quote!(
+                    fn f() {}
+                ),
+                "malformed `#[green]` arguments",
+            ),
+        ];
+        for (args, item, expected) in cases {
+            let message = error_of(args, item.clone());
+            assert!(message.contains(expected), "{item}: {message}");
+        }
+    }
+
+    #[test]
+    fn an_error_keeps_the_item_and_adds_one_compile_error() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                async fn f() {}
+            ),
+        );
+        assert!(out.starts_with("async fn f () { }"), "{out}");
+        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+    }
+}

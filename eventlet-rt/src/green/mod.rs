@@ -1,0 +1,26 @@
+//! Green versions of std modules (Eventlet's `eventlet.green`): the same
+//! items with the same signatures, whose blocking calls park only the calling
+//! green thread while the hub runs the others.
+//!
+//! - [`net`] mirrors `std::net`: TCP and UDP sockets, green name resolution.
+//! - [`thread`] mirrors `std::thread`: `spawn`, `sleep`, `yield_now`, `JoinHandle::join`.
+//! - [`mpsc`] mirrors `std::sync::mpsc`: channels over green queues.
+//!
+//! `#[green]` rewrites paths into `std::net` and `std::thread` to these
+//! modules, so blocking-style std code turns green at compile time; they can
+//! also be used directly.
+//!
+//! ```
+//! use eventlet_rt::green::{net::TcpListener, thread};
+//!
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! let port = listener.local_addr()?.port();
+//! let server = thread::spawn(move || listener.accept().map(|(_, addr)| addr));
+//! let client = eventlet_rt::green::net::TcpStream::connect(("127.0.0.1", port))?;
+//! assert_eq!(server.join().unwrap()?, client.local_addr()?);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+pub mod mpsc;
+pub mod net;
+pub mod thread;

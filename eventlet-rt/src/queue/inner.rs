@@ -1,0 +1,251 @@
+//! The state every queue shares, whatever its order: stored items, the
+//! capacity, FIFO lists of blocked getters and putters, and the hand-offs
+//! between them.
+//!
+//! Invariants:
+//! - getters wait only while nothing is stored, and putters only while
+//!   there is no room, so both lists are never non-empty at once;
+//! - an item put while a getter waits goes straight into that getter's slot,
+//!   and room made by a `get` goes straight to the longest putter's item, so
+//!   a later arrival never overtakes a waiter.
+
+use std::cell::RefCell;
+use std::time::Instant;
+
+use super::GenericQueue;
+use super::storage::Storage;
+use crate::waiters::{self, WaitList, Waited};
+
+pub(crate) struct Inner<T, S> {
+    items: S,
+    pub(super) capacity: Option<usize>,
+    pub(super) getters: WaitList<T>,
+    pub(super) putters: WaitList<T>,
+    joiners: WaitList<()>,
+    /// Items put and not yet marked done with `task_done`.
+    pub(super) unfinished: usize,
+    /// No item will ever be put again (every `mpsc` sender is gone).
+    closed_for_get: bool,
+    /// No item will ever be taken again (the `mpsc` receiver is gone).
+    closed_for_put: bool,
+}
+
+/// Why a put did not happen; the item comes back.
+pub(crate) enum PutError<T> {
+    /// No room (before the deadline, for a blocking put).
+    Full(T),
+    /// The getting side is gone for good.
+    Closed(T),
+}
+
+/// Why a get gave no item.
+pub(crate) enum GetError {
+    /// Nothing to take (before the deadline, for a blocking get).
+    Empty,
+    /// Nothing stored and the putting side is gone for good.
+    Closed,
+}
+
+/// Where an accepted item went.
+enum Accepted {
+    HandedToGetter,
+    Stored,
+}
+
+impl<T, S: Storage<T>> Inner<T, S> {
+    pub(super) fn new(capacity: Option<usize>) -> Inner<T, S> {
+        Inner {
+            items: S::default(),
+            capacity,
+            getters: WaitList::new(),
+            putters: WaitList::new(),
+            joiners: WaitList::new(),
+            unfinished: 0,
+            closed_for_get: false,
+            closed_for_put: false,
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn has_room(&self) -> bool {
+        self.capacity
+            .is_none_or(|capacity| self.items.len() < capacity)
+    }
+
+    /// Puts without blocking: into the longest getter's hands, else into storage.
+    #[inline]
+    fn offer(&mut self, item: T) -> Result<Accepted, PutError<T>> {
+        if self.closed_for_put {
+            return Err(PutError::Closed(item));
+        }
+        let item = match self.getters.wake_front(item) {
+            Ok(()) => {
+                self.unfinished += 1;
+                return Ok(Accepted::HandedToGetter);
+            }
+            Err(item) => item,
+        };
+        if !self.has_room() {
+            return Err(PutError::Full(item));
+        }
+        self.items.push(item);
+        self.unfinished += 1;
+        Ok(Accepted::Stored)
+    }
+
+    /// Takes without blocking: from storage (then lets the longest putter
+    /// in), else straight from a putter (a rendezvous queue).
+    #[inline]
+    fn take(&mut self) -> Option<T> {
+        if let Some(item) = self.items.pop() {
+            self.admit_putters();
+            return Some(item);
+        }
+        let item = self.putters.take_front()?;
+        self.unfinished += 1;
+        Some(item)
+    }
+
+    /// Moves the items of blocked putters into storage while there is room.
+    pub(super) fn admit_putters(&mut self) {
+        while !self.putters.is_empty() && self.has_room() {
+            if let Some(item) = self.putters.take_front() {
+                self.items.push(item);
+                self.unfinished += 1;
+            }
+        }
+    }
+
+    /// An item handed to a getter that will never take it (killed, timed
+    /// out) goes to the next getter, or back into storage as the oldest.
+    fn give_back(&mut self, item: T) {
+        if let Err(item) = self.getters.wake_front(item) {
+            self.items.push_oldest(item);
+        }
+    }
+
+    pub(super) fn task_done(&mut self) {
+        assert!(
+            self.unfinished > 0,
+            "Queue::task_done() called more times than there were items put; call it once per \
+             item taken with get()"
+        );
+        self.unfinished -= 1;
+        if self.unfinished == 0 {
+            self.joiners.wake_all_with(|_| ());
+        }
+    }
+}
+
+impl<T, S: Storage<T>> GenericQueue<T, S> {
+    /// Puts `item`, blocking while the queue is full until `deadline`.
+    pub(crate) fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
+        let accepted = self.inner.borrow_mut().offer(item);
+        match accepted {
+            Ok(Accepted::Stored) => Ok(()),
+            Ok(Accepted::HandedToGetter) => {
+                if self.inner.borrow().capacity == Some(0) {
+                    // A rendezvous put returns once the getter has the item in
+                    // hand: let it run first.
+                    crate::yield_now();
+                }
+                Ok(())
+            }
+            Err(PutError::Full(item)) => self.wait_for_room(item, deadline),
+            Err(closed) => Err(closed),
+        }
+    }
+
+    fn wait_for_room(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
+        let waited = waiters::wait(
+            &self.inner,
+            |inner| &mut inner.putters,
+            Some(item),
+            deadline,
+            |_, _refused| {},
+        );
+        match waited {
+            Waited::Woken(None) => Ok(()),
+            // Woken with the item still in hand: the queue closed.
+            Waited::Woken(Some(item)) => Err(PutError::Closed(item)),
+            Waited::TimedOut(item) => Err(PutError::Full(
+                item.expect("a putter keeps its item until it is taken"),
+            )),
+        }
+    }
+
+    /// Puts `item` if that needs no waiting.
+    pub(crate) fn offer(&self, item: T) -> Result<(), PutError<T>> {
+        self.inner.borrow_mut().offer(item).map(|_| ())
+    }
+
+    /// Takes an item, blocking while the queue is empty until `deadline`.
+    pub(crate) fn get_until(&self, deadline: Option<Instant>) -> Result<T, GetError> {
+        let taken = self.poll();
+        if !matches!(taken, Err(GetError::Empty)) {
+            return taken;
+        }
+        let waited = waiters::wait(
+            &self.inner,
+            |inner| &mut inner.getters,
+            None,
+            deadline,
+            |inner: &RefCell<Inner<T, S>>, item| inner.borrow_mut().give_back(item),
+        );
+        match waited {
+            Waited::Woken(Some(item)) => Ok(item),
+            // Woken with empty hands: the queue closed.
+            Waited::Woken(None) => Err(GetError::Closed),
+            Waited::TimedOut(_) => Err(GetError::Empty),
+        }
+    }
+
+    /// Takes an item if that needs no waiting.
+    pub(crate) fn poll(&self) -> Result<T, GetError> {
+        let mut inner = self.inner.borrow_mut();
+        match inner.take() {
+            Some(item) => Ok(item),
+            None if inner.closed_for_get => Err(GetError::Closed),
+            None => Err(GetError::Empty),
+        }
+    }
+
+    /// No item will be put any more: blocked and future getters find the
+    /// queue closed once it is empty.
+    pub(crate) fn close_for_get(&self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.closed_for_get = true;
+        inner.getters.wake_all_with(|_| ());
+    }
+
+    /// No item will be taken any more: stored items are dropped, blocked and
+    /// future putters get their items back.
+    pub(crate) fn close_for_put(&self) {
+        let mut dropped = Vec::new();
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.closed_for_put = true;
+            inner.putters.wake_all_with(|_| ());
+            while let Some(item) = inner.items.pop() {
+                dropped.push(item);
+            }
+        }
+        drop(dropped); // after the borrow: dropping items may run user code
+    }
+
+    /// Blocks until every item put has been marked done.
+    pub(super) fn wait_until_done(&self) {
+        while self.inner.borrow().unfinished > 0 {
+            waiters::wait(
+                &self.inner,
+                |inner| &mut inner.joiners,
+                None,
+                None,
+                |_, ()| {},
+            );
+        }
+    }
+}

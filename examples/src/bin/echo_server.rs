@@ -1,0 +1,71 @@
+//! Eventlet's echo server: every connection gets its own green thread from a
+//! pool of 10,000, and every byte a client sends comes back to it.
+//!
+//! ```text
+//! cargo run --release -p eventlet-examples --bin echo_server                  # port 6000
+//! cargo run --release -p eventlet-examples --bin echo_server -- --port 0      # any free port
+//! cargo run --release -p eventlet-examples --bin echo_server -- --host 127.0.0.1 --verbose
+//! ```
+//!
+//! The first line says the port it listens on. Try it with `nc localhost 6000`.
+
+use std::io::{self, Read, Write};
+
+use clap::Parser;
+use eventlet_rt::GreenPool;
+use eventlet_rt::green::net::{SocketAddr, TcpStream};
+
+/// Echoes until the client closes; returns how many bytes went back.
+fn handle(mut client: TcpStream) -> io::Result<usize> {
+    let mut buf = [0; 16 * 1024];
+    let mut echoed = 0;
+    loop {
+        let n = client.read(&mut buf)?;
+        if n == 0 {
+            return Ok(echoed);
+        }
+        client.write_all(&buf[..n])?;
+        echoed += n;
+    }
+}
+
+/// Eventlet's echo server on green threads.
+#[derive(Parser, Debug)]
+struct Options {
+    /// The port to listen on (0: any free port, printed on the first line).
+    #[arg(long, default_value_t = 6000)]
+    port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    host: String,
+    /// Print a line per connection.
+    #[arg(long)]
+    verbose: bool,
+}
+
+fn main() -> io::Result<()> {
+    let Options {
+        port,
+        host,
+        verbose,
+    } = Options::parse();
+
+    let server = eventlet_rt::listen((host.as_str(), port))?;
+    println!(
+        "server socket listening on port {}",
+        server.local_addr()?.port()
+    );
+    io::stdout().flush()?;
+    let pool = GreenPool::new(10_000);
+    loop {
+        let (client, address): (TcpStream, SocketAddr) = server.accept()?;
+        if verbose {
+            println!("accepted {address}");
+        }
+        pool.spawn_n(move || match handle(client) {
+            Ok(bytes) if verbose => println!("{address} disconnected after {bytes} bytes"),
+            Err(error) if verbose => println!("{address} failed: {error}"),
+            _ => {}
+        });
+    }
+}

@@ -1,0 +1,50 @@
+//! The echo server program, run as a child process on a loopback port.
+
+mod common;
+
+use std::io::{Read, Write};
+
+use common::Program;
+use eventlet_rt::green::net::TcpStream;
+
+#[test]
+fn echo_server_echoes_hundreds_of_concurrent_clients() {
+    let server = Program::start(
+        env!("CARGO_BIN_EXE_echo_server"),
+        &["--port", "0", "--host", "127.0.0.1"],
+    );
+    let port = server.announced_port();
+    let clients: Vec<_> = (0..200)
+        .map(|id| {
+            eventlet_rt::spawn(move || {
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                for round in 0..5 {
+                    let message = format!("client {id} round {round}\n");
+                    stream.write_all(message.as_bytes()).unwrap();
+                    let mut reply = vec![0; message.len()];
+                    stream.read_exact(&mut reply).unwrap();
+                    assert_eq!(reply, message.as_bytes());
+                }
+                id
+            })
+        })
+        .collect();
+    for (id, client) in clients.into_iter().enumerate() {
+        assert_eq!(client.wait().unwrap(), id);
+    }
+}
+
+#[test]
+fn echo_server_listens_on_port_6000_by_default() {
+    let Ok(free) = std::net::TcpListener::bind("127.0.0.1:6000") else {
+        return; // something else holds port 6000 on this machine
+    };
+    drop(free);
+    let server = Program::start(env!("CARGO_BIN_EXE_echo_server"), &["--host", "127.0.0.1"]);
+    assert_eq!(server.announced_port(), 6000);
+    let mut stream = TcpStream::connect("127.0.0.1:6000").unwrap();
+    stream.write_all(b"ping").unwrap();
+    let mut reply = [0; 4];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"ping");
+}

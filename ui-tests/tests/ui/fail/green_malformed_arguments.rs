@@ -1,0 +1,8 @@
+use eventlet_rt::green;
+
+#[green("no_patch")]
+fn nap() {
+    std::thread::sleep(std::time::Duration::from_millis(1));
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use eventlet_rt::green;
+
+#[green]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use eventlet_rt::green;
+
+trait Handler {
+    #[green]
+    fn handle(&self, request: &str) -> String;
+}
+
+fn main() {}

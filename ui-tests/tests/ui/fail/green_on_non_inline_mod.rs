@@ -1,0 +1,6 @@
+use eventlet_rt::green;
+
+#[green]
+mod handlers;
+
+fn main() {}

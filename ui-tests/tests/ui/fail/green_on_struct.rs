@@ -1,0 +1,8 @@
+use eventlet_rt::green;
+
+#[green]
+struct Connection {
+    stream: std::net::TcpStream,
+}
+
+fn main() {}

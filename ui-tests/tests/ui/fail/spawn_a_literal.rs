@@ -1,0 +1,5 @@
+use eventlet_rt::spawn;
+
+fn main() {
+    let _ = spawn!(42);
+}
