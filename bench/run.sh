@@ -50,9 +50,13 @@ run cargo build --release --bins
 run cargo bench --no-run
 
 echo "== micro-benchmarks ($REPEATS runs)"
+BENCHES=()
+for file in benches/*.rs; do
+    BENCHES+=(--bench "$(basename "$file" .rs)")
+done
 for n in $(seq 1 "$REPEATS"); do
     rm -rf target/criterion
-    run "${SERVER_CORE[@]}" cargo bench --benches -- --noplot
+    run "${SERVER_CORE[@]}" cargo bench "${BENCHES[@]}" -- --noplot
     cp -r target/criterion "$RESULTS/criterion-$n"
 done
 
