@@ -8,17 +8,16 @@ const BUCKETS: usize = 1_000_000;
 /// Counts of round-trip latencies; recording never allocates.
 pub struct Histogram {
     counts: Vec<u32>,
-    /// Latencies past the last bucket.
-    overflow: u64,
     total: u64,
+    longest: Duration,
 }
 
 impl Default for Histogram {
     fn default() -> Self {
         Histogram {
             counts: vec![0; BUCKETS],
-            overflow: 0,
             total: 0,
+            longest: Duration::ZERO,
         }
     }
 }
@@ -26,21 +25,22 @@ impl Default for Histogram {
 impl Histogram {
     pub fn record(&mut self, latency: Duration) {
         let bucket = (latency.as_nanos() / u128::from(BUCKET_NANOS)) as usize;
-        match self.counts.get_mut(bucket) {
-            Some(count) => *count += 1,
-            None => self.overflow += 1,
+        if let Some(count) = self.counts.get_mut(bucket) {
+            *count += 1;
         }
         self.total += 1;
+        self.longest = self.longest.max(latency);
     }
 
     pub fn clear(&mut self) {
         self.counts.fill(0);
-        self.overflow = 0;
         self.total = 0;
+        self.longest = Duration::ZERO;
     }
 
     /// The latency below which `quantile` (0..=1) of the recordings fall, in
-    /// microseconds; `None` when nothing was recorded.
+    /// microseconds (the longest one seen when past the last bucket); `None`
+    /// when nothing was recorded.
     pub fn quantile_micros(&self, quantile: f64) -> Option<f64> {
         if self.total == 0 {
             return None;
@@ -53,6 +53,6 @@ impl Histogram {
                 return Some(((bucket as u64 + 1) * BUCKET_NANOS) as f64 / 1000.0);
             }
         }
-        Some(f64::INFINITY)
+        Some(self.longest.as_secs_f64() * 1e6)
     }
 }

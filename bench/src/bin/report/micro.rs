@@ -50,7 +50,7 @@ pub fn write(out: &mut String, dir: &Path) {
                 figure
             }
         };
-        let mut row = format!("| {group} {} | {} |", &function[OURS.len()..], show(ours));
+        let mut row = format!("| {group}{} | {} |", &function[OURS.len()..], show(ours));
         for peer in PEERS {
             let cell = summaries
                 .get(&(group.clone(), peer.to_string()))
