@@ -39,6 +39,16 @@
 //! assert_eq!(greetings, ["hello, Ada", "hello, Grace", "hello, Linus"]);
 //! ```
 //!
+//! # Green I/O
+//! [`green`](mod@green) mirrors std's blocking modules (`net`, `thread`, `sync::mpsc`)
+//! with versions that park only the calling green thread; [`tpool`] runs
+//! what cannot be made green on OS threads. Two default-on cargo features
+//! add TLS and HTTP:
+//! - `tls`: [`green::tls`](mod@green::tls), client and server TLS streams on rustls (its
+//!   `ring` provider, `webpki-roots` as the default trust store);
+//! - `http`: [`http::agent()`], a ready `ureq` agent whose connects, reads,
+//!   writes and DNS lookups are green, for `http://` and `https://` alike.
+//!
 //! # Stacks and their limits
 //! Each green thread gets a stack of [`DEFAULT_STACK_SIZE`] (128 KiB) when it
 //! first runs, with a guard page below it; a green thread spawned but not yet
@@ -74,6 +84,8 @@ pub mod debug;
 mod event;
 pub mod green;
 mod greenthread;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod hub;
 mod pile;
 mod pool;

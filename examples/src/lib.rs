@@ -1,7 +1,6 @@
-//! Shared parts of the example programs: a green HTTP/1.1 client
-//! ([`http_fetch`]), a small local web site to crawl ([`site`]), and
-//! command-line flags ([`args`]).
+//! Shared parts of the example programs: the green HTTP client they fetch
+//! with ([`fetch`]) and a small local web site, over `http://` and
+//! `https://`, to fetch from ([`site`]).
 
-pub mod args;
-pub mod http_fetch;
+pub mod fetch;
 pub mod site;

@@ -1,4 +1,5 @@
-//! The web crawler program, run as a child process against its local site.
+//! The web crawler program, run as a child process against its local site
+//! (which it crawls over `https://`).
 
 use std::collections::HashSet;
 use std::process::Command;
@@ -14,7 +15,7 @@ fn web_crawler_fetches_every_page_of_the_site_exactly_once() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     let fetched: Vec<&str> = stdout
         .lines()
-        .filter_map(|line| line.strip_prefix("fetched http://"))
+        .filter_map(|line| line.strip_prefix("fetched https://"))
         .map(|rest| {
             let path_and_size = &rest[rest.find('/').unwrap()..];
             path_and_size.split(' ').next().unwrap()

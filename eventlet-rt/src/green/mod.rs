@@ -5,6 +5,8 @@
 //! - [`net`] mirrors `std::net`: TCP and UDP sockets, green name resolution.
 //! - [`thread`] mirrors `std::thread`: `spawn`, `sleep`, `yield_now`, `JoinHandle::join`.
 //! - [`mpsc`] mirrors `std::sync::mpsc`: channels over green queues.
+//! - [`tls`] (feature `tls`, on by default) is Eventlet's `green.ssl`: TLS
+//!   client and server streams on rustls.
 //!
 //! `#[green]` rewrites paths into `std::net` and `std::thread` to these
 //! modules, so blocking-style std code turns green at compile time; they can
@@ -24,3 +26,5 @@
 pub mod mpsc;
 pub mod net;
 pub mod thread;
+#[cfg(feature = "tls")]
+pub mod tls;

@@ -23,6 +23,11 @@ impl IoRegistration {
         Ok(IoRegistration { slot })
     }
 
+    /// Its slot in the hub's poller.
+    pub(crate) fn slot(&self) -> usize {
+        self.slot
+    }
+
     /// Removes `source` from the poller; the registration is spent afterwards.
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) {
         current().poller.deregister(self.slot, source);

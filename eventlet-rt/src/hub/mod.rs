@@ -19,6 +19,8 @@
 //! assert_eq!(eventlet_rt::hub::stats().live_green_threads, 0);
 //! ```
 
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+mod homed;
 mod io;
 mod poller;
 mod remote;
@@ -41,6 +43,8 @@ use crate::task::{Interrupt, MainTask, State, TaskRef, Unwind};
 use poller::Poller;
 use timer::{TimerKey, Timers};
 
+#[cfg_attr(not(feature = "http"), allow(unused_imports))]
+pub(crate) use homed::HomedSource;
 pub(crate) use io::IoRegistration;
 pub(crate) use poller::Direction;
 pub(crate) use remote::RemoteCompletion;
@@ -95,6 +99,16 @@ pub(crate) fn current() -> &'static Hub {
         // with another thread (the pointer lives in a thread local).
         unsafe { &*hub }
     }
+}
+
+/// The calling thread's hub if it has one (never creates one, so it is safe
+/// to call on any thread and during thread-local teardown).
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) fn existing() -> Option<&'static Hub> {
+    let hub = HUB.with(Cell::get);
+    // SAFETY: as in `current`: a non-null pointer is this thread's live hub,
+    // and `HubOwner` resets it to null before it frees the hub.
+    (!hub.is_null()).then(|| unsafe { &*hub })
 }
 
 #[cold]

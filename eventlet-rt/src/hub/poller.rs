@@ -3,6 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,13 +40,31 @@ impl IoSlot {
     }
 }
 
-/// Wake-ups posted by other OS threads: (slot, sequence) of a remote wait.
+/// A descriptor handed back to its hub by another OS thread, to be
+/// deregistered and closed there.
+pub(crate) type Released = Box<dyn AsRawFd + Send>;
+
+/// What other OS threads post to a hub: wake-ups, as (slot, sequence) of a
+/// remote wait, and sources dropped away from home, as (slot, descriptor).
 pub(crate) struct RemoteInbox {
     posted: Mutex<Vec<(usize, u64)>>,
+    released: Mutex<Vec<(usize, Released)>>,
     waker: mio::Waker,
 }
 
 impl RemoteInbox {
+    /// Hands the source registered at `slot` back to this hub, which
+    /// deregisters it and then drops `fd` (closing it). Callable from any
+    /// OS thread; if the hub is gone, `fd` closes when the inbox drops.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn release(&self, slot: usize, fd: Released) {
+        self.released
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((slot, fd));
+        let _ = self.waker.wake();
+    }
+
     pub(crate) fn post(&self, slot: usize, seq: u64) {
         self.posted
             .lock()
@@ -84,6 +103,7 @@ impl Poller {
             io_waiters: Cell::new(0),
             inbox: Arc::new(RemoteInbox {
                 posted: Mutex::new(Vec::new()),
+                released: Mutex::new(Vec::new()),
                 waker,
             }),
             remote: RefCell::new(Slab::new()),
@@ -199,7 +219,24 @@ impl Poller {
         self.drain_inbox(wake);
     }
 
+    /// The inbox other threads post to: it identifies this hub.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn inbox(&self) -> &Arc<RemoteInbox> {
+        &self.inbox
+    }
+
     fn drain_inbox(&self, mut wake: impl FnMut(&TaskRef)) {
+        let released = std::mem::take(
+            &mut *self
+                .inbox
+                .released
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for (slot, fd) in released {
+            // Still open (we hold it), so the descriptor is the registered one.
+            self.deregister(slot, &mut mio::unix::SourceFd(&fd.as_raw_fd()));
+        }
         let posted = std::mem::take(
             &mut *self
                 .inbox

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p eventlet-examples --bin web_crawler                   # crawl an embedded local site
-//! cargo run --release -p eventlet-examples --bin web_crawler -- http://host/   # crawl that site (--max 100 pages)
+//! cargo run --release -p eventlet-examples --bin web_crawler -- https://host/  # crawl that site (--max 100 pages)
 //! ```
 //!
 //! The crawl stays on the start URL's host. It goes in waves: the producer
@@ -13,24 +13,24 @@
 //! queue; when the wave is in, the next one starts, until the queue is empty.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
-use eventlet_examples::http_fetch;
+
+use eventlet_examples::fetch;
 use eventlet_examples::site::Site;
+use eventlet_rt::http::ureq::Agent;
 use eventlet_rt::{GreenPile, GreenPool, Queue};
 use http::Uri;
 
 /// Fetches `url`, queues every link it finds; gives the body's size.
-fn fetch(url: String, found: Queue<String>) -> (String, Result<usize, String>) {
-    match http_fetch::get(&url) {
-        Ok(response) => {
-            let body = String::from_utf8_lossy(response.body());
-            for link in links(&body) {
+fn visit(agent: &Agent, url: String, found: Queue<String>) -> (String, Result<usize, String>) {
+    match fetch::get(agent, &url) {
+        Ok(body) => {
+            for link in links(&String::from_utf8_lossy(&body)) {
                 found.put(absolute(&url, link));
             }
-            let size = response.body().len();
-            (url, Ok(size))
+            (url, Ok(body.len()))
         }
         Err(error) => (url, Err(error.to_string())),
     }
@@ -63,7 +63,7 @@ fn authority(url: &str) -> Option<String> {
 /// Crawls a site breadth-first, following links, each URL once.
 #[derive(Parser, Debug)]
 struct Options {
-    /// Where to start (plain http://); without it, an embedded local site.
+    /// Where to start (http:// or https://); without it, an embedded local site, over https://.
     start_url: Option<String>,
     /// At most this many pages.
     #[arg(long, default_value_t = 100)]
@@ -78,11 +78,11 @@ fn main() {
     let max_pages = options.max;
     let pool = GreenPool::new(options.concurrency);
     let site;
-    let start_url = match options.start_url {
-        Some(url) => url,
+    let (start_url, agent) = match options.start_url {
+        Some(url) => (url, fetch::agent(None, Duration::from_secs(30))),
         None => {
             site = Site::start().expect("cannot start the local site");
-            site.url("/")
+            (site.https_url("/"), site.agent())
         }
     };
     let home = authority(&start_url);
@@ -96,8 +96,8 @@ fn main() {
         let wave: GreenPile<(String, Result<usize, String>)> = GreenPile::with_pool(&pool);
         while let Some(url) = queue.try_get() {
             if authority(&url) == home && seen.len() < max_pages && seen.insert(url.clone()) {
-                let found = queue.clone();
-                wave.spawn(move || fetch(url, found));
+                let (found, agent) = (queue.clone(), agent.clone());
+                wave.spawn(move || visit(&agent, url, found));
             }
         }
         for (url, outcome) in wave {

@@ -71,4 +71,6 @@ pub use std::net::{
 };
 pub use tcp_listener::{Incoming, TcpListener};
 pub use tcp_stream::TcpStream;
+#[cfg(feature = "http")]
+pub(crate) use tcp_stream::connect_outcome;
 pub use udp::UdpSocket;

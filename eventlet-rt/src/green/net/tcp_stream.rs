@@ -81,20 +81,7 @@ impl TcpStream {
 
     fn connect_until(addr: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
         let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
-        // A non-blocking connect is done once the socket turns writable: then
-        // either SO_ERROR holds its error or the peer address is known.
-        stream
-            .socket
-            .write_until(deadline, |socket| match socket.take_error()? {
-                Some(error) => Err(error),
-                None => match socket.peer_addr() {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                        Err(io::ErrorKind::WouldBlock.into())
-                    }
-                    Err(e) => Err(e),
-                },
-            })?;
+        stream.socket.write_until(deadline, connect_outcome)?;
         Ok(stream)
     }
 
@@ -332,6 +319,22 @@ impl TcpStream {
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.socket.set_nonblocking(nonblocking);
         Ok(())
+    }
+}
+
+/// The outcome of a non-blocking connect, once the socket turns writable:
+/// either `SO_ERROR` holds its error or the peer address is known; until
+/// then, `WouldBlock`.
+pub(crate) fn connect_outcome(socket: &mio::net::TcpStream) -> io::Result<()> {
+    match socket.take_error()? {
+        Some(error) => Err(error),
+        None => match socket.peer_addr() {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            Err(e) => Err(e),
+        },
     }
 }
 
