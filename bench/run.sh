@@ -3,7 +3,11 @@
 # at the repository root. Bounded: about 10 minutes on 2 cores.
 #
 #   bench/run.sh                   everything
-#   REPEATS=1 ECHO_SECONDS=2 bench/run.sh    a quicker pass
+#   QUICK=1 bench/run.sh           a short pass (about 4 minutes): one run of
+#                                  everything, shorter criterion and echo
+#                                  measurements, memory at 10k and 100k only
+#
+# Any of the variables below can be set on the command line too.
 #
 # Loopback only. Servers run on core 0 and the load generator on core 1 when
 # `taskset` and two cores are there.
@@ -12,6 +16,11 @@ cd "$(dirname "$0")"
 BENCH_DIR=$(pwd)
 ROOT=$(cd .. && pwd)
 
+if [ "${QUICK:-0}" = 1 ]; then
+    export BENCH_QUICK=1
+    REPEATS=${REPEATS:-1} ECHO_REPEATS=${ECHO_REPEATS:-1} ECHO_SECONDS=${ECHO_SECONDS:-1}
+    MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000"}
+fi
 REPEATS=${REPEATS:-3}               # criterion runs of the micro-benchmarks
 ECHO_REPEATS=${ECHO_REPEATS:-2}     # load generator runs per server and load
 ECHO_SECONDS=${ECHO_SECONDS:-3}     # measured seconds per load generator run (after 1 s warm-up)
@@ -43,6 +52,7 @@ fi
     echo "rustc: $(rustc --version)"
     echo "eventlet-rt commit: $(git -C "$ROOT" rev-parse --short HEAD)"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "pass: $([ "${QUICK:-0}" = 1 ] && echo 'QUICK=1 (short)' || echo full): REPEATS=$REPEATS ECHO_REPEATS=$ECHO_REPEATS ECHO_SECONDS=$ECHO_SECONDS MEMORY_SIZES=\"$MEMORY_SIZES\""
 } >"$RESULTS/machine.txt"
 
 echo "== build"
