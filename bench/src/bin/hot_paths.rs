@@ -3,7 +3,9 @@
 //! `hot_paths SCENARIO COUNT`, SCENARIO one of `yield` (two green threads
 //! hand the core back and forth COUNT times each), `spawn_wait`, `spawn_n`
 //! (COUNT at once, then wait for all), `sleepers` (COUNT green threads sleep
-//! 1 ms), `spawn_after` (COUNT delayed spawns of 1 ms). For example:
+//! 1 ms), `spawn_after` (COUNT delayed spawns of 1 ms). An optional ROUNDS
+//! (default 1) repeats the scenario, so that later rounds find the stack pool
+//! as the first one left it. For example:
 //!
 //! ```sh
 //! valgrind --tool=callgrind --callgrind-out-file=yield.out target/release/hot_paths yield 200000
@@ -20,14 +22,21 @@ const NAP: Duration = Duration::from_millis(1);
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(scenario), Some(count)) = (args.next(), args.next()) else {
-        eprintln!("usage: hot_paths yield|spawn_wait|spawn_n|sleepers|spawn_after COUNT");
+        eprintln!("usage: hot_paths yield|spawn_wait|spawn_n|sleepers|spawn_after COUNT [ROUNDS]");
         std::process::exit(2);
     };
     let count: usize = count.parse().expect("COUNT");
+    let rounds: usize = args.next().map_or(1, |r| r.parse().expect("ROUNDS"));
     // Warm the hub and its stack pool so that the loop measures steady state.
     eventlet_rt::spawn(|| ()).wait().unwrap();
+    for _ in 0..rounds {
+        run(&scenario, count);
+    }
+}
+
+fn run(scenario: &str, count: usize) {
     let start = Instant::now();
-    match scenario.as_str() {
+    match scenario {
         "yield" => yield_pingpong(count),
         "spawn_wait" => {
             (0..count).for_each(|_| eventlet_rt::spawn(|| black_box(())).wait().unwrap())

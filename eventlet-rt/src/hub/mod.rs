@@ -354,6 +354,7 @@ impl Hub {
         if self.fire_due_timers(now) {
             return;
         }
+        self.stacks.trim_idle(now);
         let next_deadline = self.timers.borrow_mut().next_deadline();
         let timeout = match next_deadline {
             Some(deadline) => Some(deadline.saturating_duration_since(now)),
@@ -553,11 +554,16 @@ pub fn default_stack_size() -> usize {
     current().stacks.default_stack_size()
 }
 
-/// Sets how many finished stacks this OS thread's hub keeps for reuse.
+/// Sets how many finished stacks this OS thread's hub keeps for reuse for good.
 ///
-/// A spawn that finds a pooled stack costs no system call. The default,
-/// [`DEFAULT_STACK_POOL_CAPACITY`](crate::DEFAULT_STACK_POOL_CAPACITY), keeps
-/// 1024; a server that churns through more concurrent green threads may want more.
+/// A spawn that finds a pooled stack costs no system call. Every finished
+/// stack of the default size goes back to the pool; the hub unmaps those
+/// beyond this capacity once they have sat unused for a second or two (it
+/// checks when it is about to wait for events), so a burst of green threads
+/// maps its stacks once and gives the memory back when the bursts stop.
+/// Setting the capacity unmaps the pooled stacks above it at once. The
+/// default, [`DEFAULT_STACK_POOL_CAPACITY`](crate::DEFAULT_STACK_POOL_CAPACITY),
+/// is 1024.
 ///
 /// ```
 /// eventlet_rt::hub::set_stack_pool_capacity(16);
