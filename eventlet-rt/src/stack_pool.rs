@@ -136,6 +136,10 @@ impl StackPool {
                 if free.len() < self.low_water.get() {
                     self.low_water.set(free.len());
                 }
+                if let Some(following) = free.last() {
+                    // The next spawn re-arms it: overlap its cache misses with this one's run.
+                    following.prefetch();
+                }
                 pooled
             };
             if let Some(mut coroutine) = pooled {
