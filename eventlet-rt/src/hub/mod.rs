@@ -39,7 +39,7 @@ use slab::Slab;
 use crate::coro::{self, Coroutine};
 use crate::debug::HubProbe;
 use crate::stack_pool::StackPool;
-use crate::task::{Interrupt, MainTask, State, TaskRef, Unwind};
+use crate::task::{Header, Interrupt, MainTask, State, TaskRef, Unwind};
 use poller::Poller;
 use timer::{TimerKey, Timers};
 
@@ -89,6 +89,12 @@ pub(crate) struct Hub {
     run_queue: RefCell<VecDeque<TaskRef>>,
     /// The task running right now; the main task when no green thread runs.
     current: RefCell<TaskRef>,
+    /// The header of `current`, read on every switch without a borrow.
+    current_header: Cell<*const Header>,
+    /// The main task's header, and where its `Rc` points (to tell it apart
+    /// in the run queue without a virtual call).
+    main_header: *const Header,
+    main_task: *const u8,
     timers: RefCell<Timers<TimerAction>>,
     poller: Poller,
     pub(crate) stacks: StackPool,
@@ -145,9 +151,14 @@ fn create() -> &'static Hub {
 impl Hub {
     fn new() -> Hub {
         let main: TaskRef = Rc::new(MainTask::new());
+        let main_header: *const Header = main.header();
+        let main_task = Rc::as_ptr(&main).cast::<u8>();
         Hub {
             run_queue: RefCell::new(VecDeque::new()),
             current: RefCell::new(main),
+            current_header: Cell::new(main_header),
+            main_header,
+            main_task,
             timers: RefCell::new(Timers::new()),
             poller: Poller::new().unwrap_or_else(|e| {
                 panic!("eventlet-rt: cannot create the hub's poller (epoll): {e}")
@@ -166,6 +177,15 @@ impl Hub {
     #[inline]
     pub(crate) fn current_task(&self) -> TaskRef {
         self.current.borrow().clone()
+    }
+
+    /// The running task's header.
+    #[inline]
+    fn current_header(&self) -> &Header {
+        // SAFETY: `current_header` always points into the task held by
+        // `current` (`run_task` updates both together, and the main task lives
+        // as long as the hub), so it is alive while the hub is.
+        unsafe { &*self.current_header.get() }
     }
 
     /// Puts a new task at the end of the run queue.
@@ -191,18 +211,15 @@ impl Hub {
     /// after waking, as an unwind. Callers loop on their own condition: a
     /// return can be spurious.
     pub(crate) fn park(&self) {
-        let current = self.current.borrow();
-        let header = current.header();
+        let header = self.current_header();
         raise_interrupt(header);
         header.state.set(State::Parked);
-        let is_main = header.is_main;
-        drop(current);
-        if is_main {
+        if header.is_main {
             self.run_until_main_runs();
         } else {
             coro::suspend();
         }
-        raise_interrupt(self.current.borrow().header());
+        raise_interrupt(self.current_header());
     }
 
     /// Lets every other runnable task run once, then continues.
@@ -215,23 +232,20 @@ impl Hub {
             self.switches_since_poll.set(0);
             self.poll_events(Some(Duration::ZERO));
         }
-        let current = self.current.borrow();
-        let header = current.header();
+        let header = self.current_header();
         raise_interrupt(header);
         // A green thread only marks itself queued: the hub puts it back in
         // the run queue when it regains control (see `run_task`), which saves
         // a reference-count round trip on the hottest path.
         header.state.set(State::Queued);
         if header.is_main {
-            let main = current.clone();
-            drop(current);
+            let main = self.current_task();
             self.run_queue.borrow_mut().push_back(main);
             self.run_until_main_runs();
         } else {
-            drop(current);
             coro::suspend();
         }
-        raise_interrupt(self.current.borrow().header());
+        raise_interrupt(self.current_header());
     }
 
     /// Parks until unparked or until `deadline`; true when unparked first.
@@ -272,7 +286,7 @@ impl Hub {
             } else {
                 self.switches_since_poll.set(switches);
             }
-            if task.header().is_main {
+            if Rc::as_ptr(&task).cast::<u8>() == self.main_task {
                 task.header().state.set(State::Running);
                 return;
             }
@@ -283,33 +297,47 @@ impl Hub {
     /// Resumes one green thread until it blocks or ends.
     #[inline]
     fn run_task(&self, task: TaskRef) {
-        let header = task.header();
+        let header: *const Header = task.header();
+        // SAFETY: `task` keeps the header alive until this function returns:
+        // here, then through `current` while the coroutine runs.
+        let header = unsafe { &*header };
         if header.state.get() == State::Done {
             return; // killed while it waited in the run queue
         }
-        let mut coroutine = match header.coroutine.take() {
-            Some(coroutine) => coroutine,
-            None => match self.start(&task) {
-                Some(coroutine) => coroutine,
-                None => return,
-            },
-        };
+        let slot = header.coroutine.as_ptr();
+        // SAFETY: only the hub's loop, on the main context, touches a task's
+        // coroutine (here, in `prefetch_ahead` and at teardown), and it holds
+        // no reference to it across this function.
+        if unsafe { (*slot).is_none() } {
+            let Some(coroutine) = self.start(&task) else {
+                return;
+            };
+            header.coroutine.set(Some(coroutine));
+        }
         header.state.set(State::Running);
         if self.watched.get() {
             self.probe_entering(header);
         }
+        self.current_header.set(header);
         let main = self.current.replace(task);
-        coroutine.resume();
+        // SAFETY: as above, nothing else reaches the coroutine while it runs
+        // in place (resuming it there saves moving it out and back).
+        let done = unsafe {
+            let coroutine = (*slot).as_mut().unwrap_unchecked();
+            coroutine.resume();
+            coroutine.is_done()
+        };
         let task = self.current.replace(main);
+        self.current_header.set(self.main_header);
         if self.watched.get() {
             self.probe_left();
         }
-        let header = task.header();
-        if coroutine.is_done() {
-            self.stacks.give_back(coroutine);
+        if done {
+            if let Some(coroutine) = header.coroutine.take() {
+                self.stacks.give_back(coroutine);
+            }
             return;
         }
-        header.coroutine.set(Some(coroutine));
         if header.state.get() == State::Queued {
             // It yielded: back to the end of the run queue.
             self.run_queue.borrow_mut().push_back(task);
@@ -317,7 +345,7 @@ impl Hub {
     }
 
     #[cold]
-    fn probe_entering(&self, header: &crate::task::Header) {
+    fn probe_entering(&self, header: &Header) {
         if let Some(probe) = &*self.blocking_probe.borrow() {
             probe.entering(header.name.borrow().clone(), header.spawned_at);
         }
@@ -484,7 +512,7 @@ impl Hub {
 
 /// Unwinds the running task if an interrupt is pending for it.
 #[inline]
-fn raise_interrupt(header: &crate::task::Header) {
+fn raise_interrupt(header: &Header) {
     if header.interrupt.get() != Interrupt::None {
         raise_pending_interrupt(header);
     }
@@ -492,7 +520,7 @@ fn raise_interrupt(header: &crate::task::Header) {
 
 #[cold]
 #[inline(never)]
-fn raise_pending_interrupt(header: &crate::task::Header) {
+fn raise_pending_interrupt(header: &Header) {
     let interrupt = header.interrupt.get();
     if std::thread::panicking() {
         // While unwinding, a destructor that blocks is let finish first.
