@@ -7,6 +7,11 @@
 #                                  everything, shorter criterion and echo
 #                                  measurements, memory at 10k and 100k only
 #
+#   PARTS="echo" bench/run.sh      only some parts (of: micro memory echo); a
+#                                  partial report goes to
+#                                  bench/target/bench-results/BENCHMARKS.md,
+#                                  leaving the repository's one alone
+#
 # Any of the variables below can be set on the command line too.
 #
 # Loopback only. Servers run on core 0 and the load generator on core 1 when
@@ -21,14 +26,20 @@ if [ "${QUICK:-0}" = 1 ]; then
     REPEATS=${REPEATS:-1} ECHO_REPEATS=${ECHO_REPEATS:-1} ECHO_SECONDS=${ECHO_SECONDS:-1}
     MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000"}
 fi
+PARTS=${PARTS:-"micro memory echo"}
 REPEATS=${REPEATS:-3}               # criterion runs of the micro-benchmarks
-ECHO_REPEATS=${ECHO_REPEATS:-2}     # load generator runs per server and load
+ECHO_REPEATS=${ECHO_REPEATS:-3}     # load generator runs per server and load
 ECHO_SECONDS=${ECHO_SECONDS:-3}     # measured seconds per load generator run (after 1 s warm-up)
 MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000 1000000"}
 CONNECTIONS=${CONNECTIONS:-"1 100 1000"}
 PORT=${PORT:-9400}
 RESULTS=$BENCH_DIR/target/bench-results
 BIN=$BENCH_DIR/target/release
+
+# Runs a part of the benchmark only when PARTS names it.
+wanted() {
+    [[ " $PARTS " == *" $1 "* ]]
+}
 
 rm -rf "$RESULTS" && mkdir -p "$RESULTS"
 : >"$RESULTS/commands.txt"
@@ -52,13 +63,14 @@ fi
     echo "rustc: $(rustc --version)"
     echo "eventlet-rt commit: $(git -C "$ROOT" rev-parse --short HEAD)"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "pass: $([ "${QUICK:-0}" = 1 ] && echo 'QUICK=1 (short)' || echo full): REPEATS=$REPEATS ECHO_REPEATS=$ECHO_REPEATS ECHO_SECONDS=$ECHO_SECONDS MEMORY_SIZES=\"$MEMORY_SIZES\""
+    echo "pass: $([ "${QUICK:-0}" = 1 ] && echo 'QUICK=1 (short)' || echo full): REPEATS=$REPEATS ECHO_REPEATS=$ECHO_REPEATS ECHO_SECONDS=$ECHO_SECONDS MEMORY_SIZES=\"$MEMORY_SIZES\" PARTS=\"$PARTS\""
 } >"$RESULTS/machine.txt"
 
 echo "== build"
 run cargo build --release --bins
 run cargo bench --no-run
 
+if wanted micro; then
 echo "== micro-benchmarks ($REPEATS runs)"
 BENCHES=()
 for file in benches/*.rs; do
@@ -70,6 +82,9 @@ for n in $(seq 1 "$REPEATS"); do
     cp -r target/criterion "$RESULTS/criterion-$n"
 done
 
+fi
+
+if wanted memory; then
 echo "== idle memory"
 : >"$RESULTS/memory.jsonl"
 for size in $MEMORY_SIZES; do
@@ -90,6 +105,9 @@ for size in $MEMORY_SIZES; do
     done
 done
 
+fi
+
+if wanted echo; then
 echo "== echo"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 VENV=$BENCH_DIR/target/py-venv
@@ -108,6 +126,11 @@ if [ -x "$BIN/echo_eventlet" ]; then
     SERVERS[eventlet-rt]="$BIN/echo_eventlet 127.0.0.1:"
 fi
 : >"$RESULTS/echo.jsonl"
+# Every server is started first (idle ones cost nothing), then each round
+# loads them one after another at each connection count: the machine's load
+# drifts (2 shared cores), and interleaving spreads that drift over all servers
+# instead of charging it to whichever ran at the wrong moment.
+declare -A PORTS=() PIDS=()
 for server in eventlet-rt mio tokio may eventlet-py; do
     if [ -z "${SERVERS[$server]:-}" ]; then
         echo "{\"server\":\"$server\",\"skipped\":\"no server binary yet\"}" >>"$RESULTS/echo.jsonl"
@@ -121,10 +144,14 @@ for server in eventlet-rt mio tokio may eventlet-py; do
     # shellcheck disable=SC2086 # the server command is split on purpose
     echo "${SERVER_CORE[*]} ${SERVERS[$server]}$PORT &" >>"$RESULTS/commands.txt"
     "${SERVER_CORE[@]}" ${SERVERS[$server]}$PORT &
-    pid=$!
+    PORTS[$server]=$PORT PIDS[$server]=$!
+done
+sleep 1 # let every server bind its port
+for _ in $(seq 1 "$ECHO_REPEATS"); do
     for connections in $CONNECTIONS; do
-        for _ in $(seq 1 "$ECHO_REPEATS"); do
-            line=$(run timeout 60 "${LOADGEN_CORE[@]}" "$BIN/loadgen" "127.0.0.1:$PORT" "$connections" 64 "$ECHO_SECONDS" "$pid") || line=""
+        for server in eventlet-rt mio tokio may eventlet-py; do
+            [ -n "${PIDS[$server]:-}" ] || continue
+            line=$(run timeout 60 "${LOADGEN_CORE[@]}" "$BIN/loadgen" "127.0.0.1:${PORTS[$server]}" "$connections" 64 "$ECHO_SECONDS" "${PIDS[$server]}") || line=""
             if [ -n "$line" ]; then
                 echo "{\"server\":\"$server\",\"result\":$line}" >>"$RESULTS/echo.jsonl"
             else
@@ -132,9 +159,16 @@ for server in eventlet-rt mio tokio may eventlet-py; do
             fi
         done
     done
+done
+for pid in "${PIDS[@]}"; do
     kill "$pid" && wait "$pid" 2>/dev/null || true
 done
+fi
 
 echo "== report"
-"$BIN/report" "$RESULTS" >"$ROOT/BENCHMARKS.md"
-echo "wrote $ROOT/BENCHMARKS.md"
+REPORT=$ROOT/BENCHMARKS.md
+if [ "$PARTS" != "micro memory echo" ]; then
+    REPORT=$RESULTS/BENCHMARKS.md
+fi
+"$BIN/report" "$RESULTS" >"$REPORT"
+echo "wrote $REPORT"
