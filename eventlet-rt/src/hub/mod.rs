@@ -39,7 +39,7 @@ use slab::Slab;
 use crate::coro::{self, Coroutine};
 use crate::debug::HubProbe;
 use crate::stack_pool::StackPool;
-use crate::task::{Header, Interrupt, MainTask, State, TaskRef, Unwind};
+use crate::task::{Header, Interrupt, MainTask, State, Task, TaskRef, Unwind};
 use poller::Poller;
 use timer::{TimerKey, Timers};
 
@@ -87,9 +87,13 @@ pub(crate) enum TimerAction {
 
 pub(crate) struct Hub {
     run_queue: RefCell<VecDeque<TaskRef>>,
+    /// The thread's main context.
+    main: TaskRef,
     /// The task running right now; the main task when no green thread runs.
-    current: RefCell<TaskRef>,
-    /// The header of `current`, read on every switch without a borrow.
+    /// Not counted: `run_task` holds the green thread it resumes, and `main`
+    /// holds the main task.
+    current: Cell<*const dyn Task>,
+    /// The header of `current`, read on every switch without a virtual call.
     current_header: Cell<*const Header>,
     /// The main task's header, and where its `Rc` points (to tell it apart
     /// in the run queue without a virtual call).
@@ -155,7 +159,8 @@ impl Hub {
         let main_task = Rc::as_ptr(&main).cast::<u8>();
         Hub {
             run_queue: RefCell::new(VecDeque::new()),
-            current: RefCell::new(main),
+            current: Cell::new(Rc::as_ptr(&main)),
+            main,
             current_header: Cell::new(main_header),
             main_header,
             main_task,
@@ -176,15 +181,22 @@ impl Hub {
     /// The running task.
     #[inline]
     pub(crate) fn current_task(&self) -> TaskRef {
-        self.current.borrow().clone()
+        let current = self.current.get();
+        // SAFETY: `current` points to a live task held by an `Rc` (`main`, or
+        // the `task` that `run_task` holds while it runs): counting one more
+        // reference and building a second `Rc` from the same pointer is sound.
+        unsafe {
+            Rc::increment_strong_count(current);
+            Rc::from_raw(current)
+        }
     }
 
     /// The running task's header.
     #[inline]
     fn current_header(&self) -> &Header {
-        // SAFETY: `current_header` always points into the task held by
-        // `current` (`run_task` updates both together, and the main task lives
-        // as long as the hub), so it is alive while the hub is.
+        // SAFETY: `current_header` always points into the task `current`
+        // points to (`run_task` updates both together), which is alive: see
+        // `current_task`.
         unsafe { &*self.current_header.get() }
     }
 
@@ -295,11 +307,10 @@ impl Hub {
     }
 
     /// Resumes one green thread until it blocks or ends.
-    #[inline]
+    #[inline(always)]
     fn run_task(&self, task: TaskRef) {
         let header: *const Header = task.header();
-        // SAFETY: `task` keeps the header alive until this function returns:
-        // here, then through `current` while the coroutine runs.
+        // SAFETY: `task` keeps the header alive until this function returns.
         let header = unsafe { &*header };
         if header.state.get() == State::Done {
             return; // killed while it waited in the run queue
@@ -319,7 +330,7 @@ impl Hub {
             self.probe_entering(header);
         }
         self.current_header.set(header);
-        let main = self.current.replace(task);
+        self.current.set(Rc::as_ptr(&task));
         // SAFETY: as above, nothing else reaches the coroutine while it runs
         // in place (resuming it there saves moving it out and back).
         let done = unsafe {
@@ -327,7 +338,7 @@ impl Hub {
             coroutine.resume();
             coroutine.is_done()
         };
-        let task = self.current.replace(main);
+        self.current.set(Rc::as_ptr(&self.main));
         self.current_header.set(self.main_header);
         if self.watched.get() {
             self.probe_left();
@@ -423,7 +434,7 @@ impl Hub {
             Some(deadline) => Some(deadline.saturating_duration_since(now)),
             None if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 => None,
             None => {
-                self.current.borrow().header().state.set(State::Running);
+                self.current_header().state.set(State::Running);
                 panic!(
                     "eventlet-rt: the main context is blocked forever: no green thread can run and no \
                  timer, socket or thread-pool job is left to wake anything. A green thread that \
