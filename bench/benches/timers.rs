@@ -19,12 +19,13 @@ use eventlet_bench::settings::{self, MANY};
 
 const NAP: Duration = Duration::from_millis(1);
 
-/// Spawns `MANY` sleepers with `spawn` and waits until all have woken.
-fn eventlet_sleepers(spawn: impl Fn(Box<dyn FnOnce()>)) {
+/// Spawns `MANY` sleepers with `spawn` (given the counter each adds itself
+/// to when done, as tokio's and may's tasks get theirs) and waits until all
+/// have woken.
+fn eventlet_sleepers(spawn: impl Fn(Rc<Cell<usize>>)) {
     let done = Rc::new(Cell::new(0));
     for _ in 0..MANY {
-        let done = done.clone();
-        spawn(Box::new(move || done.set(done.get() + 1)));
+        spawn(done.clone());
     }
     eventlet_rt::sleep(NAP);
     while done.get() < MANY {
@@ -37,18 +38,20 @@ fn timers(c: &mut Criterion) {
     settings::heavy(&mut group);
     group.bench_function("eventlet-rt", |b| {
         b.iter(|| {
-            eventlet_sleepers(|count| {
+            eventlet_sleepers(|done| {
                 eventlet_rt::spawn_n(move || {
                     eventlet_rt::sleep(NAP);
-                    count();
+                    done.set(done.get() + 1);
                 })
             })
         })
     });
     group.bench_function("eventlet-rt spawn_after", |b| {
         b.iter(|| {
-            eventlet_sleepers(|count| {
-                drop(eventlet_rt::spawn_after(NAP, count));
+            eventlet_sleepers(|done| {
+                drop(eventlet_rt::spawn_after(NAP, move || {
+                    done.set(done.get() + 1)
+                }));
             })
         })
     });
@@ -101,10 +104,10 @@ fn timers(c: &mut Criterion) {
     eventlet_rt::hub::set_stack_pool_capacity(MANY);
     group.bench_function("eventlet-rt pool 100k", |b| {
         b.iter(|| {
-            eventlet_sleepers(|count| {
+            eventlet_sleepers(|done| {
                 eventlet_rt::spawn_n(move || {
                     eventlet_rt::sleep(NAP);
-                    count();
+                    done.set(done.get() + 1);
                 })
             })
         })
