@@ -7,7 +7,7 @@
 #                                  everything, shorter criterion and echo
 #                                  measurements, memory at 10k and 100k only
 #
-#   PARTS="echo" bench/run.sh      only some parts (of: micro memory echo); a
+#   PARTS="echo" bench/run.sh      only some parts (of: micro memory echo tls); a
 #                                  partial report goes to
 #                                  bench/target/bench-results/BENCHMARKS.md,
 #                                  leaving the repository's one alone
@@ -26,7 +26,7 @@ if [ "${QUICK:-0}" = 1 ]; then
     REPEATS=${REPEATS:-1} ECHO_REPEATS=${ECHO_REPEATS:-1} ECHO_SECONDS=${ECHO_SECONDS:-1}
     MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000"}
 fi
-PARTS=${PARTS:-"micro memory echo"}
+PARTS=${PARTS:-"micro memory echo tls"}
 REPEATS=${REPEATS:-3}               # criterion runs of the micro-benchmarks
 ECHO_REPEATS=${ECHO_REPEATS:-3}     # load generator runs per server and load
 ECHO_SECONDS=${ECHO_SECONDS:-3}     # measured seconds per load generator run (after 1 s warm-up)
@@ -165,9 +165,20 @@ for pid in "${PIDS[@]}"; do
 done
 fi
 
+if wanted tls; then
+echo "== TLS (bench/tls, its own workspace)"
+echo "cd tls" >>"$RESULTS/commands.txt"
+(
+    cd tls
+    run cargo bench --no-run --bench tls
+    run "${SERVER_CORE[@]}" cargo bench --bench tls
+) >"$RESULTS/tls.txt" 2>"$RESULTS/tls.stderr" || echo "TLS benchmark failed: see $RESULTS/tls.stderr" >>"$RESULTS/tls.txt"
+echo "cd .." >>"$RESULTS/commands.txt"
+fi
+
 echo "== report"
 REPORT=$ROOT/BENCHMARKS.md
-if [ "$PARTS" != "micro memory echo" ]; then
+if [ "$PARTS" != "micro memory echo tls" ]; then
     REPORT=$RESULTS/BENCHMARKS.md
 fi
 "$BIN/report" "$RESULTS" >"$REPORT"

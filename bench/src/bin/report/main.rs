@@ -33,6 +33,7 @@ fn main() {
     micro::write(&mut out, &dir);
     memory::write(&mut out, &read(&dir, "memory.jsonl"));
     echo::write(&mut out, &read(&dir, "echo.jsonl"));
+    tls(&mut out, &read(&dir, "tls.txt"));
     section(
         &mut out,
         "Exact commands",
@@ -40,6 +41,24 @@ fn main() {
         false,
     );
     print!("{out}");
+}
+
+/// The TLS benchmark's own summary lines (`bench/tls`), when it ran.
+fn tls(out: &mut String, lines: &str) {
+    let lines: Vec<&str> = lines.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return;
+    }
+    writeln!(
+        out,
+        "## TLS: eventlet-rt's green TLS against tokio + tokio-rustls\n\n\
+         From `bench/tls` (see its README): one thread on one core runs client and server; same \
+         rustls and ring provider; rounds alternate between the runtimes, medians of 5 rounds. \
+         Ratio is eventlet-rt's figure divided by tokio-rustls's (throughputs: above 1 means \
+         eventlet-rt is faster).\n"
+    )
+    .unwrap();
+    writeln!(out, "```\n{}\n```\n", lines.join("\n")).unwrap();
 }
 
 fn read(dir: &Path, name: &str) -> String {

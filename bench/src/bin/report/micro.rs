@@ -75,6 +75,23 @@ pub fn write(out: &mut String, dir: &Path) {
         }
     }
     writeln!(out).unwrap();
+    writeln!(
+        out,
+        "What the rows compare (`bench/benches/*.rs` say more):\n\n\
+         - spawn_wait: spawn one task and wait for its result, one at a time.\n\
+         - spawn_n_100k: spawn 100,000 empty tasks, then wait until all have run.\n\
+         - yield_pingpong: two tasks hand the core to each other; one `yield_now` per iteration.\n\
+         - queue_pingpong: a round trip through two unbounded queues (tokio and may: channels).\n\
+         - timers_100k: 100,000 tasks each sleep 1 ms; eventlet-rt's green threads hold a stack \
+         while they sleep. `pool 100k` starts with the stack pool's capacity at 100,000; \
+         `spawn_after` arms delayed spawns instead (no stack until the timer fires).\n\
+         - imap_100k: `GreenPool::imap` over 100,000 items of a trivial function, at most 1,000 \
+         in flight. eventlet-rt's imap runs a function that never blocks in one worker green \
+         thread at a time (no green thread per item); tokio and may have no imap and spawn one \
+         task per item in a window of 1,000 handles, so this row compares designs, not \
+         switch costs.\n"
+    )
+    .unwrap();
     targets(out, &median);
 }
 
