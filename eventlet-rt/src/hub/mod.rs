@@ -67,7 +67,12 @@ fn prefetch_ahead(run_queue: &VecDeque<TaskRef>) {
     if let Some(after_next) = run_queue.get(1) {
         coro::prefetch_line(Rc::as_ptr(after_next).cast::<u8>() as usize);
     }
-    let header = run_queue[0].header();
+    prefetch_stack(run_queue[0].header());
+}
+
+/// Starts loading the top of a task's stack, if it has one.
+#[inline]
+fn prefetch_stack(header: &Header) {
     let coroutine = header.coroutine.take();
     if let Some(coroutine) = &coroutine {
         coroutine.prefetch();
@@ -214,6 +219,23 @@ impl Hub {
         if header.state.get() == State::Parked {
             header.state.set(State::Queued);
             self.run_queue.borrow_mut().push_back(task.clone());
+        }
+    }
+
+    /// [`Hub::unpark`] for a task the poller found ready: with many queued,
+    /// it also starts loading the task's stack while its header is in the
+    /// cache anyway. (Not for timers: a burst of 100,000 would evict its
+    /// own prefetches; the run loop prefetches those just in time.)
+    #[inline]
+    fn unpark_ready(&self, task: &TaskRef) {
+        let header = task.header();
+        if header.state.get() == State::Parked {
+            header.state.set(State::Queued);
+            let mut run_queue = self.run_queue.borrow_mut();
+            if run_queue.len() >= PREFETCH_FROM_QUEUED {
+                prefetch_stack(header);
+            }
+            run_queue.push_back(task.clone());
         }
     }
 
@@ -446,7 +468,7 @@ impl Hub {
     }
 
     fn poll_events(&self, timeout: Option<Duration>) {
-        self.poller.poll(timeout, |task| self.unpark(task));
+        self.poller.poll(timeout, |task| self.unpark_ready(task));
         self.fire_due_timers(Instant::now());
     }
 
