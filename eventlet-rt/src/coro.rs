@@ -15,6 +15,12 @@ use generator::Generator;
 pub(crate) struct Coroutine {
     generator: Generator<'static, (), ()>,
     stack_bytes: usize,
+    /// The address of the stack's lowest page when [`release_stack_bottom`]
+    /// gave it back to the kernel; 0 otherwise.
+    released_bottom: usize,
+    /// The generator's control block, just below the top of the stack: what
+    /// a resume touches first.
+    control_block: usize,
 }
 
 /// Wraps a non-`Send` body so that it can be installed on a `Generator`.
@@ -48,9 +54,12 @@ impl Coroutine {
         let words = words & !1;
         let body = StaysOnThisThread(body);
         let generator = generator::Gn::<()>::new_opt(words, move || body.call());
+        let (generator, control_block, released_bottom) = release_stack_bottom(generator);
         Coroutine {
             generator,
             stack_bytes,
+            released_bottom,
+            control_block,
         }
     }
 
@@ -81,10 +90,107 @@ impl Coroutine {
         self.generator.is_done()
     }
 
+    /// Starts loading the top of this coroutine's stack into the cache (and
+    /// its page into the TLB), for a resume or re-arm that comes soon.
+    ///
+    /// With many green threads runnable, each resume touches a stack that has
+    /// gone cold since its last run; the hub calls this one task ahead so that
+    /// the load overlaps the run of the task before.
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        // The control block (registers, state) and the frames just below it.
+        for line in -2..3 {
+            prefetch_line(self.control_block.wrapping_add_signed(line * 64));
+        }
+    }
+
     /// The usable size of this coroutine's stack, in bytes.
     pub(crate) fn stack_bytes(&self) -> usize {
         self.stack_bytes
     }
+}
+
+/// The word `generator` writes over the bottom of every new stack (its
+/// `STACK_SENTINEL`), read back only by its `stack_usage` diagnostics.
+const GENERATOR_STACK_SENTINEL: usize = 0xDEAD_BEEF;
+
+/// Gives the lowest page of a new, never resumed stack back to the kernel.
+///
+/// `generator` 0.8.12 writes eight sentinel words at the bottom of each new
+/// stack so that `stack_usage` can tell whether the stack ever grew that far.
+/// That makes the page resident for the whole life of the stack, although a
+/// green thread almost never reaches it: one page of the two a sleeping green
+/// thread holds. This crate never asks for `stack_usage`, and nothing else
+/// reads the page, so after `MADV_DONTNEED` it reads as zeros and costs no
+/// memory until a green thread really grows that deep. Pooled stacks keep the
+/// page released, as nothing writes it again. The generator checks the
+/// sentinel once more when it is dropped, so [`Coroutine`]'s `Drop` writes it
+/// back then. Returns the generator, the address of its control block and
+/// the released page's address (0 when it released nothing).
+fn release_stack_bottom(
+    generator: Generator<'static, (), ()>,
+) -> (Generator<'static, (), ()>, usize, usize) {
+    let (stack_words, _) = generator.stack_usage();
+    let stack_bytes = stack_words * std::mem::size_of::<usize>();
+    let control_block = generator.into_raw() as usize;
+    // SAFETY: `sysconf` only reads a constant of the system.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+    // The generator's control block is the first thing allocated on its stack,
+    // right below the page-aligned top, and is much smaller than a page.
+    let top = (control_block & !(page - 1)) + page;
+    let bottom = top.wrapping_sub(stack_bytes);
+    // Only release a page that provably is the stack's bottom: page aligned,
+    // well below the top, holding the sentinel the generator just wrote.
+    // SAFETY: when the first two checks pass, `bottom` lies in the stack
+    // mapping (`stack_bytes` below its top, which is above the control block),
+    // so it is mapped, readable and aligned for a `usize`.
+    let is_bottom = bottom.is_multiple_of(page)
+        && stack_bytes >= 4 * page
+        && unsafe { (bottom as *const usize).read() } == GENERATOR_STACK_SENTINEL;
+    // SAFETY: the page is part of a private anonymous mapping that no code
+    // has run on yet; its only contents are the diagnostic sentinels, and
+    // zeros are a valid value for every later reader (the one that checks the
+    // sentinel gets it back from `Coroutine::drop`).
+    let released = is_bottom
+        && unsafe { libc::madvise(bottom as *mut libc::c_void, page, libc::MADV_DONTNEED) } == 0;
+    // SAFETY: `control_block` came from `into_raw` on a generator of this very
+    // type just above, and is reclaimed exactly once.
+    let generator = unsafe { Generator::from_raw(control_block as *mut usize) };
+    (generator, control_block, if released { bottom } else { 0 })
+}
+
+impl Drop for Coroutine {
+    fn drop(&mut self) {
+        if self.released_bottom == 0 || std::thread::panicking() {
+            // A panicking thread's generator drop skips its checks.
+            return;
+        }
+        // The generator's drop checks the sentinel at the bottom of a finished
+        // stack and reports an overflow when it is gone. Finish the body first
+        // (a suspended one unwinds, as the generator's drop would do), so that
+        // no frame lives on the stack, then put the sentinel back.
+        self.generator.cancel();
+        if self.generator.is_done() {
+            // SAFETY: `released_bottom` is the first word of this stack's
+            // lowest page, still mapped (the generator is alive), and the body
+            // has finished, so no frame uses that word.
+            unsafe { (self.released_bottom as *mut usize).write(GENERATOR_STACK_SENTINEL) };
+        }
+    }
+}
+
+/// Asks the CPU to load the cache line holding `address`.
+#[inline(always)]
+pub(crate) fn prefetch_line(address: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults, whatever the
+    // address, and changes nothing the program can observe.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(address as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }
 
 /// Gives control from the running coroutine back to the hub that resumed it.
@@ -112,5 +218,24 @@ impl Drop for AbortOnOverflow {
             self.stack_bytes / 1024
         );
         std::process::abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_stack_gives_its_bottom_page_back_and_drops_cleanly() {
+        let mut finished = Coroutine::new(64 * 1024, || ());
+        assert_ne!(finished.released_bottom, 0, "the bottom page was kept");
+        finished.resume();
+        assert!(finished.is_done());
+        drop(finished); // the generator's sentinel check must pass
+
+        let mut suspended = Coroutine::new(64 * 1024, suspend);
+        suspended.resume();
+        assert!(!suspended.is_done());
+        drop(suspended); // unwinds the body first, then the check passes
     }
 }

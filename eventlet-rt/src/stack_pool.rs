@@ -4,8 +4,16 @@
 //! page) and about 11 us here; re-arming a finished one costs about 30 ns. So a
 //! finished green thread's stack goes back to this pool and the next green
 //! thread of the same stack size runs on it.
+//!
+//! The pool keeps what the workload needed: every finished stack of the
+//! default size goes back to it, and the hub trims it lazily. Stacks that sat
+//! unused in the pool through a whole [`TRIM_INTERVAL`] are unmapped, down to
+//! the pool's capacity, which it keeps for good. A burst of 100,000 sleepers
+//! thus maps its stacks once, not once per burst, and their memory goes back
+//! to the kernel a second or two after the bursts stop.
 
 use std::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
 
 use crate::coro::Coroutine;
 
@@ -17,8 +25,14 @@ use crate::coro::Coroutine;
 /// green thread with [`Builder::stack_size`](crate::Builder::stack_size).
 pub const DEFAULT_STACK_SIZE: usize = 128 * 1024;
 
-/// How many finished stacks a hub keeps for reuse unless set otherwise.
+/// How many finished stacks a hub keeps for reuse for good unless set otherwise.
+///
+/// More are kept while the workload keeps needing them; see
+/// [`hub::set_stack_pool_capacity`](crate::hub::set_stack_pool_capacity).
 pub const DEFAULT_STACK_POOL_CAPACITY: usize = 1024;
+
+/// Pooled stacks left unused for this long (beyond the capacity) are unmapped.
+const TRIM_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The smallest stack a green thread may ask for: 16 KiB.
 pub const MIN_STACK_SIZE: usize = 16 * 1024;
@@ -30,6 +44,10 @@ pub(crate) struct StackPool {
     capacity: Cell<usize>,
     /// Coroutines that exist right now: running, suspended or pooled.
     mapped: Cell<usize>,
+    /// The fewest stacks pooled since the last trim: that many sat unused
+    /// through the whole interval.
+    low_water: Cell<usize>,
+    next_trim: Cell<Option<Instant>>,
 }
 
 impl StackPool {
@@ -39,6 +57,8 @@ impl StackPool {
             default_stack_size: Cell::new(DEFAULT_STACK_SIZE),
             capacity: Cell::new(DEFAULT_STACK_POOL_CAPACITY),
             mapped: Cell::new(0),
+            low_water: Cell::new(0),
+            next_trim: Cell::new(None),
         }
     }
 
@@ -51,6 +71,7 @@ impl StackPool {
         // Pooled stacks have the old size: let them go.
         let old = std::mem::take(&mut *self.free.borrow_mut());
         self.mapped.set(self.mapped.get() - old.len());
+        self.low_water.set(0);
         drop(old);
     }
 
@@ -61,6 +82,30 @@ impl StackPool {
             let extra = free.len() - capacity;
             free.truncate(capacity);
             self.mapped.set(self.mapped.get() - extra);
+        }
+        self.low_water.set(self.low_water.get().min(free.len()));
+    }
+
+    /// Unmaps the pooled stacks beyond the capacity that no spawn needed
+    /// since the last trim, once every [`TRIM_INTERVAL`]; the hub calls it
+    /// when it is about to wait for events.
+    pub(crate) fn trim_idle(&self, now: Instant) {
+        match self.next_trim.get() {
+            Some(due) if now < due => return,
+            _ => self.next_trim.set(Some(now + TRIM_INTERVAL)),
+        }
+        let mut free = self.free.borrow_mut();
+        let excess = free.len().saturating_sub(self.capacity.get());
+        let idle = self.low_water.get().min(excess);
+        if idle > 0 {
+            // The oldest returns sit at the front: they are the coldest.
+            let released: Vec<Coroutine> = free.drain(..idle).collect();
+            self.mapped.set(self.mapped.get() - idle);
+            self.low_water.set(free.len());
+            drop(free);
+            drop(released);
+        } else {
+            self.low_water.set(free.len());
         }
     }
 
@@ -85,7 +130,18 @@ impl StackPool {
     ) -> Result<Coroutine, StackRefused> {
         let bytes = stack_bytes.unwrap_or(self.default_stack_size.get());
         if bytes == self.default_stack_size.get() {
-            let pooled = self.free.borrow_mut().pop();
+            let pooled = {
+                let mut free = self.free.borrow_mut();
+                let pooled = free.pop();
+                if free.len() < self.low_water.get() {
+                    self.low_water.set(free.len());
+                }
+                if let Some(following) = free.last() {
+                    // The next spawn re-arms it: overlap its cache misses with this one's run.
+                    following.prefetch();
+                }
+                pooled
+            };
             if let Some(mut coroutine) = pooled {
                 coroutine.rearm(body);
                 return Ok(coroutine);
@@ -100,12 +156,11 @@ impl StackPool {
         Ok(coroutine)
     }
 
-    /// Takes back a finished coroutine, or unmaps it when the pool is full.
+    /// Takes back a finished coroutine of the default stack size for reuse;
+    /// unmaps one of any other size.
     pub(crate) fn give_back(&self, coroutine: Coroutine) {
         let mut free = self.free.borrow_mut();
-        if coroutine.stack_bytes() == self.default_stack_size.get()
-            && free.len() < self.capacity.get()
-        {
+        if coroutine.stack_bytes() == self.default_stack_size.get() {
             free.push(coroutine);
         } else {
             drop(free);
@@ -118,6 +173,7 @@ impl StackPool {
     pub(crate) fn clear(&self) {
         let old = std::mem::take(&mut *self.free.borrow_mut());
         self.mapped.set(self.mapped.get() - old.len());
+        self.low_water.set(0);
     }
 }
 
@@ -191,4 +247,34 @@ fn install_quiet_panic_hook() {
             }
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(pool: &StackPool) -> Coroutine {
+        let mut coroutine = pool.take(None, 0, || ()).unwrap();
+        coroutine.resume();
+        coroutine
+    }
+
+    #[test]
+    fn a_burst_keeps_its_stacks_until_they_sit_idle_then_trims_to_capacity() {
+        let pool = StackPool::new();
+        pool.set_default_stack_size(MIN_STACK_SIZE);
+        pool.set_capacity(2);
+        let t0 = Instant::now();
+        pool.trim_idle(t0);
+        let burst: Vec<_> = (0..10).map(|_| finished(&pool)).collect();
+        burst.into_iter().for_each(|c| pool.give_back(c));
+        assert_eq!((pool.pooled(), pool.mapped()), (10, 10));
+        // The stacks were all in use during this interval: none is idle yet.
+        pool.trim_idle(t0 + TRIM_INTERVAL);
+        assert_eq!(pool.pooled(), 10);
+        // One spawn reuses one of them; the other nine sat idle a whole interval.
+        pool.give_back(finished(&pool));
+        pool.trim_idle(t0 + 2 * TRIM_INTERVAL);
+        assert_eq!((pool.pooled(), pool.mapped()), (2, 2));
+    }
 }

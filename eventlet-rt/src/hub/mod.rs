@@ -39,7 +39,7 @@ use slab::Slab;
 use crate::coro::{self, Coroutine};
 use crate::debug::HubProbe;
 use crate::stack_pool::StackPool;
-use crate::task::{Interrupt, MainTask, State, TaskRef, Unwind};
+use crate::task::{Header, Interrupt, MainTask, State, Task, TaskRef, Unwind};
 use poller::Poller;
 use timer::{TimerKey, Timers};
 
@@ -54,6 +54,32 @@ pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, s
 /// task switches, even while green threads keep each other busy.
 const SWITCHES_BETWEEN_POLLS: u32 = 100000;
 
+/// With at least this many tasks queued, the hub prefetches the stacks of the
+/// tasks about to run: so many are unlikely to all be in the cache, and with
+/// fewer the check would cost more than it saves.
+const PREFETCH_FROM_QUEUED: usize = 16;
+
+/// Starts loading what the next tasks to run will touch first: the task
+/// after next's header, and the next task's stack (its header was prefetched
+/// one switch ago).
+#[inline]
+fn prefetch_ahead(run_queue: &VecDeque<TaskRef>) {
+    if let Some(after_next) = run_queue.get(1) {
+        coro::prefetch_line(Rc::as_ptr(after_next).cast::<u8>() as usize);
+    }
+    prefetch_stack(run_queue[0].header());
+}
+
+/// Starts loading the top of a task's stack, if it has one.
+#[inline]
+fn prefetch_stack(header: &Header) {
+    let coroutine = header.coroutine.take();
+    if let Some(coroutine) = &coroutine {
+        coroutine.prefetch();
+    }
+    header.coroutine.set(coroutine);
+}
+
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
     /// Unpark a task (sleep, `park_until`).
@@ -66,8 +92,18 @@ pub(crate) enum TimerAction {
 
 pub(crate) struct Hub {
     run_queue: RefCell<VecDeque<TaskRef>>,
+    /// The thread's main context.
+    main: TaskRef,
     /// The task running right now; the main task when no green thread runs.
-    current: RefCell<TaskRef>,
+    /// Not counted: `run_task` holds the green thread it resumes, and `main`
+    /// holds the main task.
+    current: Cell<*const dyn Task>,
+    /// The header of `current`, read on every switch without a virtual call.
+    current_header: Cell<*const Header>,
+    /// The main task's header, and where its `Rc` points (to tell it apart
+    /// in the run queue without a virtual call).
+    main_header: *const Header,
+    main_task: *const u8,
     timers: RefCell<Timers<TimerAction>>,
     poller: Poller,
     pub(crate) stacks: StackPool,
@@ -130,9 +166,15 @@ fn create() -> &'static Hub {
 impl Hub {
     fn new() -> Hub {
         let main: TaskRef = Rc::new(MainTask::new());
+        let main_header: *const Header = main.header();
+        let main_task = Rc::as_ptr(&main).cast::<u8>();
         Hub {
             run_queue: RefCell::new(VecDeque::new()),
-            current: RefCell::new(main),
+            current: Cell::new(Rc::as_ptr(&main)),
+            main,
+            current_header: Cell::new(main_header),
+            main_header,
+            main_task,
             timers: RefCell::new(Timers::new()),
             poller: Poller::new().unwrap_or_else(|e| {
                 panic!("eventlet-rt: cannot create the hub's poller (epoll): {e}")
@@ -152,7 +194,23 @@ impl Hub {
     /// The running task.
     #[inline]
     pub(crate) fn current_task(&self) -> TaskRef {
-        self.current.borrow().clone()
+        let current = self.current.get();
+        // SAFETY: `current` points to a live task held by an `Rc` (`main`, or
+        // the `task` that `run_task` holds while it runs): counting one more
+        // reference and building a second `Rc` from the same pointer is sound.
+        unsafe {
+            Rc::increment_strong_count(current);
+            Rc::from_raw(current)
+        }
+    }
+
+    /// The running task's header.
+    #[inline]
+    fn current_header(&self) -> &Header {
+        // SAFETY: `current_header` always points into the task `current`
+        // points to (`run_task` updates both together), which is alive: see
+        // `current_task`.
+        unsafe { &*self.current_header.get() }
     }
 
     /// Puts a new task at the end of the run queue.
@@ -172,46 +230,64 @@ impl Hub {
         }
     }
 
+    /// [`Hub::unpark`] for a task the poller found ready: with many queued,
+    /// it also starts loading the task's stack while its header is in the
+    /// cache anyway. (Not for timers: a burst of 100,000 would evict its
+    /// own prefetches; the run loop prefetches those just in time.)
+    #[inline]
+    fn unpark_ready(&self, task: &TaskRef) {
+        let header = task.header();
+        if header.state.get() == State::Parked {
+            header.state.set(State::Queued);
+            let mut run_queue = self.run_queue.borrow_mut();
+            if run_queue.len() >= PREFETCH_FROM_QUEUED {
+                prefetch_stack(header);
+            }
+            run_queue.push_back(task.clone());
+        }
+    }
+
     /// Blocks the running task until something unparks it.
     ///
     /// Raises the task's pending interrupt (kill, timeout) before blocking and
     /// after waking, as an unwind. Callers loop on their own condition: a
     /// return can be spurious.
     pub(crate) fn park(&self) {
-        let current = self.current.borrow();
-        let header = current.header();
+        let header = self.current_header();
         raise_interrupt(header);
         header.state.set(State::Parked);
-        let is_main = header.is_main;
-        drop(current);
-        if is_main {
+        if header.is_main {
             self.run_until_main_runs();
         } else {
             coro::suspend();
         }
-        raise_interrupt(self.current.borrow().header());
+        raise_interrupt(self.current_header());
     }
 
     /// Lets every other runnable task run once, then continues.
     #[inline]
     pub(crate) fn yield_now(&self) {
-        let current = self.current.borrow();
-        let header = current.header();
+        if self.run_queue.borrow().is_empty() {
+            // Nothing else can run: the caller busy-waits for a timer or a
+            // socket, so let them in now rather than after the next
+            // `SWITCHES_BETWEEN_POLLS` switches.
+            self.switches_since_poll.set(0);
+            self.poll_events(Some(Duration::ZERO));
+        }
+        let header = self.current_header();
         raise_interrupt(header);
         // A green thread only marks itself queued: the hub puts it back in
         // the run queue when it regains control (see `run_task`), which saves
         // a reference-count round trip on the hottest path.
         header.state.set(State::Queued);
         if header.is_main {
-            let main = current.clone();
-            drop(current);
+            let main = self.current_task();
             self.run_queue.borrow_mut().push_back(main);
             self.run_until_main_runs();
         } else {
-            drop(current);
             coro::suspend();
         }
-        raise_interrupt(self.current.borrow().header());
+        raise_interrupt(self.current_header());
     }
 
     /// Parks until unparked or until `deadline`; true when unparked first.
@@ -232,7 +308,14 @@ impl Hub {
     /// the run queue again.
     fn run_until_main_runs(&self) {
         loop {
-            let next = self.run_queue.borrow_mut().pop_front();
+            let next = {
+                let mut run_queue = self.run_queue.borrow_mut();
+                let next = run_queue.pop_front();
+                if run_queue.len() >= PREFETCH_FROM_QUEUED {
+                    prefetch_ahead(&run_queue);
+                }
+                next
+            };
             let Some(task) = next else {
                 self.switches_since_poll.set(0);
                 self.wait_for_events();
@@ -245,7 +328,7 @@ impl Hub {
             } else {
                 self.switches_since_poll.set(switches);
             }
-            if task.header().is_main {
+            if Rc::as_ptr(&task).cast::<u8>() == self.main_task {
                 task.header().state.set(State::Running);
                 return;
             }
@@ -254,35 +337,48 @@ impl Hub {
     }
 
     /// Resumes one green thread until it blocks or ends.
-    #[inline]
+    #[inline(always)]
     fn run_task(&self, task: TaskRef) {
-        let header = task.header();
+        let header: *const Header = task.header();
+        // SAFETY: `task` keeps the header alive until this function returns.
+        let header = unsafe { &*header };
         if header.state.get() == State::Done {
             return; // killed while it waited in the run queue
         }
-        let mut coroutine = match header.coroutine.take() {
-            Some(coroutine) => coroutine,
-            None => match self.start(&task) {
-                Some(coroutine) => coroutine,
-                None => return,
-            },
-        };
+        let slot = header.coroutine.as_ptr();
+        // SAFETY: only the hub's loop, on the main context, touches a task's
+        // coroutine (here, in `prefetch_ahead` and at teardown), and it holds
+        // no reference to it across this function.
+        if unsafe { (*slot).is_none() } {
+            let Some(coroutine) = self.start(&task) else {
+                return;
+            };
+            header.coroutine.set(Some(coroutine));
+        }
         header.state.set(State::Running);
         if self.watched.get() {
             self.probe_entering(header);
         }
-        let main = self.current.replace(task);
-        coroutine.resume();
-        let task = self.current.replace(main);
+        self.current_header.set(header);
+        self.current.set(Rc::as_ptr(&task));
+        // SAFETY: as above, nothing else reaches the coroutine while it runs
+        // in place (resuming it there saves moving it out and back).
+        let done = unsafe {
+            let coroutine = (*slot).as_mut().unwrap_unchecked();
+            coroutine.resume();
+            coroutine.is_done()
+        };
+        self.current.set(Rc::as_ptr(&self.main));
+        self.current_header.set(self.main_header);
         if self.watched.get() {
             self.probe_left();
         }
-        let header = task.header();
-        if coroutine.is_done() {
-            self.stacks.give_back(coroutine);
+        if done {
+            if let Some(coroutine) = header.coroutine.take() {
+                self.stacks.give_back(coroutine);
+            }
             return;
         }
-        header.coroutine.set(Some(coroutine));
         if header.state.get() == State::Queued {
             // It yielded: back to the end of the run queue.
             self.run_queue.borrow_mut().push_back(task);
@@ -292,7 +388,7 @@ impl Hub {
     /// A watched switch into a green thread: tells the blocking detector and
     /// enters the green thread's span.
     #[cold]
-    fn probe_entering(&self, header: &crate::task::Header) {
+    fn probe_entering(&self, header: &Header) {
         if let Some(probe) = &*self.blocking_probe.borrow() {
             probe.entering(header.name.borrow().clone(), header.spawned_at);
         }
@@ -392,12 +488,13 @@ impl Hub {
         if self.fire_due_timers(now) {
             return;
         }
+        self.stacks.trim_idle(now);
         let next_deadline = self.timers.borrow_mut().next_deadline();
         let timeout = match next_deadline {
             Some(deadline) => Some(deadline.saturating_duration_since(now)),
             None if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 => None,
             None => {
-                self.current.borrow().header().state.set(State::Running);
+                self.current_header().state.set(State::Running);
                 panic!(
                     "eventlet-rt: the main context is blocked forever: no green thread can run and no \
                  timer, socket or thread-pool job is left to wake anything. A green thread that \
@@ -409,7 +506,7 @@ impl Hub {
     }
 
     fn poll_events(&self, timeout: Option<Duration>) {
-        self.poller.poll(timeout, |task| self.unpark(task));
+        self.poller.poll(timeout, |task| self.unpark_ready(task));
         self.fire_due_timers(Instant::now());
     }
 
@@ -486,7 +583,7 @@ impl Hub {
 
 /// Unwinds the running task if an interrupt is pending for it.
 #[inline]
-fn raise_interrupt(header: &crate::task::Header) {
+fn raise_interrupt(header: &Header) {
     if header.interrupt.get() != Interrupt::None {
         raise_pending_interrupt(header);
     }
@@ -494,7 +591,7 @@ fn raise_interrupt(header: &crate::task::Header) {
 
 #[cold]
 #[inline(never)]
-fn raise_pending_interrupt(header: &crate::task::Header) {
+fn raise_pending_interrupt(header: &Header) {
     let interrupt = header.interrupt.get();
     if std::thread::panicking() {
         // While unwinding, a destructor that blocks is let finish first.
@@ -624,11 +721,16 @@ pub fn default_stack_size() -> usize {
     current().stacks.default_stack_size()
 }
 
-/// Sets how many finished stacks this OS thread's hub keeps for reuse.
+/// Sets how many finished stacks this OS thread's hub keeps for reuse for good.
 ///
-/// A spawn that finds a pooled stack costs no system call. The default,
-/// [`DEFAULT_STACK_POOL_CAPACITY`](crate::DEFAULT_STACK_POOL_CAPACITY), keeps
-/// 1024; a server that churns through more concurrent green threads may want more.
+/// A spawn that finds a pooled stack costs no system call. Every finished
+/// stack of the default size goes back to the pool; the hub unmaps those
+/// beyond this capacity once they have sat unused for a second or two (it
+/// checks when it is about to wait for events), so a burst of green threads
+/// maps its stacks once and gives the memory back when the bursts stop.
+/// Setting the capacity unmaps the pooled stacks above it at once. The
+/// default, [`DEFAULT_STACK_POOL_CAPACITY`](crate::DEFAULT_STACK_POOL_CAPACITY),
+/// is 1024.
 ///
 /// ```
 /// eventlet_rt::hub::set_stack_pool_capacity(16);

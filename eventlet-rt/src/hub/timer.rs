@@ -1,12 +1,18 @@
-//! The hub's timers: a binary heap of deadlines over a slab of entries.
+//! The hub's timers: deadlines over a slab of entries.
 //!
-//! Cancelling removes the slab entry at once and leaves a stale heap entry
-//! behind, which costs O(1); stale heap entries are skipped when they reach
-//! the top and the heap is compacted when they become the majority, so
+//! Most timers are armed in deadline order (sleeps and timeouts of the same
+//! length, one after another), so a deadline no earlier than the last one
+//! queued goes to the back of a FIFO, which costs O(1) to arm and to fire and
+//! reads memory in order; the others go to a binary heap. Firing takes the
+//! earlier of the two fronts.
+//!
+//! Cancelling removes the slab entry at once and leaves a stale queue entry
+//! behind, which costs O(1); stale entries are skipped when they reach the
+//! front and both queues are compacted when they become the majority, so
 //! cancelled timers never pile up.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::Instant;
 
 use slab::Slab;
@@ -23,9 +29,14 @@ struct Entry<A> {
     action: A,
 }
 
+/// A queued deadline: (deadline, arming sequence, slab slot).
+type Due = (Instant, u64, usize);
+
 /// Timers ordered by deadline, then by arming order.
 pub(crate) struct Timers<A> {
-    heap: BinaryHeap<Reverse<(Instant, u64, usize)>>,
+    /// Deadlines armed in non-decreasing order, hence sorted.
+    in_order: VecDeque<Due>,
+    heap: BinaryHeap<Reverse<Due>>,
     entries: Slab<Entry<A>>,
     next_seq: u64,
 }
@@ -36,6 +47,7 @@ const MIN_STALE_TO_COMPACT: usize = 1024;
 impl<A> Timers<A> {
     pub(crate) fn new() -> Timers<A> {
         Timers {
+            in_order: VecDeque::new(),
             heap: BinaryHeap::new(),
             entries: Slab::new(),
             next_seq: 0,
@@ -47,7 +59,13 @@ impl<A> Timers<A> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let slot = self.entries.insert(Entry { seq, action });
-        self.heap.push(Reverse((deadline, seq, slot)));
+        let due = (deadline, seq, slot);
+        // A later `seq` breaks ties, so an equal deadline keeps the order.
+        if self.in_order.back().is_none_or(|last| last.0 <= deadline) {
+            self.in_order.push_back(due);
+        } else {
+            self.heap.push(Reverse(due));
+        }
         TimerKey { slot, seq }
     }
 
@@ -75,44 +93,66 @@ impl<A> Timers<A> {
 
     /// The earliest deadline of an armed timer.
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
-        self.drop_stale_top();
-        self.heap.peek().map(|Reverse((deadline, _, _))| *deadline)
+        self.earliest().map(|(deadline, _, _)| deadline)
     }
 
     /// Removes and returns the action of the earliest timer due at `now`.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<A> {
-        self.drop_stale_top();
-        let Reverse((deadline, _, slot)) = *self.heap.peek()?;
+        let (deadline, seq, slot) = self.earliest()?;
         if deadline > now {
             return None;
         }
-        self.heap.pop();
+        if self.in_order.front() == Some(&(deadline, seq, slot)) {
+            self.in_order.pop_front();
+        } else {
+            self.heap.pop();
+        }
         Some(self.entries.remove(slot).action)
     }
 
-    fn drop_stale_top(&mut self) {
-        while let Some(Reverse((_, seq, slot))) = self.heap.peek() {
-            if self.entries.get(*slot).is_some_and(|e| e.seq == *seq) {
-                return;
+    /// The earliest armed deadline, after dropping the stale fronts.
+    fn earliest(&mut self) -> Option<Due> {
+        let entries = &self.entries;
+        let armed = |&(_, seq, slot): &Due| entries.get(slot).is_some_and(|e| e.seq == seq);
+        while let Some(front) = self.in_order.front() {
+            if armed(front) {
+                break;
+            }
+            self.in_order.pop_front();
+        }
+        while let Some(Reverse(top)) = self.heap.peek() {
+            if armed(top) {
+                break;
             }
             self.heap.pop();
+        }
+        match (self.in_order.front(), self.heap.peek()) {
+            (Some(a), Some(Reverse(b))) => Some(*a.min(b)),
+            (Some(a), None) => Some(*a),
+            (None, Some(Reverse(b))) => Some(*b),
+            (None, None) => None,
         }
     }
 
     fn compact_if_mostly_stale(&mut self) {
-        let stale = self.heap.len() - self.entries.len();
+        let stale = self.queued() - self.entries.len();
         if stale >= MIN_STALE_TO_COMPACT && stale > self.entries.len() {
             let entries = &self.entries;
-            self.heap.retain(|Reverse((_, seq, slot))| {
-                entries.get(*slot).is_some_and(|e| e.seq == *seq)
-            });
+            let armed = |&(_, seq, slot): &Due| entries.get(slot).is_some_and(|e| e.seq == seq);
+            self.in_order.retain(armed);
+            self.heap.retain(|Reverse(due)| armed(due));
         }
+    }
+
+    /// Queued deadlines, stale ones included.
+    fn queued(&self) -> usize {
+        self.in_order.len() + self.heap.len()
     }
 
     /// Heap entries, stale ones included (for tests of the compaction).
     #[cfg(test)]
     fn heap_len(&self) -> usize {
-        self.heap.len()
+        self.queued()
     }
 
     /// The actions of the armed timers, in no particular order.
@@ -122,6 +162,7 @@ impl<A> Timers<A> {
 
     /// Removes every timer, returning their actions.
     pub(crate) fn drain(&mut self) -> Vec<A> {
+        self.in_order.clear();
         self.heap.clear();
         self.entries.drain().map(|entry| entry.action).collect()
     }
@@ -160,6 +201,29 @@ mod tests {
         assert!(timers.is_armed(b));
         assert_eq!(timers.pop_due(t0), Some(2));
         assert_eq!(timers.pop_due(t0), None);
+        assert_eq!(timers.len(), 0);
+    }
+
+    #[test]
+    fn in_order_and_out_of_order_deadlines_fire_merged() {
+        let mut timers = Timers::new();
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        for (at, name) in [
+            (10, "a10"),
+            (30, "a30"),
+            (20, "b20"),
+            (30, "b30"),
+            (5, "c5"),
+        ] {
+            timers.add(ms(at), name);
+        }
+        let cancelled = timers.add(ms(40), "cancelled");
+        timers.add(ms(15), "d15");
+        timers.cancel(cancelled);
+        assert_eq!(timers.next_deadline(), Some(ms(5)));
+        let fired: Vec<_> = std::iter::from_fn(|| timers.pop_due(ms(100))).collect();
+        assert_eq!(fired, ["c5", "a10", "d15", "b20", "a30", "b30"]);
         assert_eq!(timers.len(), 0);
     }
 

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Runs every benchmark of eventlet-rt against its peers and writes BENCHMARKS.md
+# at the repository root. Bounded: about 10 minutes on 2 cores.
+#
+#   bench/run.sh                   everything
+#   QUICK=1 bench/run.sh           a short pass (about 4 minutes): one run of
+#                                  everything, shorter criterion and echo
+#                                  measurements, memory at 10k and 100k only
+#
+#   PARTS="echo" bench/run.sh      only some parts (of: micro memory echo tls); a
+#                                  partial report goes to
+#                                  bench/target/bench-results/BENCHMARKS.md,
+#                                  leaving the repository's one alone
+#
+# Any of the variables below can be set on the command line too.
+#
+# Loopback only. Servers run on core 0 and the load generator on core 1 when
+# `taskset` and two cores are there.
+set -euo pipefail
+cd "$(dirname "$0")"
+BENCH_DIR=$(pwd)
+ROOT=$(cd .. && pwd)
+
+if [ "${QUICK:-0}" = 1 ]; then
+    export BENCH_QUICK=1
+    REPEATS=${REPEATS:-1} ECHO_REPEATS=${ECHO_REPEATS:-1} ECHO_SECONDS=${ECHO_SECONDS:-1}
+    MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000"}
+fi
+PARTS=${PARTS:-"micro memory echo tls"}
+REPEATS=${REPEATS:-3}               # criterion runs of the micro-benchmarks
+ECHO_REPEATS=${ECHO_REPEATS:-3}     # load generator runs per server and load
+ECHO_SECONDS=${ECHO_SECONDS:-3}     # measured seconds per load generator run (after 1 s warm-up)
+MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000 1000000"}
+CONNECTIONS=${CONNECTIONS:-"1 100 1000"}
+PORT=${PORT:-9400}
+RESULTS=$BENCH_DIR/target/bench-results
+BIN=$BENCH_DIR/target/release
+
+# Runs a part of the benchmark only when PARTS names it.
+wanted() {
+    [[ " $PARTS " == *" $1 "* ]]
+}
+
+rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+: >"$RESULTS/commands.txt"
+
+# Runs a command and records it, as typed, in commands.txt.
+run() {
+    echo "$*" >>"$RESULTS/commands.txt"
+    "$@"
+}
+
+SERVER_CORE=() LOADGEN_CORE=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    SERVER_CORE=(taskset -c 0) LOADGEN_CORE=(taskset -c 1)
+fi
+
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "cores: $(nproc)"
+    echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+    echo "kernel: $(uname -r)"
+    echo "rustc: $(rustc --version)"
+    echo "eventlet-rt commit: $(git -C "$ROOT" rev-parse --short HEAD)"
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "pass: $([ "${QUICK:-0}" = 1 ] && echo 'QUICK=1 (short)' || echo full): REPEATS=$REPEATS ECHO_REPEATS=$ECHO_REPEATS ECHO_SECONDS=$ECHO_SECONDS MEMORY_SIZES=\"$MEMORY_SIZES\" PARTS=\"$PARTS\""
+} >"$RESULTS/machine.txt"
+
+echo "== build"
+run cargo build --release --bins
+run cargo bench --no-run
+
+if wanted micro; then
+echo "== micro-benchmarks ($REPEATS runs)"
+BENCHES=()
+for file in benches/*.rs; do
+    BENCHES+=(--bench "$(basename "$file" .rs)")
+done
+for n in $(seq 1 "$REPEATS"); do
+    rm -rf target/criterion
+    run "${SERVER_CORE[@]}" cargo bench "${BENCHES[@]}" -- --noplot
+    cp -r target/criterion "$RESULTS/criterion-$n"
+done
+
+fi
+
+if wanted memory; then
+echo "== idle memory"
+: >"$RESULTS/memory.jsonl"
+for size in $MEMORY_SIZES; do
+    # Each live green thread or may coroutine holds two kernel maps (stack and guard page).
+    need=$((2 * size + 100000))
+    if [ "$(cat /proc/sys/vm/max_map_count)" -lt "$need" ]; then
+        if [ "$(id -u)" = 0 ]; then
+            run sysctl -qw vm.max_map_count="$need"
+        fi
+    fi
+    for runtime in eventlet-rt tokio may; do
+        if [ "$runtime" != tokio ] && [ "$(cat /proc/sys/vm/max_map_count)" -lt "$need" ]; then
+            echo "{\"runtime\":\"$runtime\",\"tasks\":$size,\"skipped\":\"vm.max_map_count below $need and not root\"}" >>"$RESULTS/memory.jsonl"
+            echo "skipping $runtime at $size: vm.max_map_count is below $need and this is not root"
+            continue
+        fi
+        run timeout 300 "${SERVER_CORE[@]}" "$BIN/idle_memory" "$runtime" "$size" >>"$RESULTS/memory.jsonl"
+    done
+done
+
+fi
+
+if wanted echo; then
+echo "== echo"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+VENV=$BENCH_DIR/target/py-venv
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import eventlet' 2>/dev/null; then
+    run python3 -m venv "$VENV" && run "$VENV/bin/pip" install --quiet eventlet || true
+fi
+
+# The command that starts each server; the port comes last.
+declare -A SERVERS=(
+    [mio]="$BIN/echo_mio 127.0.0.1:"
+    [tokio]="$BIN/echo_tokio 127.0.0.1:"
+    [may]="$BIN/echo_may 127.0.0.1:"
+    [eventlet-py]="env PYTHONWARNINGS=ignore $VENV/bin/python $BENCH_DIR/py/eventlet_echo.py "
+)
+if [ -x "$BIN/echo_eventlet" ]; then
+    SERVERS[eventlet-rt]="$BIN/echo_eventlet 127.0.0.1:"
+fi
+: >"$RESULTS/echo.jsonl"
+# Every server is started first (idle ones cost nothing), then each round
+# loads them one after another at each connection count: the machine's load
+# drifts (2 shared cores), and interleaving spreads that drift over all servers
+# instead of charging it to whichever ran at the wrong moment.
+declare -A PORTS=() PIDS=()
+for server in eventlet-rt mio tokio may eventlet-py; do
+    if [ -z "${SERVERS[$server]:-}" ]; then
+        echo "{\"server\":\"$server\",\"skipped\":\"no server binary yet\"}" >>"$RESULTS/echo.jsonl"
+        continue
+    fi
+    if [ "$server" = eventlet-py ] && ! "$VENV/bin/python" -c 'import eventlet' 2>/dev/null; then
+        echo "{\"server\":\"$server\",\"skipped\":\"pip could not install eventlet\"}" >>"$RESULTS/echo.jsonl"
+        continue
+    fi
+    PORT=$((PORT + 1))
+    # shellcheck disable=SC2086 # the server command is split on purpose
+    echo "${SERVER_CORE[*]} ${SERVERS[$server]}$PORT &" >>"$RESULTS/commands.txt"
+    "${SERVER_CORE[@]}" ${SERVERS[$server]}$PORT &
+    PORTS[$server]=$PORT PIDS[$server]=$!
+done
+sleep 1 # let every server bind its port
+for _ in $(seq 1 "$ECHO_REPEATS"); do
+    for connections in $CONNECTIONS; do
+        for server in eventlet-rt mio tokio may eventlet-py; do
+            [ -n "${PIDS[$server]:-}" ] || continue
+            line=$(run timeout 60 "${LOADGEN_CORE[@]}" "$BIN/loadgen" "127.0.0.1:${PORTS[$server]}" "$connections" 64 "$ECHO_SECONDS" "${PIDS[$server]}") || line=""
+            if [ -n "$line" ]; then
+                echo "{\"server\":\"$server\",\"result\":$line}" >>"$RESULTS/echo.jsonl"
+            else
+                echo "{\"server\":\"$server\",\"skipped\":\"load generator failed at $connections connections\"}" >>"$RESULTS/echo.jsonl"
+            fi
+        done
+    done
+done
+for pid in "${PIDS[@]}"; do
+    kill "$pid" && wait "$pid" 2>/dev/null || true
+done
+fi
+
+if wanted tls; then
+echo "== TLS (bench/tls, its own workspace)"
+echo "cd tls" >>"$RESULTS/commands.txt"
+(
+    cd tls
+    run cargo bench --no-run --bench tls
+    run "${SERVER_CORE[@]}" cargo bench --bench tls
+) >"$RESULTS/tls.txt" 2>"$RESULTS/tls.stderr" || echo "TLS benchmark failed: see $RESULTS/tls.stderr" >>"$RESULTS/tls.txt"
+echo "cd .." >>"$RESULTS/commands.txt"
+fi
+
+echo "== report"
+REPORT=$ROOT/BENCHMARKS.md
+if [ "$PARTS" != "micro memory echo tls" ]; then
+    REPORT=$RESULTS/BENCHMARKS.md
+fi
+"$BIN/report" "$RESULTS" >"$REPORT"
+echo "wrote $REPORT"

@@ -1,0 +1,33 @@
+//! A tokio `current_thread` echo server: one task per connection.
+//!
+//! `echo_tokio [ADDR]`
+
+use eventlet_bench::echo::{self, BUFFER};
+use eventlet_bench::peers;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+async fn echo(mut stream: TcpStream) {
+    let mut buffer = vec![0; BUFFER];
+    loop {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if stream.write_all(&buffer[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn main() -> std::io::Result<()> {
+    peers::tokio_current_thread().block_on(async {
+        let listener = TcpListener::bind(echo::address_from_args()).await?;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            tokio::spawn(echo(stream));
+        }
+    })
+}

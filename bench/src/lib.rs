@@ -1,0 +1,8 @@
+//! Shared set-up of the benchmark harness: each peer configured the one way
+//! every benchmark and every binary uses it, so the rows compare like with like.
+
+pub mod echo;
+pub mod latency;
+pub mod peers;
+pub mod proc_stats;
+pub mod settings;
