@@ -422,7 +422,7 @@ impl Hub {
     /// reports it under its new name.
     pub(crate) fn renamed(&self, header: &crate::task::Header) {
         if self.watched.get()
-            && std::ptr::eq(self.current.borrow().header(), header)
+            && std::ptr::eq(self.current_header(), header)
             && let Some(probe) = &*self.blocking_probe.borrow()
         {
             probe.rename(header.name.borrow().clone());
