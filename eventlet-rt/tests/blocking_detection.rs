@@ -8,7 +8,12 @@ use std::time::Duration;
 use eventlet_rt::{Builder, GreenThread, debug, sleep};
 
 mod child;
-use child::{is_child, run_child};
+use child::{CHILD_DONE, is_child, stderr_of_finished_child};
+
+/// The blocking reports a child wrote on stderr, one per stall.
+fn reports_in(stderr: &str) -> Vec<&str> {
+    stderr.split("eventlet-rt: green thread").skip(1).collect()
+}
 
 #[test]
 #[ignore = "run in a child process by a_blocking_green_thread_is_reported_and_a_polite_one_is_not"]
@@ -28,19 +33,13 @@ fn child_with_one_blocking_and_one_polite_green_thread() {
     polite.wait().unwrap();
     blocker.wait().unwrap();
     debug::stop_blocking_detection();
-    println!("CHILD DONE");
+    println!("{CHILD_DONE}");
 }
 
 #[test]
 fn a_blocking_green_thread_is_reported_and_a_polite_one_is_not() {
-    let output = run_child("child_with_one_blocking_and_one_polite_green_thread");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stdout.contains("CHILD DONE"),
-        "child failed:\n{stdout}\n{stderr}"
-    );
-    let reports: Vec<&str> = stderr.split("eventlet-rt: green thread").skip(1).collect();
+    let stderr = stderr_of_finished_child("child_with_one_blocking_and_one_polite_green_thread");
+    let reports = reports_in(&stderr);
     assert_eq!(reports.len(), 1, "expected exactly one report:\n{stderr}");
     let report = reports[0];
     assert!(report.contains("'rude-blocker'"), "{report}");
@@ -102,19 +101,13 @@ fn child_with_green_threads_named_by_set_name() {
     eventlet_rt::yield_now();
     me.borrow_mut().take().unwrap().wait().unwrap();
     debug::stop_blocking_detection();
-    println!("CHILD DONE");
+    println!("{CHILD_DONE}");
 }
 
 #[test]
 fn names_given_with_set_name_show_in_the_report() {
-    let output = run_child("child_with_green_threads_named_by_set_name");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stdout.contains("CHILD DONE"),
-        "child failed:\n{stdout}\n{stderr}"
-    );
-    let reports: Vec<&str> = stderr.split("eventlet-rt: green thread").skip(1).collect();
+    let stderr = stderr_of_finished_child("child_with_green_threads_named_by_set_name");
+    let reports = reports_in(&stderr);
     // One report per stall, each under the name the green thread had then.
     let names: Vec<&str> = reports
         .iter()

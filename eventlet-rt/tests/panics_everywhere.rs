@@ -12,7 +12,7 @@ use eventlet_rt::green::net::TcpStream;
 use eventlet_rt::{Builder, GreenError, GreenPool, hub, sleep, spawn, with_timeout, yield_now};
 
 mod child;
-use child::{is_child, run_child};
+use child::{CHILD_DONE, is_child, run_child, stderr_of_finished_child};
 
 /// The panic message of a payload made by `panic!`.
 fn message(payload: &(dyn std::any::Any + Send)) -> &str {
@@ -224,15 +224,12 @@ fn child_with_a_panicking_link() {
     let gt = Builder::new().name("linked").spawn(|| 3);
     gt.link(|_| panic!("link exploded"));
     assert_eq!(gt.wait().unwrap(), 3);
-    println!("CHILD DONE");
+    println!("{CHILD_DONE}");
 }
 
 #[test]
 fn link_panics_are_reported_with_the_green_thread_name() {
-    let output = run_child("child_with_a_panicking_link");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stdout.contains("CHILD DONE"), "{stdout}\n{stderr}");
+    let stderr = stderr_of_finished_child("child_with_a_panicking_link");
     assert!(
         stderr.contains("eventlet-rt: a link callback of green thread 'linked'")
             && stderr.contains("panicked: the green thread panicked: link exploded"),

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use eventlet_rt::{Event, GreenPile, GreenPool, TimedOut, sleep, spawn, with_timeout, yield_now};
 
+mod lcg;
+use lcg::Lcg;
+
 fn passthru<T>(a: T) -> T {
     sleep(Duration::from_millis(1));
     a
@@ -84,21 +87,6 @@ fn a_panic_is_raised_at_its_position_and_the_pile_goes_on() {
     let payload = catch_unwind(AssertUnwindSafe(|| it.next())).unwrap_err();
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"one"));
     assert_eq!(it.collect::<Vec<_>>(), [2, 3]);
-}
-
-/// A tiny deterministic random generator.
-struct Lcg(Cell<u64>);
-
-impl Lcg {
-    fn below(&self, n: u64) -> u64 {
-        let next = self
-            .0
-            .get()
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0.set(next);
-        (next >> 33) % n
-    }
 }
 
 /// Eventlet's stress `spawn_order_check`: three producers spawn into one

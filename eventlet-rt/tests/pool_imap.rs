@@ -8,24 +8,12 @@ use std::time::Duration;
 
 use eventlet_rt::{GreenPool, sleep, yield_now};
 
+mod lcg;
+use lcg::Lcg;
+
 fn passthru<T>(a: T) -> T {
     sleep(Duration::from_millis(1));
     a
-}
-
-/// A tiny deterministic random generator for the stress tests.
-struct Lcg(Cell<u64>);
-
-impl Lcg {
-    fn below(&self, n: u64) -> u64 {
-        let next = self
-            .0
-            .get()
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0.set(next);
-        (next >> 33) % n
-    }
 }
 
 #[test]

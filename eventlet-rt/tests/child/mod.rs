@@ -30,3 +30,19 @@ pub fn run_child(test_name: &str) -> Output {
 pub fn is_child() -> bool {
     std::env::var_os(CHILD_VARIABLE).is_some()
 }
+
+/// What a child prints last when it ran to its end.
+pub const CHILD_DONE: &str = "CHILD DONE";
+
+/// Runs the child test `test_name`, asserts it ran to its end (printed
+/// [`CHILD_DONE`]) and returns what it wrote on stderr.
+pub fn stderr_of_finished_child(test_name: &str) -> String {
+    let output = run_child(test_name);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        stdout.contains(CHILD_DONE),
+        "child failed:\n{stdout}\n{stderr}"
+    );
+    stderr
+}
