@@ -48,6 +48,8 @@ impl IoRegistration {
 
     /// Runs `op` until it does not report `WouldBlock`, parking the calling
     /// green thread until the source is ready in `direction` between tries.
+    /// A read on a source whose last read emptied it (see
+    /// [`IoRegistration::mark_read_drained`]) waits for readiness first.
     ///
     /// Past `deadline` it gives up with `io::ErrorKind::TimedOut`.
     pub(crate) fn run<R>(
@@ -56,6 +58,12 @@ impl IoRegistration {
         deadline: Option<Instant>,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
+        if direction == Direction::Read {
+            let hub = current();
+            if hub.poller.is_read_drained(self.slot) {
+                self.wait_ready(hub, direction, deadline)?;
+            }
+        }
         loop {
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -66,6 +74,25 @@ impl IoRegistration {
                 result => return result,
             }
         }
+    }
+
+    /// Records that a stream read returned less than it asked for, so the
+    /// receive buffer is empty now.
+    ///
+    /// Readiness is edge-triggered and every arrival of data after that read
+    /// raises a new readable event, so the next read can wait for the event
+    /// and save the system call that would only say `WouldBlock` (tokio makes
+    /// the same assumption). Only for byte streams: a short datagram says
+    /// nothing about the next one. Once the peer has closed its side no edge
+    /// follows, so the poller ignores the mark on such a socket.
+    pub(crate) fn mark_read_drained(&self) {
+        current().poller.mark_read_drained(self.slot);
+    }
+
+    /// Undoes [`IoRegistration::mark_read_drained`]: the next read tries the
+    /// system call first again.
+    pub(crate) fn forget_read_drained(&self) {
+        current().poller.forget_read_drained(self.slot);
     }
 
     /// Parks until the poller reports readiness in `direction`.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Registry, Token};
 use slab::Slab;
+use smallvec::SmallVec;
 
 use crate::task::TaskRef;
 
@@ -28,12 +29,25 @@ struct IoSlot {
     fd: RawFd,
     readable: bool,
     writable: bool,
-    readers: Vec<TaskRef>,
-    writers: Vec<TaskRef>,
+    /// A read found the receive buffer empty (a short stream read or a
+    /// `WouldBlock`) and no readable event came since: the next read can
+    /// wait for one without trying a system call first.
+    read_drained: bool,
+    /// The peer closed its side or the socket failed: no edge may ever come
+    /// again, so reads always try the system call (which returns at once).
+    /// Stays set.
+    read_closed: bool,
+    readers: Waiters,
+    writers: Waiters,
 }
 
+/// The green threads waiting on one direction of a source: almost always
+/// one, kept inline in the slot (the slab keeps slots together, so a
+/// wake-up reads no memory of its own for the list).
+type Waiters = SmallVec<[TaskRef; 1]>;
+
 impl IoSlot {
-    fn waiters(&mut self, direction: Direction) -> &mut Vec<TaskRef> {
+    fn waiters(&mut self, direction: Direction) -> &mut Waiters {
         match direction {
             Direction::Read => &mut self.readers,
             Direction::Write => &mut self.writers,
@@ -129,8 +143,10 @@ impl Poller {
             fd,
             readable: false,
             writable: false,
-            readers: Vec::new(),
-            writers: Vec::new(),
+            read_drained: false,
+            read_closed: false,
+            readers: Waiters::new(),
+            writers: Waiters::new(),
         });
         Ok(slot)
     }
@@ -163,9 +179,35 @@ impl Poller {
     pub(crate) fn clear_ready(&self, slot: usize, direction: Direction) {
         let mut sources = self.sources.borrow_mut();
         match direction {
-            Direction::Read => sources[slot].readable = false,
+            Direction::Read => {
+                sources[slot].readable = false;
+                sources[slot].read_drained = true;
+            }
             Direction::Write => sources[slot].writable = false,
         }
+    }
+
+    /// Records that a read emptied the receive buffer (a stream read that
+    /// returned less than asked for): the next read waits for a readable
+    /// event instead of trying a system call that would say `WouldBlock`.
+    pub(crate) fn mark_read_drained(&self, slot: usize) {
+        let mut sources = self.sources.borrow_mut();
+        sources[slot].readable = false;
+        sources[slot].read_drained = true;
+    }
+
+    /// True when the last read emptied the receive buffer, no readable
+    /// event came since, and the read side is not closed.
+    pub(crate) fn is_read_drained(&self, slot: usize) -> bool {
+        let sources = self.sources.borrow();
+        let io = &sources[slot];
+        io.read_drained && !io.read_closed
+    }
+
+    /// Forgets that the receive buffer was found empty (the socket's read
+    /// side was shut down here, which may raise no edge).
+    pub(crate) fn forget_read_drained(&self, slot: usize) {
+        self.sources.borrow_mut()[slot].read_drained = false;
     }
 
     pub(crate) fn add_waiter(&self, slot: usize, direction: Direction, task: TaskRef) {
@@ -226,6 +268,8 @@ impl Poller {
             };
             if event.is_readable() || event.is_read_closed() || event.is_error() {
                 io.readable = true;
+                io.read_drained = false;
+                io.read_closed |= event.is_read_closed() || event.is_error();
                 self.io_waiters
                     .set(self.io_waiters.get() - io.readers.len());
                 io.readers.drain(..).for_each(|task| wake(&task));

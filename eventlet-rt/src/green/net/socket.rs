@@ -9,10 +9,13 @@ use crate::hub::{Direction, IoRegistration};
 
 /// A non-blocking `mio` socket registered with this thread's hub.
 ///
-/// Readiness is edge-triggered: an operation is always tried first, and only
-/// a `WouldBlock` clears the readiness the hub has recorded and parks the
+/// Readiness is edge-triggered: an operation is tried first, and only a
+/// `WouldBlock` clears the readiness the hub has recorded and parks the
 /// calling green thread until the next edge, so no wake-up is lost and
-/// nothing spins. Clones of a green socket (`try_clone`) share one
+/// nothing spins. The one exception is a read right after one that emptied
+/// the receive buffer (a `WouldBlock`, or a stream read that got fewer bytes
+/// than it asked for): it waits for the next edge first, which saves a
+/// system call per message in request/response traffic. Clones of a green socket (`try_clone`) share one
 /// `GreenSocket` through an `Rc`: one registration, one descriptor, shared
 /// timeouts — as clones of a std socket share the socket's options.
 pub(crate) struct GreenSocket<S: mio::event::Source> {
@@ -48,6 +51,28 @@ impl<S: mio::event::Source> GreenSocket<S> {
     /// stops reporting `WouldBlock` or the read timeout passes.
     pub(crate) fn read_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         self.run(Direction::Read, self.read_timeout.get(), op)
+    }
+
+    /// Runs a byte-stream read that asks for `wanted` bytes: as
+    /// [`GreenSocket::read_with`], and a read that returns fewer (but some)
+    /// bytes tells the hub the receive buffer is empty, so the next read
+    /// waits for data without a system call that would say `WouldBlock`.
+    pub(crate) fn read_stream_with(
+        &self,
+        wanted: usize,
+        op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let read = self.read_with(op)?;
+        if read > 0 && read < wanted {
+            self.registration.mark_read_drained();
+        }
+        Ok(read)
+    }
+
+    /// The read side was shut down here: reads must try the system call
+    /// again, since the shutdown may raise no readiness edge.
+    pub(crate) fn read_side_shut(&self) {
+        self.registration.forget_read_drained();
     }
 
     /// Runs a write-side operation (write, send), parking until it stops

@@ -142,7 +142,11 @@ impl TcpStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.socket.get().shutdown(how)
+        self.socket.get().shutdown(how)?;
+        if how != Shutdown::Write {
+            self.socket.read_side_shut();
+        }
+        Ok(())
     }
 
     /// A second handle to the same connection: one green thread can read
@@ -340,12 +344,15 @@ pub(crate) fn connect_outcome(socket: &mio::net::TcpStream) -> io::Result<()> {
 
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.socket.read_with(|mut socket| socket.read(buf))
+        let wanted = buf.len();
+        self.socket
+            .read_stream_with(wanted, |mut socket| socket.read(buf))
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        let wanted = bufs.iter().map(|buf| buf.len()).sum();
         self.socket
-            .read_with(|mut socket| socket.read_vectored(bufs))
+            .read_stream_with(wanted, |mut socket| socket.read_vectored(bufs))
     }
 }
 
