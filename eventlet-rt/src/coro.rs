@@ -97,17 +97,66 @@ impl Coroutine {
     /// gone cold since its last run; the hub calls this one task ahead so that
     /// the load overlaps the run of the task before.
     #[inline]
-    pub(crate) fn prefetch(&self) {
-        // The control block (registers, state) and the frames just below it.
-        for line in -2..3 {
-            prefetch_line(self.control_block.wrapping_add_signed(line * 64));
+    ///
+    /// `suspended_at` is about where the stack pointer was when the body last
+    /// suspended ([`stack_position`] there), or 0: the frames from there up
+    /// are loaded too, as far as [`MAX_PREFETCH_DEPTH`] below the top.
+    pub(crate) fn prefetch(&self, suspended_at: usize) {
+        // The control block (registers, state, the body's slot) up to the
+        // top of the stack, and the frames below it.
+        let top = (self.control_block | (CONTROL_BLOCK_ALIGN - 1)) + 1;
+        let below_control_block = self.control_block - 2 * 64;
+        let lowest = if suspended_at == 0 {
+            below_control_block
+        } else {
+            below_control_block.min(
+                suspended_at
+                    .saturating_sub(SUSPEND_FRAMES_BELOW)
+                    .max(top - MAX_PREFETCH_DEPTH),
+            )
+        };
+        let mut line = lowest & !63;
+        while line < top {
+            prefetch_line(line);
+            line += 64;
         }
+    }
+
+    /// Starts loading what re-arming this finished coroutine and starting
+    /// its next body will write: the control block and the first frames.
+    #[inline]
+    pub(crate) fn prefetch_for_start(&self) {
+        self.prefetch(self.control_block - START_FRAMES_DEPTH + SUSPEND_FRAMES_BELOW);
     }
 
     /// The usable size of this coroutine's stack, in bytes.
     pub(crate) fn stack_bytes(&self) -> usize {
         self.stack_bytes
     }
+}
+
+/// The generator's control block sits just below the top of its stack,
+/// which is aligned to at least this much (a page).
+const CONTROL_BLOCK_ALIGN: usize = 4096;
+
+/// How far below the top of a stack a prefetch reaches at most: resumes of
+/// deeper stacks find the rest cold.
+const MAX_PREFETCH_DEPTH: usize = 2048;
+
+/// How far the frames of the switch itself (`suspend` down to the register
+/// swap) reach below the position [`stack_position`] takes before it.
+const SUSPEND_FRAMES_BELOW: usize = 256;
+
+/// How far below the control block a new body's first frames reach, about:
+/// the bootstrap frames and a few of the body's.
+const START_FRAMES_DEPTH: usize = 640;
+
+/// About where the stack pointer is: the address of a local of the caller's
+/// frame (callers record it before they suspend).
+#[inline(always)]
+pub(crate) fn stack_position() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
 }
 
 /// The word `generator` writes over the bottom of every new stack (its

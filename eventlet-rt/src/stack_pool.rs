@@ -34,6 +34,11 @@ pub const DEFAULT_STACK_POOL_CAPACITY: usize = 1024;
 /// Pooled stacks left unused for this long (beyond the capacity) are unmapped.
 const TRIM_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Spawns prefetch the control blocks of pooled stacks this many at a time,
+/// this many spawns ahead: their page-table walks then overlap, where one
+/// prefetch per spawn would wait for each walk in turn.
+const PREFETCH_BATCH: usize = 16;
+
 /// The smallest stack a green thread may ask for: 16 KiB.
 pub const MIN_STACK_SIZE: usize = 16 * 1024;
 
@@ -136,9 +141,17 @@ impl StackPool {
                 if free.len() < self.low_water.get() {
                     self.low_water.set(free.len());
                 }
-                if let Some(following) = free.last() {
-                    // The next spawn re-arms it: overlap its cache misses with this one's run.
-                    following.prefetch();
+                // The next spawns re-arm the stacks on top of the pool:
+                // overlap their cache misses with the runs before them.
+                let left = free.len();
+                if left.is_multiple_of(PREFETCH_BATCH) && left >= 2 * PREFETCH_BATCH {
+                    for later in &free[left - 2 * PREFETCH_BATCH..left - PREFETCH_BATCH] {
+                        later.prefetch_for_start();
+                    }
+                } else if left < 2 * PREFETCH_BATCH
+                    && let Some(following) = free.last()
+                {
+                    following.prefetch_for_start();
                 }
                 pooled
             };

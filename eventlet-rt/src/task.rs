@@ -66,6 +66,9 @@ pub(crate) struct Header {
     pub(crate) span: Option<Box<tracing::Span>>,
     /// Its slot among the hub's live green threads, once started.
     pub(crate) live_slot: Cell<usize>,
+    /// About where its stack pointer was when it last suspended (0 before
+    /// its first suspension): how deep a resume will read into its stack.
+    pub(crate) suspended_at: Cell<usize>,
     pub(crate) is_main: bool,
 }
 
@@ -89,6 +92,7 @@ impl Header {
             spawned_at,
             span,
             live_slot: Cell::new(usize::MAX),
+            suspended_at: Cell::new(0),
             is_main,
         }
     }

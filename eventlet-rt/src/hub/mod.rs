@@ -59,23 +59,47 @@ const SWITCHES_BETWEEN_POLLS: u32 = 100000;
 /// fewer the check would cost more than it saves.
 const PREFETCH_FROM_QUEUED: usize = 16;
 
-/// Starts loading what the next tasks to run will touch first: the task
-/// after next's header, and the next task's stack (its header was prefetched
-/// one switch ago).
+/// With at least three batches of this many tasks queued, the hub prefetches
+/// a batch at a time, every this many switches: the page-table walks of a
+/// batch's stacks then overlap, where one prefetch per switch waits for each
+/// walk in turn (each stack is in a page of its own).
+const PREFETCH_BATCH: usize = 16;
+
+/// Starts loading what the next tasks to run will touch first, in two
+/// stages so that the second finds in the cache what it reads: headers of
+/// tasks two batches ahead, and the stacks of tasks one batch ahead (whose
+/// headers came a batch ago). With fewer tasks queued, the same one task at
+/// a time: the header of the task after next, and the next task's stack.
 #[inline]
-fn prefetch_ahead(run_queue: &VecDeque<TaskRef>) {
-    if let Some(after_next) = run_queue.get(1) {
-        coro::prefetch_line(Rc::as_ptr(after_next).cast::<u8>() as usize);
+fn prefetch_ahead(run_queue: &VecDeque<TaskRef>, switch: u32) {
+    if run_queue.len() < 3 * PREFETCH_BATCH {
+        if let Some(after_next) = run_queue.get(1) {
+            prefetch_header(after_next);
+        }
+        prefetch_stack(run_queue[0].header());
+    } else if switch as usize % PREFETCH_BATCH == 0 {
+        for task in run_queue.range(2 * PREFETCH_BATCH..3 * PREFETCH_BATCH) {
+            prefetch_header(task);
+        }
+        for task in run_queue.range(PREFETCH_BATCH..2 * PREFETCH_BATCH) {
+            prefetch_stack(task.header());
+        }
     }
-    prefetch_stack(run_queue[0].header());
 }
 
-/// Starts loading the top of a task's stack, if it has one.
+/// Starts loading the start of a task's allocation: its header.
+#[inline]
+fn prefetch_header(task: &TaskRef) {
+    coro::prefetch_line(Rc::as_ptr(task).cast::<u8>() as usize);
+}
+
+/// Starts loading the top of a task's stack, if it has one: its control
+/// block and the frames down to where it last suspended.
 #[inline]
 fn prefetch_stack(header: &Header) {
     let coroutine = header.coroutine.take();
     if let Some(coroutine) = &coroutine {
-        coroutine.prefetch();
+        coroutine.prefetch(header.suspended_at.get());
     }
     header.coroutine.set(coroutine);
 }
@@ -259,6 +283,7 @@ impl Hub {
         if header.is_main {
             self.run_until_main_runs();
         } else {
+            header.suspended_at.set(coro::stack_position());
             coro::suspend();
         }
         raise_interrupt(self.current_header());
@@ -285,6 +310,7 @@ impl Hub {
             self.run_queue.borrow_mut().push_back(main);
             self.run_until_main_runs();
         } else {
+            header.suspended_at.set(coro::stack_position());
             coro::suspend();
         }
         raise_interrupt(self.current_header());
@@ -312,7 +338,7 @@ impl Hub {
                 let mut run_queue = self.run_queue.borrow_mut();
                 let next = run_queue.pop_front();
                 if run_queue.len() >= PREFETCH_FROM_QUEUED {
-                    prefetch_ahead(&run_queue);
+                    prefetch_ahead(&run_queue, self.switches_since_poll.get());
                 }
                 next
             };
