@@ -77,7 +77,7 @@ fn prefetch_ahead(run_queue: &VecDeque<TaskRef>, switch: u32) {
             prefetch_header(after_next);
         }
         prefetch_stack(run_queue[0].header());
-    } else if switch as usize % PREFETCH_BATCH == 0 {
+    } else if (switch as usize).is_multiple_of(PREFETCH_BATCH) {
         for task in run_queue.range(2 * PREFETCH_BATCH..3 * PREFETCH_BATCH) {
             prefetch_header(task);
         }
