@@ -101,7 +101,7 @@ impl Coroutine {
     /// `suspended_at` is about where the stack pointer was when the body last
     /// suspended ([`stack_position`] there), or 0: the frames from there up
     /// are loaded too, as far as [`MAX_PREFETCH_DEPTH`] below the top.
-    pub(crate) fn prefetch(&self, suspended_at: usize) {
+    pub(crate) fn prefetch(&self, suspended_at: usize, cache: Cache) {
         // The control block (registers, state, the body's slot) up to the
         // top of the stack, and the frames below it.
         let top = (self.control_block | (CONTROL_BLOCK_ALIGN - 1)) + 1;
@@ -117,7 +117,10 @@ impl Coroutine {
         };
         let mut line = lowest & !63;
         while line < top {
-            prefetch_line(line);
+            match cache {
+                Cache::Nearest => prefetch_line(line),
+                Cache::Outer => prefetch_line_outer(line),
+            }
             line += 64;
         }
     }
@@ -126,7 +129,10 @@ impl Coroutine {
     /// its next body will write: the control block and the first frames.
     #[inline]
     pub(crate) fn prefetch_for_start(&self) {
-        self.prefetch(self.control_block - START_FRAMES_DEPTH + SUSPEND_FRAMES_BELOW);
+        self.prefetch(
+            self.control_block - START_FRAMES_DEPTH + SUSPEND_FRAMES_BELOW,
+            Cache::Nearest,
+        );
     }
 
     /// The usable size of this coroutine's stack, in bytes.
@@ -226,6 +232,32 @@ impl Drop for Coroutine {
             unsafe { (self.released_bottom as *mut usize).write(GENERATOR_STACK_SENTINEL) };
         }
     }
+}
+
+/// Which cache a prefetch fills.
+#[derive(Clone, Copy)]
+pub(crate) enum Cache {
+    /// The first level: for what runs next.
+    Nearest,
+    /// The second level and beyond (and the TLB): for what runs a few
+    /// dozen switches later, so that it does not push out of the first
+    /// level what runs before it.
+    Outer,
+}
+
+/// Asks the CPU to load the cache line holding `address` into the second
+/// level cache (and its page's translation into the TLB).
+#[inline(always)]
+pub(crate) fn prefetch_line_outer(address: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults, whatever the
+    // address, and changes nothing the program can observe.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T1>(address as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }
 
 /// Asks the CPU to load the cache line holding `address`.

@@ -65,26 +65,30 @@ const PREFETCH_FROM_QUEUED: usize = 16;
 /// walk in turn (each stack is in a page of its own).
 const PREFETCH_BATCH: usize = 16;
 
-/// Starts loading what the next tasks to run will touch first, in two
-/// stages so that the second finds in the cache what it reads: headers of
-/// tasks two batches ahead, and the stacks of tasks one batch ahead (whose
-/// headers came a batch ago). With fewer tasks queued, the same one task at
-/// a time: the header of the task after next, and the next task's stack.
+/// Starts loading what the next tasks to run will touch first.
+///
+/// Every switch: the header of the task after next, and the next task's
+/// stack into the first-level cache (its header came a switch ago). With
+/// three batches queued, also every [`PREFETCH_BATCH`] switches and in two
+/// stages, so that the second finds in the cache what it reads: the headers
+/// of tasks two batches ahead, and the stacks of tasks one batch ahead
+/// (whose headers came a batch ago) into the outer caches and the TLB, far
+/// enough ahead to hide a page-table walk, not so far ahead that the first
+/// level loses them before they run.
 #[inline]
 fn prefetch_ahead(run_queue: &VecDeque<TaskRef>, switch: u32) {
-    if run_queue.len() < 3 * PREFETCH_BATCH {
-        if let Some(after_next) = run_queue.get(1) {
-            prefetch_header(after_next);
-        }
-        prefetch_stack(run_queue[0].header());
-    } else if (switch as usize).is_multiple_of(PREFETCH_BATCH) {
+    if run_queue.len() >= 3 * PREFETCH_BATCH && (switch as usize).is_multiple_of(PREFETCH_BATCH) {
         for task in run_queue.range(2 * PREFETCH_BATCH..3 * PREFETCH_BATCH) {
             prefetch_header(task);
         }
         for task in run_queue.range(PREFETCH_BATCH..2 * PREFETCH_BATCH) {
-            prefetch_stack(task.header());
+            prefetch_stack(task.header(), coro::Cache::Outer);
         }
     }
+    if let Some(after_next) = run_queue.get(1) {
+        prefetch_header(after_next);
+    }
+    prefetch_stack(run_queue[0].header(), coro::Cache::Nearest);
 }
 
 /// Starts loading the start of a task's allocation: its header.
@@ -96,10 +100,10 @@ fn prefetch_header(task: &TaskRef) {
 /// Starts loading the top of a task's stack, if it has one: its control
 /// block and the frames down to where it last suspended.
 #[inline]
-fn prefetch_stack(header: &Header) {
+fn prefetch_stack(header: &Header, cache: coro::Cache) {
     let coroutine = header.coroutine.take();
     if let Some(coroutine) = &coroutine {
-        coroutine.prefetch(header.suspended_at.get());
+        coroutine.prefetch(header.suspended_at.get(), cache);
     }
     header.coroutine.set(coroutine);
 }
@@ -251,23 +255,6 @@ impl Hub {
         if header.state.get() == State::Parked {
             header.state.set(State::Queued);
             self.run_queue.borrow_mut().push_back(task.clone());
-        }
-    }
-
-    /// [`Hub::unpark`] for a task the poller found ready: with many queued,
-    /// it also starts loading the task's stack while its header is in the
-    /// cache anyway. (Not for timers: a burst of 100,000 would evict its
-    /// own prefetches; the run loop prefetches those just in time.)
-    #[inline]
-    fn unpark_ready(&self, task: &TaskRef) {
-        let header = task.header();
-        if header.state.get() == State::Parked {
-            header.state.set(State::Queued);
-            let mut run_queue = self.run_queue.borrow_mut();
-            if run_queue.len() >= PREFETCH_FROM_QUEUED {
-                prefetch_stack(header);
-            }
-            run_queue.push_back(task.clone());
         }
     }
 
@@ -532,7 +519,7 @@ impl Hub {
     }
 
     fn poll_events(&self, timeout: Option<Duration>) {
-        self.poller.poll(timeout, |task| self.unpark_ready(task));
+        self.poller.poll(timeout, |task| self.unpark(task));
         self.fire_due_timers(Instant::now());
     }
 
