@@ -77,13 +77,16 @@ const PREFETCH_BATCH: usize = 16;
 /// level loses them before they run.
 #[inline]
 fn prefetch_ahead(run_queue: &VecDeque<TaskRef>, switch: u32) {
-    if run_queue.len() >= 3 * PREFETCH_BATCH && (switch as usize).is_multiple_of(PREFETCH_BATCH) {
-        for task in run_queue.range(2 * PREFETCH_BATCH..3 * PREFETCH_BATCH) {
-            prefetch_header(task);
+    if run_queue.len() >= 3 * PREFETCH_BATCH {
+        if (switch as usize).is_multiple_of(PREFETCH_BATCH) {
+            for task in run_queue.range(2 * PREFETCH_BATCH..3 * PREFETCH_BATCH) {
+                prefetch_header(task);
+            }
+            for task in run_queue.range(PREFETCH_BATCH..2 * PREFETCH_BATCH) {
+                prefetch_stack(task.header(), coro::Cache::Outer);
+            }
         }
-        for task in run_queue.range(PREFETCH_BATCH..2 * PREFETCH_BATCH) {
-            prefetch_stack(task.header(), coro::Cache::Outer);
-        }
+        return;
     }
     if let Some(after_next) = run_queue.get(1) {
         prefetch_header(after_next);

@@ -55,6 +55,19 @@ impl IoSlot {
     }
 }
 
+/// Wakes every waiter of a list, in the order they came, and empties it.
+#[inline]
+fn wake_all(waiters: &mut Waiters, wake: &mut impl FnMut(&TaskRef)) {
+    if waiters.len() == 1 {
+        // The usual case, without the drain's bookkeeping.
+        if let Some(task) = waiters.pop() {
+            wake(&task);
+        }
+    } else {
+        waiters.drain(..).for_each(|task| wake(&task));
+    }
+}
+
 /// A descriptor handed back to its hub by another OS thread, to be
 /// deregistered and closed there.
 pub(crate) type Released = Box<dyn AsRawFd + Send>;
@@ -272,13 +285,13 @@ impl Poller {
                 io.read_closed |= event.is_read_closed() || event.is_error();
                 self.io_waiters
                     .set(self.io_waiters.get() - io.readers.len());
-                io.readers.drain(..).for_each(|task| wake(&task));
+                wake_all(&mut io.readers, &mut wake);
             }
             if event.is_writable() || event.is_write_closed() || event.is_error() {
                 io.writable = true;
                 self.io_waiters
                     .set(self.io_waiters.get() - io.writers.len());
-                io.writers.drain(..).for_each(|task| wake(&task));
+                wake_all(&mut io.writers, &mut wake);
             }
         }
         drop(sources);
