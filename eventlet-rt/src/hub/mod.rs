@@ -54,6 +54,14 @@ pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, s
 /// task switches, even while green threads keep each other busy.
 const SWITCHES_BETWEEN_POLLS: u32 = 100000;
 
+/// Cache lines of a task's allocation that switches and wake-ups read (the
+/// reference counts, the header's state and its coroutine).
+const HEADER_LINES: usize = 4;
+
+/// While timers fire in a burst, the hub prefetches the task this many
+/// timers ahead.
+const TIMER_PREFETCH_AHEAD: usize = 8;
+
 /// With at least this many tasks queued, the hub prefetches the stacks of the
 /// tasks about to run: so many are unlikely to all be in the cache, and with
 /// fewer the check would cost more than it saves.
@@ -97,7 +105,10 @@ fn prefetch_ahead(run_queue: &VecDeque<TaskRef>, switch: u32) {
 /// Starts loading the start of a task's allocation: its header.
 #[inline]
 fn prefetch_header(task: &TaskRef) {
-    coro::prefetch_line(Rc::as_ptr(task).cast::<u8>() as usize);
+    let start = Rc::as_ptr(task).cast::<u8>() as usize;
+    for line in 0..HEADER_LINES {
+        coro::prefetch_line(start + line * 64);
+    }
 }
 
 /// Starts loading the top of a task's stack, if it has one: its control
@@ -530,7 +541,19 @@ impl Hub {
     fn fire_due_timers(&self, now: Instant) -> bool {
         let mut fired = false;
         loop {
-            let due = self.timers.borrow_mut().pop_due(now);
+            let due = {
+                let mut timers = self.timers.borrow_mut();
+                let due = timers.pop_due(now);
+                // In a burst, start loading the task that fires a few
+                // timers later: its wake-up reads and writes its header.
+                if due.is_some()
+                    && let Some(TimerAction::Wake(task)) =
+                        timers.peek_in_order(TIMER_PREFETCH_AHEAD)
+                {
+                    prefetch_header(task);
+                }
+                due
+            };
             let Some(action) = due else {
                 return fired;
             };

@@ -110,6 +110,16 @@ impl<A> Timers<A> {
         Some(self.entries.remove(slot).action)
     }
 
+    /// The action of the timer `ahead` places behind the front of the
+    /// in-order queue, if it is still armed: what fires soon, to prefetch.
+    pub(crate) fn peek_in_order(&self, ahead: usize) -> Option<&A> {
+        let &(_, seq, slot) = self.in_order.get(ahead)?;
+        self.entries
+            .get(slot)
+            .filter(|entry| entry.seq == seq)
+            .map(|entry| &entry.action)
+    }
+
     /// The earliest armed deadline, after dropping the stale fronts.
     fn earliest(&mut self) -> Option<Due> {
         let entries = &self.entries;
@@ -184,6 +194,29 @@ mod tests {
         let now = t0 + Duration::from_millis(30);
         let fired: Vec<_> = std::iter::from_fn(|| timers.pop_due(now)).collect();
         assert_eq!(fired, ["first", "second", "late"]);
+    }
+
+    #[test]
+    fn peeking_ahead_sees_armed_in_order_timers_only() {
+        let mut timers = Timers::new();
+        let t0 = Instant::now();
+        timers.add(t0, "a");
+        let b = timers.add(t0 + Duration::from_millis(1), "b");
+        timers.add(t0 + Duration::from_millis(2), "c");
+        timers.add(t0, "early: goes to the heap");
+        assert_eq!(timers.peek_in_order(0), Some(&"a"));
+        assert_eq!(timers.peek_in_order(2), Some(&"c"));
+        assert_eq!(
+            timers.peek_in_order(3),
+            None,
+            "heap timers are not in order"
+        );
+        timers.cancel(b);
+        assert_eq!(timers.peek_in_order(1), None, "a cancelled timer");
+        // A reused slot with a new sequence number is not the old timer.
+        timers.add(t0 + Duration::from_millis(5), "d");
+        assert_eq!(timers.peek_in_order(1), None);
+        assert_eq!(timers.peek_in_order(3), Some(&"d"));
     }
 
     #[test]
