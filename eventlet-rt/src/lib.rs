@@ -157,6 +157,12 @@
 //!   that takes bursts of thousands of connections can build its listener
 //!   with `socket2` and a larger backlog, then use
 //!   [`TcpListener::from_std`](green::net::TcpListener::from_std).
+//! - A green TCP read that returns fewer bytes than it asked for is taken to
+//!   have emptied the receive buffer, so the next read waits for the poller's
+//!   next readable event instead of making a system call that would only say
+//!   `WouldBlock` (tokio does the same). TCP urgent data (`MSG_OOB`), which
+//!   can cut a read short before the urgent mark, is not supported: a reader
+//!   behind an urgent byte waits for the peer's next bytes.
 //!
 //! # What the `generator` crate asks of its users, and how the runtime keeps to it
 //! - A suspended coroutine may hold values whose addresses belong to this OS
