@@ -250,12 +250,7 @@ pub(crate) enum Cache {
 #[inline(always)]
 pub(crate) fn prefetch_line_outer(address: usize) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it never faults, whatever the
-    // address, and changes nothing the program can observe.
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T1>(address as *const i8);
-    }
+    prefetch_with_hint::<{ std::arch::x86_64::_MM_HINT_T1 }>(address);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = address;
 }
@@ -264,14 +259,18 @@ pub(crate) fn prefetch_line_outer(address: usize) {
 #[inline(always)]
 pub(crate) fn prefetch_line(address: usize) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it never faults, whatever the
-    // address, and changes nothing the program can observe.
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>(address as *const i8);
-    }
+    prefetch_with_hint::<{ std::arch::x86_64::_MM_HINT_T0 }>(address);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = address;
+}
+
+/// Issues a prefetch of `address` with one of the `_MM_HINT_*` levels.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch_with_hint<const HINT: i32>(address: usize) {
+    // SAFETY: a prefetch is only a hint: it never faults, whatever the
+    // address, and changes nothing the program can observe.
+    unsafe { std::arch::x86_64::_mm_prefetch::<HINT>(address as *const i8) };
 }
 
 /// Gives control from the running coroutine back to the hub that resumed it.
