@@ -23,6 +23,7 @@
 mod homed;
 mod io;
 mod poller;
+mod prefetch;
 mod remote;
 mod snapshot;
 mod teardown;
@@ -41,6 +42,7 @@ use crate::debug::HubProbe;
 use crate::stack_pool::StackPool;
 use crate::task::{Header, Interrupt, MainTask, State, Task, TaskRef, Unwind};
 use poller::Poller;
+use prefetch::{PREFETCH_FROM_QUEUED, TIMER_PREFETCH_AHEAD, prefetch_ahead, prefetch_header};
 use timer::{TimerKey, Timers};
 
 #[cfg_attr(not(feature = "http"), allow(unused_imports))]
@@ -53,74 +55,6 @@ pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, s
 /// The hub polls for I/O and checks timers at least once every this many
 /// task switches, even while green threads keep each other busy.
 const SWITCHES_BETWEEN_POLLS: u32 = 100000;
-
-/// Cache lines of a task's allocation that switches and wake-ups read (the
-/// reference counts, the header's state and its coroutine).
-const HEADER_LINES: usize = 4;
-
-/// While timers fire in a burst, the hub prefetches the task this many
-/// timers ahead.
-const TIMER_PREFETCH_AHEAD: usize = 8;
-
-/// With at least this many tasks queued, the hub prefetches the stacks of the
-/// tasks about to run: so many are unlikely to all be in the cache, and with
-/// fewer the check would cost more than it saves.
-const PREFETCH_FROM_QUEUED: usize = 16;
-
-/// With at least three batches of this many tasks queued, the hub prefetches
-/// a batch at a time, every this many switches: the page-table walks of a
-/// batch's stacks then overlap, where one prefetch per switch waits for each
-/// walk in turn (each stack is in a page of its own).
-const PREFETCH_BATCH: usize = 16;
-
-/// Starts loading what the next tasks to run will touch first.
-///
-/// Every switch: the header of the task after next, and the next task's
-/// stack into the first-level cache (its header came a switch ago). With
-/// three batches queued, also every [`PREFETCH_BATCH`] switches and in two
-/// stages, so that the second finds in the cache what it reads: the headers
-/// of tasks two batches ahead, and the stacks of tasks one batch ahead
-/// (whose headers came a batch ago) into the outer caches and the TLB, far
-/// enough ahead to hide a page-table walk, not so far ahead that the first
-/// level loses them before they run.
-#[inline]
-fn prefetch_ahead(run_queue: &VecDeque<TaskRef>, switch: u32) {
-    if run_queue.len() >= 3 * PREFETCH_BATCH {
-        if (switch as usize).is_multiple_of(PREFETCH_BATCH) {
-            for task in run_queue.range(2 * PREFETCH_BATCH..3 * PREFETCH_BATCH) {
-                prefetch_header(task);
-            }
-            for task in run_queue.range(PREFETCH_BATCH..2 * PREFETCH_BATCH) {
-                prefetch_stack(task.header(), coro::Cache::Outer);
-            }
-        }
-        return;
-    }
-    if let Some(after_next) = run_queue.get(1) {
-        prefetch_header(after_next);
-    }
-    prefetch_stack(run_queue[0].header(), coro::Cache::Nearest);
-}
-
-/// Starts loading the start of a task's allocation: its header.
-#[inline]
-fn prefetch_header(task: &TaskRef) {
-    let start = Rc::as_ptr(task).cast::<u8>() as usize;
-    for line in 0..HEADER_LINES {
-        coro::prefetch_line(start + line * 64);
-    }
-}
-
-/// Starts loading the top of a task's stack, if it has one: its control
-/// block and the frames down to where it last suspended.
-#[inline]
-fn prefetch_stack(header: &Header, cache: coro::Cache) {
-    let coroutine = header.coroutine.take();
-    if let Some(coroutine) = &coroutine {
-        coroutine.prefetch(header.suspended_at.get(), cache);
-    }
-    header.coroutine.set(coroutine);
-}
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
