@@ -6,7 +6,6 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::{Direction, Hub, current};
-use crate::task::TaskRef;
 
 /// A source registered with the calling thread's hub.
 ///
@@ -107,14 +106,20 @@ impl IoRegistration {
                 return Ok(());
             }
             let task = hub.current_task();
-            hub.poller.add_waiter(self.slot, direction, task.clone());
             let waiter = Waiter {
                 hub,
                 slot: self.slot,
                 direction,
-                task,
+                task: Rc::as_ptr(&task).cast(),
             };
-            let woken = hub.park_until(deadline);
+            hub.poller.add_waiter(self.slot, direction, task);
+            let woken = match deadline {
+                None => {
+                    hub.park();
+                    true
+                }
+                Some(_) => hub.park_until(deadline),
+            };
             drop(waiter);
             if !woken && !hub.poller.is_ready(self.slot, direction) {
                 return Err(io::Error::new(
@@ -131,14 +136,14 @@ struct Waiter<'a> {
     hub: &'a Hub,
     slot: usize,
     direction: Direction,
-    task: TaskRef,
+    /// Which task waits (compared by address; the poller's list holds it).
+    task: *const u8,
 }
 
 impl Drop for Waiter<'_> {
     fn drop(&mut self) {
         self.hub
             .poller
-            .remove_waiter(self.slot, self.direction, &self.task);
-        debug_assert!(Rc::strong_count(&self.task) >= 1);
+            .remove_waiter(self.slot, self.direction, self.task);
     }
 }

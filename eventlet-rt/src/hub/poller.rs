@@ -230,13 +230,18 @@ impl Poller {
         self.io_waiters.set(self.io_waiters.get() + 1);
     }
 
-    pub(crate) fn remove_waiter(&self, slot: usize, direction: Direction, task: &TaskRef) {
+    /// Takes `task` (a task's address, as `Rc::as_ptr` gives it) off the
+    /// waiters of a slot, if it is still there.
+    pub(crate) fn remove_waiter(&self, slot: usize, direction: Direction, task: *const u8) {
         let mut sources = self.sources.borrow_mut();
         let Some(io) = sources.get_mut(slot) else {
             return;
         };
         let waiters = io.waiters(direction);
-        if let Some(at) = waiters.iter().position(|t| std::rc::Rc::ptr_eq(t, task)) {
+        if let Some(at) = waiters
+            .iter()
+            .position(|t| std::rc::Rc::as_ptr(t).cast::<u8>() == task)
+        {
             waiters.swap_remove(at);
             self.io_waiters.set(self.io_waiters.get() - 1);
         }
