@@ -57,14 +57,14 @@ impl IoSlot {
 
 /// Wakes every waiter of a list, in the order they came, and empties it.
 #[inline]
-fn wake_all(waiters: &mut Waiters, wake: &mut impl FnMut(&TaskRef)) {
+fn wake_all(waiters: &mut Waiters, wake: &mut impl FnMut(TaskRef)) {
     if waiters.len() == 1 {
         // The usual case, without the drain's bookkeeping.
         if let Some(task) = waiters.pop() {
-            wake(&task);
+            wake(task);
         }
     } else {
-        waiters.drain(..).for_each(|task| wake(&task));
+        waiters.drain(..).for_each(wake);
     }
 }
 
@@ -269,7 +269,7 @@ impl Poller {
 
     /// Waits up to `timeout` for readiness or remote wake-ups and hands every
     /// task they wake to `wake`.
-    pub(crate) fn poll(&self, timeout: Option<Duration>, mut wake: impl FnMut(&TaskRef)) {
+    pub(crate) fn poll(&self, timeout: Option<Duration>, mut wake: impl FnMut(TaskRef)) {
         let mut events = self.events.borrow_mut();
         match self.poll.borrow_mut().poll(&mut events, timeout) {
             Ok(()) => {}
@@ -309,7 +309,7 @@ impl Poller {
         &self.inbox
     }
 
-    fn drain_inbox(&self, mut wake: impl FnMut(&TaskRef)) {
+    fn drain_inbox(&self, mut wake: impl FnMut(TaskRef)) {
         let released = std::mem::take(
             &mut *self
                 .inbox
@@ -332,7 +332,7 @@ impl Poller {
         for (slot, seq) in posted {
             if let Some(waiting) = remote.get_mut(slot).filter(|r| r.seq == seq) {
                 waiting.woken = true;
-                wake(&waiting.task);
+                wake(waiting.task.clone());
             }
         }
     }
