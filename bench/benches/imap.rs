@@ -6,7 +6,6 @@
 
 use std::collections::VecDeque;
 use std::hint::black_box;
-use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use eventlet_bench::peers;
@@ -32,47 +31,39 @@ fn imap(c: &mut Criterion) {
     let tokio = peers::tokio_current_thread();
     group.bench_function("tokio", |b| {
         b.iter_custom(|iters| {
-            tokio.block_on(async move {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let mut window: VecDeque<tokio::task::JoinHandle<u64>> =
-                        VecDeque::with_capacity(WINDOW);
-                    let mut sum = 0;
-                    for x in 0..MANY as u64 {
-                        if window.len() == WINDOW {
-                            sum += window.pop_front().unwrap().await.unwrap();
-                        }
-                        window.push_back(tokio::spawn(async move { square(x) }));
+            peers::time_tokio_rounds(&tokio, iters, || async {
+                let mut window: VecDeque<tokio::task::JoinHandle<u64>> =
+                    VecDeque::with_capacity(WINDOW);
+                let mut sum = 0;
+                for x in 0..MANY as u64 {
+                    if window.len() == WINDOW {
+                        sum += window.pop_front().unwrap().await.unwrap();
                     }
-                    for handle in window {
-                        sum += handle.await.unwrap();
-                    }
-                    black_box(sum);
+                    window.push_back(tokio::spawn(async move { square(x) }));
                 }
-                start.elapsed()
+                for handle in window {
+                    sum += handle.await.unwrap();
+                }
+                black_box(sum);
             })
         })
     });
     group.bench_function("may", |b| {
         b.iter_custom(|iters| {
-            peers::in_may(move || {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let mut window: VecDeque<may::coroutine::JoinHandle<u64>> =
-                        VecDeque::with_capacity(WINDOW);
-                    let mut sum = 0;
-                    for x in 0..MANY as u64 {
-                        if window.len() == WINDOW {
-                            sum += window.pop_front().unwrap().join().unwrap();
-                        }
-                        window.push_back(may::go!(move || square(x)));
+            peers::time_may_rounds(iters, || {
+                let mut window: VecDeque<may::coroutine::JoinHandle<u64>> =
+                    VecDeque::with_capacity(WINDOW);
+                let mut sum = 0;
+                for x in 0..MANY as u64 {
+                    if window.len() == WINDOW {
+                        sum += window.pop_front().unwrap().join().unwrap();
                     }
-                    for handle in window {
-                        sum += handle.join().unwrap();
-                    }
-                    black_box(sum);
+                    window.push_back(may::go!(move || square(x)));
                 }
-                start.elapsed()
+                for handle in window {
+                    sum += handle.join().unwrap();
+                }
+                black_box(sum);
             })
         })
     });

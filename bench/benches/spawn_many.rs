@@ -8,7 +8,6 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use eventlet_bench::peers;
@@ -33,43 +32,35 @@ fn spawn_many(c: &mut Criterion) {
     let tokio = peers::tokio_current_thread();
     group.bench_function("tokio", |b| {
         b.iter_custom(|iters| {
-            tokio.block_on(async move {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let done = Arc::new(AtomicUsize::new(0));
-                    for _ in 0..MANY {
-                        let done = done.clone();
-                        drop(tokio::spawn(async move {
-                            done.fetch_add(1, Ordering::Relaxed);
-                        }));
-                    }
-                    tokio::spawn(async {}).await.unwrap();
-                    while done.load(Ordering::Relaxed) < MANY {
-                        tokio::task::yield_now().await;
-                    }
+            peers::time_tokio_rounds(&tokio, iters, || async {
+                let done = Arc::new(AtomicUsize::new(0));
+                for _ in 0..MANY {
+                    let done = done.clone();
+                    drop(tokio::spawn(async move {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }));
                 }
-                start.elapsed()
+                tokio::spawn(async {}).await.unwrap();
+                while done.load(Ordering::Relaxed) < MANY {
+                    tokio::task::yield_now().await;
+                }
             })
         })
     });
     group.bench_function("may", |b| {
         b.iter_custom(|iters| {
-            peers::in_may(move || {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let done = Arc::new(AtomicUsize::new(0));
-                    for _ in 0..MANY {
-                        let done = done.clone();
-                        drop(may::go!(move || {
-                            done.fetch_add(1, Ordering::Relaxed);
-                        }));
-                    }
-                    may::go!(|| ()).join().unwrap();
-                    while done.load(Ordering::Relaxed) < MANY {
-                        may::coroutine::yield_now();
-                    }
+            peers::time_may_rounds(iters, || {
+                let done = Arc::new(AtomicUsize::new(0));
+                for _ in 0..MANY {
+                    let done = done.clone();
+                    drop(may::go!(move || {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }));
                 }
-                start.elapsed()
+                may::go!(|| ()).join().unwrap();
+                while done.load(Ordering::Relaxed) < MANY {
+                    may::coroutine::yield_now();
+                }
             })
         })
     });

@@ -3,11 +3,9 @@
 //! Every contender spawns from inside its own scheduler: eventlet-rt from the
 //! main context, tokio inside `block_on`, `may` inside a coroutine.
 
-use std::hint::black_box;
-use std::time::Instant;
-
 use criterion::{Criterion, criterion_group, criterion_main};
 use eventlet_bench::{peers, settings};
+use std::hint::black_box;
 
 fn spawn_wait(c: &mut Criterion) {
     let mut group = c.benchmark_group("spawn_wait");
@@ -17,23 +15,15 @@ fn spawn_wait(c: &mut Criterion) {
     let tokio = peers::tokio_current_thread();
     group.bench_function("tokio", |b| {
         b.iter_custom(|iters| {
-            tokio.block_on(async move {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    tokio::spawn(async { black_box(()) }).await.unwrap();
-                }
-                start.elapsed()
+            peers::time_tokio_rounds(&tokio, iters, || async {
+                tokio::spawn(async { black_box(()) }).await.unwrap();
             })
         })
     });
     group.bench_function("may", |b| {
         b.iter_custom(|iters| {
-            peers::in_may(move || {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    may::go!(|| black_box(())).join().unwrap();
-                }
-                start.elapsed()
+            peers::time_may_rounds(iters, || {
+                may::go!(|| black_box(())).join().unwrap();
             })
         })
     });

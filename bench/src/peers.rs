@@ -1,6 +1,8 @@
 //! The peers, set up for one core: tokio `current_thread` and `may` with one worker.
 
+use std::future::Future;
 use std::sync::Once;
+use std::time::{Duration, Instant};
 
 /// A tokio runtime on the calling thread only, with timers and I/O on.
 pub fn tokio_current_thread() -> tokio::runtime::Runtime {
@@ -31,4 +33,39 @@ where
 {
     may_one_worker();
     may::go!(f).join().expect("may coroutine panicked")
+}
+
+/// Times `iters` runs of `round` inside `block_on` on `runtime` (for
+/// criterion's `iter_custom`): the loop starts after the runtime is entered.
+pub fn time_tokio_rounds<R, F>(
+    runtime: &tokio::runtime::Runtime,
+    iters: u64,
+    mut round: R,
+) -> Duration
+where
+    R: FnMut() -> F,
+    F: Future<Output = ()>,
+{
+    runtime.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            round().await;
+        }
+        start.elapsed()
+    })
+}
+
+/// Times `iters` runs of `round` inside a `may` coroutine on its one worker
+/// (for criterion's `iter_custom`; see [`in_may`]).
+pub fn time_may_rounds<R>(iters: u64, mut round: R) -> Duration
+where
+    R: FnMut() + Send + 'static,
+{
+    in_may(move || {
+        let start = Instant::now();
+        for _ in 0..iters {
+            round();
+        }
+        start.elapsed()
+    })
 }
