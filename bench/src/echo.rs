@@ -1,5 +1,7 @@
-//! What every echo server shares: its address and its buffer size.
+//! What every echo server shares: its address, its buffer size and, for the
+//! blocking-style servers, the loop that echoes one connection.
 
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 
 /// Bytes read at once; 64-byte messages always fit.
@@ -17,4 +19,20 @@ pub fn address_from_args() -> SocketAddr {
         "echo servers listen on loopback only"
     );
     addr
+}
+
+/// Echoes everything `stream` sends back to it until it closes or fails,
+/// through a buffer of [`BUFFER`] bytes of its own.
+pub fn echo_until_closed(mut stream: impl Read + Write) {
+    let mut buffer = vec![0; BUFFER];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if stream.write_all(&buffer[..n]).is_err() {
+                    return;
+                }
+            }
+        }
+    }
 }

@@ -2,9 +2,7 @@
 //!
 //! `echo_eventlet [ADDR]`
 
-use std::io::{Read, Write};
-
-use eventlet_bench::echo::{self, BUFFER};
+use eventlet_bench::echo;
 
 /// Connections served at once; above the 1,000 the load generator opens.
 const CONNECTIONS: usize = 10_000;
@@ -12,20 +10,10 @@ const CONNECTIONS: usize = 10_000;
 fn main() -> std::io::Result<()> {
     let listener = eventlet_rt::listen(echo::address_from_args())?;
     let pool = eventlet_rt::GreenPool::new(CONNECTIONS);
-    eventlet_rt::serve_with_pool(listener, &pool, |mut stream, _| {
+    eventlet_rt::serve_with_pool(listener, &pool, |stream, _| {
         if stream.set_nodelay(true).is_err() {
             return;
         }
-        let mut buffer = vec![0; BUFFER];
-        loop {
-            match stream.read(&mut buffer) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if stream.write_all(&buffer[..n]).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
+        echo::echo_until_closed(stream);
     })
 }

@@ -2,25 +2,9 @@
 //!
 //! `echo_may [ADDR]`
 
-use std::io::{Read, Write};
-
-use eventlet_bench::echo::{self, BUFFER};
+use eventlet_bench::echo;
 use eventlet_bench::peers;
-use may::net::{TcpListener, TcpStream};
-
-fn echo(mut stream: TcpStream) {
-    let mut buffer = vec![0; BUFFER];
-    loop {
-        match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                if stream.write_all(&buffer[..n]).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
+use may::net::TcpListener;
 
 fn main() -> std::io::Result<()> {
     let addr = echo::address_from_args();
@@ -29,7 +13,7 @@ fn main() -> std::io::Result<()> {
         loop {
             let (stream, _) = listener.accept()?;
             stream.set_nodelay(true)?;
-            may::go!(move || echo(stream));
+            may::go!(move || echo::echo_until_closed(stream));
         }
     })
 }
