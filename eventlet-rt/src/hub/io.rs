@@ -85,7 +85,7 @@ impl IoRegistration {
     /// nothing about the next one. Once the peer has closed its side no edge
     /// follows, so the poller ignores the mark on such a socket.
     pub(crate) fn mark_read_drained(&self) {
-        current().poller.mark_read_drained(self.slot);
+        current().poller.clear_ready(self.slot, Direction::Read);
     }
 
     /// Undoes [`IoRegistration::mark_read_drained`]: the next read tries the

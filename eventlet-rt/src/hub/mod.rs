@@ -199,10 +199,8 @@ impl Hub {
     /// Makes a parked task runnable; does nothing to a task in any other state.
     #[inline]
     pub(crate) fn unpark(&self, task: &TaskRef) {
-        let header = task.header();
-        if header.state.get() == State::Parked {
-            header.state.set(State::Queued);
-            self.run_queue.borrow_mut().push_back(task.clone());
+        if task.header().state.get() == State::Parked {
+            self.unpark_owned(task.clone());
         }
     }
 

@@ -188,7 +188,11 @@ impl Poller {
         }
     }
 
-    /// Forgets readiness after an operation said it would block.
+    /// Forgets readiness after an operation said it would block, or a
+    /// stream read got fewer bytes than it asked for: for reads, it also
+    /// records that the receive buffer is empty, so the next read waits for
+    /// a readable event instead of trying a system call that would say
+    /// `WouldBlock`.
     pub(crate) fn clear_ready(&self, slot: usize, direction: Direction) {
         let mut sources = self.sources.borrow_mut();
         match direction {
@@ -198,15 +202,6 @@ impl Poller {
             }
             Direction::Write => sources[slot].writable = false,
         }
-    }
-
-    /// Records that a read emptied the receive buffer (a stream read that
-    /// returned less than asked for): the next read waits for a readable
-    /// event instead of trying a system call that would say `WouldBlock`.
-    pub(crate) fn mark_read_drained(&self, slot: usize) {
-        let mut sources = self.sources.borrow_mut();
-        sources[slot].readable = false;
-        sources[slot].read_drained = true;
     }
 
     /// True when the last read emptied the receive buffer, no readable
