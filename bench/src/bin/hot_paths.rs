@@ -51,7 +51,9 @@ fn run(scenario: &str, count: usize) {
             })
         }),
         "spawn_after" => many(count, |done| {
-            drop(eventlet_rt::spawn_after(NAP, move || done.set(done.get() + 1)))
+            drop(eventlet_rt::spawn_after(NAP, move || {
+                done.set(done.get() + 1)
+            }))
         }),
         other => panic!("unknown scenario {other:?}"),
     }
