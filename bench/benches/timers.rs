@@ -34,6 +34,7 @@ fn eventlet_sleepers(spawn: impl Fn(Rc<Cell<usize>>)) {
 }
 
 fn timers(c: &mut Criterion) {
+    settings::require_map_count(MANY);
     let mut group = c.benchmark_group("timers_100k");
     settings::heavy(&mut group);
     group.bench_function("eventlet-rt", |b| {

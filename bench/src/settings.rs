@@ -32,3 +32,21 @@ pub fn heavy(group: &mut BenchmarkGroup<'_, WallTime>) {
         .warm_up_time(Duration::from_millis(warm_up))
         .measurement_time(Duration::from_millis(measure));
 }
+
+/// Panics with what to do when Linux would refuse the stacks of `tasks`
+/// live green threads (two kernel maps each, capped by `vm.max_map_count`):
+/// the green threads that got no stack would end at once, and a benchmark
+/// that waits for all of them to count themselves would wait forever.
+pub fn require_map_count(tasks: usize) {
+    let Ok(text) = std::fs::read_to_string("/proc/sys/vm/max_map_count") else {
+        return; // not Linux, or no procfs: nothing to check
+    };
+    let need = 2 * tasks + 10_000;
+    let have: usize = text.trim().parse().unwrap_or(usize::MAX);
+    assert!(
+        have >= need,
+        "{tasks} live green threads need about {need} kernel maps, and vm.max_map_count is \
+         {have}: raise it first (as root: `sysctl -w vm.max_map_count={need}`; bench/run.sh \
+         does it when run as root)"
+    );
+}

@@ -27,6 +27,9 @@ fn main() {
     };
     let count: usize = count.parse().expect("COUNT");
     let rounds: usize = args.next().map_or(1, |r| r.parse().expect("ROUNDS"));
+    if scenario == "sleepers" {
+        eventlet_bench::settings::require_map_count(count);
+    }
     // Warm the hub and its stack pool so that the loop measures steady state.
     eventlet_rt::spawn(|| ()).wait().unwrap();
     for _ in 0..rounds {
