@@ -21,6 +21,10 @@ pub(crate) struct Coroutine {
     /// The generator's control block, just below the top of the stack: what
     /// a resume touches first.
     control_block: usize,
+    /// The heap allocation where `generator` keeps the stack's bookkeeping
+    /// (its bounds and allocation offset), which every start and finish of
+    /// a body reads and writes; 0 where its place is not known.
+    bookkeeping: usize,
 }
 
 /// Wraps a non-`Send` body so that it can be installed on a `Generator`.
@@ -60,6 +64,7 @@ impl Coroutine {
             stack_bytes,
             released_bottom,
             control_block,
+            bookkeeping: stack_bookkeeping(control_block),
         }
     }
 
@@ -100,7 +105,9 @@ impl Coroutine {
     ///
     /// `suspended_at` is about where the stack pointer was when the body last
     /// suspended ([`stack_position`] there), or 0: the frames from there up
-    /// are loaded too, as far as [`MAX_PREFETCH_DEPTH`] below the top.
+    /// are loaded too, as far as [`MAX_PREFETCH_DEPTH`] below the top. So is
+    /// the generator's bookkeeping of the stack, on the heap (see
+    /// [`stack_bookkeeping`]).
     pub(crate) fn prefetch(&self, suspended_at: usize, cache: Cache) {
         // The control block (registers, state, the body's slot) up to the
         // top of the stack, and the frames below it.
@@ -117,11 +124,13 @@ impl Coroutine {
         };
         let mut line = lowest & !63;
         while line < top {
-            match cache {
-                Cache::Nearest => prefetch_line(line),
-                Cache::Outer => prefetch_line_outer(line),
-            }
+            cache.prefetch(line);
             line += 64;
+        }
+        if self.bookkeeping != 0 {
+            // Its two words of counts and four of fields may straddle two lines.
+            cache.prefetch(self.bookkeeping);
+            cache.prefetch(self.bookkeeping + BOOKKEEPING_BYTES - 1);
         }
     }
 
@@ -156,6 +165,47 @@ const SUSPEND_FRAMES_BELOW: usize = 256;
 /// How far below the control block a new body's first frames reach, about:
 /// the bootstrap frames and a few of the body's.
 const START_FRAMES_DEPTH: usize = 640;
+
+/// Where, in `generator` 0.8.12's control block (its `GeneratorImpl`,
+/// `#[repr(C)]`), the stack's `Rc<StackMem>` sits: right after the
+/// register context, a `#[repr(C, align(128))]` struct of 256 bytes on
+/// x86_64 Unix (eight saved registers and nine words of state).
+#[cfg(all(target_arch = "x86_64", unix))]
+const BOOKKEEPING_POINTER_OFFSET: Option<usize> = Some(256);
+#[cfg(not(all(target_arch = "x86_64", unix)))]
+const BOOKKEEPING_POINTER_OFFSET: Option<usize> = None;
+
+/// The size of that `Rc<StackMem>` allocation: two reference counts, the
+/// stack's two bounds, its allocation offset and a flag.
+const BOOKKEEPING_BYTES: usize = 48;
+
+/// The address of the heap allocation that holds a new generator's stack
+/// bookkeeping, read once from its control block; 0 where unknown.
+///
+/// `generator` touches it whenever a body starts or finishes, and it lies
+/// wherever the allocator put it when the stack was mapped, so with many
+/// green threads it is as cold as the stack itself: the prefetches that
+/// warm a stack warm it too. Only prefetched, never dereferenced, so a wrong
+/// address would cost a wasted hint, not a fault.
+fn stack_bookkeeping(control_block: usize) -> usize {
+    let Some(offset) = BOOKKEEPING_POINTER_OFFSET else {
+        return 0;
+    };
+    const {
+        assert!(
+            std::mem::size_of::<generator::Generator<'static, (), ()>>()
+                == std::mem::size_of::<usize>(),
+            "generator's handle is one pointer to its control block"
+        )
+    };
+    // SAFETY: `control_block` is the address of the generator's control
+    // block, a live `GeneratorImpl` of `generator` 0.8.12 (pinned exactly in
+    // Cargo.toml) on this stack's mapped, readable top page; on x86_64 Unix
+    // its `stack` field, an initialized `Rc` (one aligned word), sits at
+    // `offset`. Nothing holds a mutable borrow of the generator here (it was
+    // created a moment ago and has not run), and the word is only read.
+    unsafe { ((control_block + offset) as *const usize).read() }
+}
 
 /// About where the stack pointer is: the address of a local of the caller's
 /// frame (callers record it before they suspend).
@@ -245,6 +295,17 @@ pub(crate) enum Cache {
     Outer,
 }
 
+impl Cache {
+    /// Starts loading the cache line holding `address` into this cache.
+    #[inline(always)]
+    fn prefetch(self, address: usize) {
+        match self {
+            Cache::Nearest => prefetch_line(address),
+            Cache::Outer => prefetch_line_outer(address),
+        }
+    }
+}
+
 /// Asks the CPU to load the cache line holding `address` into the second
 /// level cache (and its page's translation into the TLB).
 #[inline(always)]
@@ -304,6 +365,31 @@ impl Drop for AbortOnOverflow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(all(target_arch = "x86_64", unix))]
+    fn the_stack_bookkeeping_address_is_generators_rc_of_this_stack() {
+        let coroutine = Coroutine::new(64 * 1024, || ());
+        let top = (coroutine.control_block & !4095) + 4096;
+        assert_ne!(coroutine.bookkeeping, 0);
+        assert_eq!(coroutine.bookkeeping % 8, 0);
+        // SAFETY: only a test, run against the pinned generator version:
+        // the address is its `Rc<StackMem>` allocation, alive as long as the
+        // generator, of `BOOKKEEPING_BYTES`: two counts, then the fields.
+        let words = unsafe {
+            std::slice::from_raw_parts(coroutine.bookkeeping as *const usize, BOOKKEEPING_BYTES / 8)
+        };
+        let strong = words[0];
+        assert!(
+            (1..=4).contains(&strong),
+            "not a reference count: {strong:#x} (generator's layout changed?)"
+        );
+        assert!(
+            words[2..].contains(&top),
+            "the stack's top {top:#x} is not among the fields {:x?} (generator's layout changed?)",
+            &words[2..]
+        );
+    }
 
     #[test]
     fn a_new_stack_gives_its_bottom_page_back_and_drops_cleanly() {
