@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark of eventlet-rt against its peers and writes BENCHMARKS.md
-# at the repository root. Bounded: about 10 minutes on 2 cores.
+# at the repository root. Bounded: about 15 minutes on 2 cores.
 #
 #   bench/run.sh                   everything
 #   QUICK=1 bench/run.sh           a short pass (about 4 minutes): one run of
@@ -28,8 +28,8 @@ if [ "${QUICK:-0}" = 1 ]; then
 fi
 PARTS=${PARTS:-"micro memory echo tls"}
 REPEATS=${REPEATS:-3}               # criterion runs of the micro-benchmarks
-ECHO_REPEATS=${ECHO_REPEATS:-3}     # load generator runs per server and load
-ECHO_SECONDS=${ECHO_SECONDS:-3}     # measured seconds per load generator run (after 1 s warm-up)
+ECHO_REPEATS=${ECHO_REPEATS:-5}     # load generator rounds (one run per server and load each)
+ECHO_SECONDS=${ECHO_SECONDS:-2}     # measured seconds per load generator run (after 1 s warm-up)
 MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000 1000000"}
 CONNECTIONS=${CONNECTIONS:-"1 100 1000"}
 PORT=${PORT:-9400}
@@ -154,15 +154,19 @@ for server in eventlet-rt mio tokio may eventlet-py; do
     PORTS[$server]=$PORT PIDS[$server]=$!
 done
 sleep 1 # let every server bind its port
-for _ in $(seq 1 "$ECHO_REPEATS"); do
+# Each round starts one server later than the one before, so that none always
+# runs first or last in a round; the report compares servers within a round.
+ORDER=(eventlet-rt mio tokio may eventlet-py)
+for round in $(seq 1 "$ECHO_REPEATS"); do
     for connections in $CONNECTIONS; do
-        for server in eventlet-rt mio tokio may eventlet-py; do
+        for k in "${!ORDER[@]}"; do
+            server=${ORDER[$(((k + round - 1) % ${#ORDER[@]}))]}
             [ -n "${PIDS[$server]:-}" ] || continue
             line=$(run timeout 60 "${LOADGEN_CORE[@]}" "$BIN/loadgen" "127.0.0.1:${PORTS[$server]}" "$connections" 64 "$ECHO_SECONDS" "${PIDS[$server]}") || line=""
             if [ -n "$line" ]; then
-                echo "{\"server\":\"$server\",\"result\":$line}" >>"$RESULTS/echo.jsonl"
+                echo "{\"server\":\"$server\",\"round\":$round,\"result\":$line}" >>"$RESULTS/echo.jsonl"
             else
-                echo "{\"server\":\"$server\",\"skipped\":\"load generator failed at $connections connections\"}" >>"$RESULTS/echo.jsonl"
+                echo "{\"server\":\"$server\",\"round\":$round,\"skipped\":\"load generator failed at $connections connections\"}" >>"$RESULTS/echo.jsonl"
             fi
         done
     done
