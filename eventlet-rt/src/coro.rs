@@ -111,7 +111,7 @@ impl Coroutine {
     pub(crate) fn prefetch(&self, suspended_at: usize, cache: Cache) {
         // The control block (registers, state, the body's slot) up to the
         // top of the stack, and the frames below it.
-        let top = (self.control_block | (CONTROL_BLOCK_ALIGN - 1)) + 1;
+        let top = stack_top(self.control_block);
         let below_control_block = self.control_block - 2 * 64;
         let lowest = if suspended_at == 0 {
             below_control_block
@@ -154,6 +154,12 @@ impl Coroutine {
 /// which is aligned to at least this much (a page).
 const CONTROL_BLOCK_ALIGN: usize = 4096;
 
+/// The top of the stack whose control block is at `control_block`.
+#[inline(always)]
+fn stack_top(control_block: usize) -> usize {
+    (control_block | (CONTROL_BLOCK_ALIGN - 1)) + 1
+}
+
 /// How far below the top of a stack a prefetch reaches at most: resumes of
 /// deeper stacks find the rest cold.
 const MAX_PREFETCH_DEPTH: usize = 2048;
@@ -190,13 +196,6 @@ const BOOKKEEPING_BYTES: usize = 48;
 fn stack_bookkeeping(control_block: usize) -> usize {
     let Some(offset) = BOOKKEEPING_POINTER_OFFSET else {
         return 0;
-    };
-    const {
-        assert!(
-            std::mem::size_of::<generator::Generator<'static, (), ()>>()
-                == std::mem::size_of::<usize>(),
-            "generator's handle is one pointer to its control block"
-        )
     };
     // SAFETY: `control_block` is the address of the generator's control
     // block, a live `GeneratorImpl` of `generator` 0.8.12 (pinned exactly in
@@ -370,7 +369,7 @@ mod tests {
     #[cfg(all(target_arch = "x86_64", unix))]
     fn the_stack_bookkeeping_address_is_generators_rc_of_this_stack() {
         let coroutine = Coroutine::new(64 * 1024, || ());
-        let top = (coroutine.control_block & !4095) + 4096;
+        let top = stack_top(coroutine.control_block);
         assert_ne!(coroutine.bookkeeping, 0);
         assert_eq!(coroutine.bookkeeping % 8, 0);
         // SAFETY: only a test, run against the pinned generator version:
