@@ -5,6 +5,9 @@
 //! a stack with a body installed, resumed by the hub and suspended by
 //! [`suspend`].
 
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+
 use generator::Generator;
 
 /// A green thread's stack with a body installed on it.
@@ -77,16 +80,15 @@ impl Coroutine {
 
     /// Runs the body until it suspends or returns.
     ///
-    /// The only unwind that can leave `resume` is the generator crate's report
-    /// of a stack overflow (the body itself catches everything else), so
-    /// unwinding out of here ends the process with a message naming the cause.
+    /// The body catches every unwind of user code, so what can leave the
+    /// generator here is its report of a stack overflow, or a bug of the
+    /// runtime: either ends the process, each with a message naming its cause.
     #[inline]
     pub(crate) fn resume(&mut self) {
-        let guard = AbortOnOverflow {
-            stack_bytes: self.stack_bytes,
-        };
-        self.generator.resume();
-        std::mem::forget(guard);
+        let generator = &mut self.generator;
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| generator.resume())) {
+            escaped_unwind(&*payload, self.stack_bytes);
+        }
     }
 
     /// True once the body has returned.
@@ -342,23 +344,43 @@ pub(crate) fn suspend() {
     generator::yield_with(());
 }
 
-/// Ends the process when a stack overflow unwinds out of [`Coroutine::resume`].
-struct AbortOnOverflow {
-    stack_bytes: usize,
+/// True for the unwind with which `generator` cancels a suspended coroutine
+/// that is dropped (and its other control-flow unwinds): a catch site must
+/// raise it again so that it reaches the bottom of the coroutine's stack.
+pub(crate) fn is_cancellation(payload: &(dyn Any + Send)) -> bool {
+    payload.is::<generator::Error>()
 }
 
-impl Drop for AbortOnOverflow {
-    fn drop(&mut self) {
+/// Ends the process after an unwind left [`Coroutine::resume`]: with the
+/// overflow message only when the generator reported a real overflow.
+#[cold]
+#[inline(never)]
+fn escaped_unwind(payload: &(dyn Any + Send), stack_bytes: usize) -> ! {
+    if matches!(
+        payload.downcast_ref::<generator::Error>(),
+        Some(generator::Error::StackErr)
+    ) {
         eprintln!(
             "eventlet-rt: a green thread overflowed its stack of {} KiB and the process must end \
              (its guard page was hit; no memory was corrupted). Give deep or large-frame code \
              more stack: `eventlet_rt::Builder::new().stack_size(bytes).spawn(..)` for one green \
              thread, or `eventlet_rt::hub::set_default_stack_size(bytes)` for every green thread \
              of this OS thread.",
-            self.stack_bytes / 1024
+            stack_bytes / 1024
         );
-        std::process::abort();
+    } else {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&'static str>().copied())
+            .unwrap_or("a payload that is not a string");
+        eprintln!(
+            "eventlet-rt: an unwind escaped a green thread's boundary ({message}). The runtime \
+             catches every panic of user code there, so this is a bug in eventlet-rt; the \
+             process must end, as the green thread's stack is in an unknown state."
+        );
     }
+    std::process::abort();
 }
 
 #[cfg(test)]

@@ -198,7 +198,9 @@ mod waiters;
 
 pub use event::Event;
 pub use eventlet_macros::{green, pool_imap, spawn, spawn_n};
-pub use greenthread::{Builder, GreenError, GreenThread, spawn, spawn_after, spawn_n};
+pub use greenthread::{
+    Builder, GreenError, GreenThread, StackRefused, spawn, spawn_after, spawn_n,
+};
 pub use pile::GreenPile;
 pub use pool::{GreenPool, Imap};
 pub use queue::{LifoQueue, PriorityQueue, Queue};

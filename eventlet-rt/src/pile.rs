@@ -145,6 +145,9 @@ impl<T: 'static> Iterator for GreenPile<T> {
             Err(GreenError::Killed) => {
                 panic!("GreenPile: the green thread computing this result was killed")
             }
+            Err(error) => {
+                panic!("GreenPile: the green thread computing this result failed: {error}")
+            }
         }
     }
 }

@@ -200,13 +200,57 @@ pub(crate) fn checked_stack_size(bytes: usize) -> usize {
     bytes.div_ceil(4096) * 4096
 }
 
-/// The kernel refused to map a new stack.
-#[derive(Debug)]
-pub(crate) struct StackRefused {
+/// The kernel refused to map a new green thread's stack: the green thread
+/// never ran (see [`GreenError::StackRefused`](crate::GreenError::StackRefused)).
+///
+/// Its `Display` names the limit (`vm.max_map_count`) and the fix. The hub
+/// prints that message once per burst of refusals, with a count at the end of
+/// the burst, not once per refused green thread.
+///
+/// ```
+/// use eventlet_rt::GreenError;
+///
+/// // A green thread that ran: no refusal to report.
+/// match eventlet_rt::spawn(|| 1).wait() {
+///     Ok(n) => assert_eq!(n, 1),
+///     Err(GreenError::StackRefused(refused)) => {
+///         eprintln!("{refused} ({} live)", refused.live_green_threads())
+///     }
+///     Err(other) => panic!("{other}"),
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct StackRefused {
     stack_bytes: usize,
     live_green_threads: usize,
     os_error: String,
 }
+
+impl StackRefused {
+    /// The size of the stack that was asked for, in bytes.
+    ///
+    /// ```
+    /// # fn show(refused: &eventlet_rt::StackRefused) {
+    /// println!("{} KiB", refused.stack_size() / 1024);
+    /// # }
+    /// ```
+    pub fn stack_size(&self) -> usize {
+        self.stack_bytes
+    }
+
+    /// How many green threads were live (started, not finished) at the refusal.
+    ///
+    /// ```
+    /// # fn show(refused: &eventlet_rt::StackRefused) {
+    /// println!("{} green threads were live", refused.live_green_threads());
+    /// # }
+    /// ```
+    pub fn live_green_threads(&self) -> usize {
+        self.live_green_threads
+    }
+}
+
+impl std::error::Error for StackRefused {}
 
 impl std::fmt::Display for StackRefused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,5 +1,6 @@
 //! What the hub schedules: a task header, its states and how it is interrupted.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::rc::Rc;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use crate::coro::Coroutine;
 use crate::hub::timer::TimerKey;
+use crate::stack_pool::StackRefused;
 
 /// A reference to a schedulable task: a green thread or the thread's main context.
 pub(crate) type TaskRef = Rc<dyn Task>;
@@ -45,10 +47,30 @@ pub(crate) enum Unwind {
     TimedOut(u64),
 }
 
+/// What a catch site at a green thread boundary caught.
+pub(crate) enum Caught {
+    /// The runtime's own unwind (a kill or a timeout).
+    Runtime(Unwind),
+    /// A panic of user code, with its payload.
+    Panicked(Box<dyn Any + Send + 'static>),
+}
+
+/// Why a task ended without running its body.
+pub(crate) enum NeverRan {
+    /// Killed (or cancelled) before it started, or at teardown.
+    Killed,
+    /// The kernel refused it a stack.
+    StackRefused(StackRefused),
+}
+
 /// The data every task carries, whatever its result type.
 pub(crate) struct Header {
     pub(crate) state: Cell<State>,
     pub(crate) interrupt: Cell<Interrupt>,
+    /// Set while a panic or the runtime's unwind runs through this task's
+    /// stack (`std::thread::panicking` says so for the whole OS thread, which
+    /// is true as long as any of its green threads is suspended mid-unwind).
+    pub(crate) unwinding: Cell<bool>,
     /// The stack, once the task has started and while it is suspended.
     pub(crate) coroutine: Cell<Option<Coroutine>>,
     pub(crate) started: Cell<bool>,
@@ -83,6 +105,7 @@ impl Header {
         Header {
             state: Cell::new(State::New),
             interrupt: Cell::new(Interrupt::None),
+            unwinding: Cell::new(false),
             coroutine: Cell::new(None),
             started: Cell::new(false),
             joiner: RefCell::new(None),
@@ -120,8 +143,8 @@ pub(crate) trait Task {
     /// and wakes the joiner.
     fn run(&self);
 
-    /// Ends a task that never started: drops its body; `error` is its outcome.
-    fn finish_unstarted(&self, error: crate::GreenError);
+    /// Ends a task that never started: drops its body; `reason` is its outcome.
+    fn finish_unstarted(&self, reason: NeverRan);
 }
 
 /// The thread's main context: the code that is not inside any green thread.
@@ -154,7 +177,7 @@ impl Task for MainTask {
         unreachable!("the main context runs on the thread's own stack")
     }
 
-    fn finish_unstarted(&self, _: crate::GreenError) {
+    fn finish_unstarted(&self, _: NeverRan) {
         unreachable!("the main context is always started")
     }
 }

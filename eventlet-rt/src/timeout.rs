@@ -1,11 +1,10 @@
 //! `with_timeout`: a deadline for a block of green code.
 
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::hub::{self, TimerAction, TimerGuard};
-use crate::task::{Interrupt, Unwind};
+use crate::task::{Caught, Interrupt, Unwind};
 
 /// The error of [`with_timeout`] when time ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,7 +50,7 @@ pub fn with_timeout<T>(duration: Duration, f: impl FnOnce() -> T) -> Result<T, T
         TimerAction::Interrupt(task.clone(), Interrupt::Timeout(scope)),
     );
     let guard = TimerGuard { hub, timer };
-    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+    let outcome = hub::catch(f);
     drop(guard);
     // A timeout of this scope that fired but was not raised (the body ended
     // first) must not unwind some later, unrelated blocking call.
@@ -61,9 +60,7 @@ pub fn with_timeout<T>(duration: Duration, f: impl FnOnce() -> T) -> Result<T, T
     }
     match outcome {
         Ok(value) => Ok(value),
-        Err(payload) => match payload.downcast_ref::<Unwind>() {
-            Some(Unwind::TimedOut(id)) if *id == scope => Err(TimedOut),
-            _ => panic::resume_unwind(payload),
-        },
+        Err(Caught::Runtime(Unwind::TimedOut(id))) if id == scope => Err(TimedOut),
+        Err(other) => hub::rethrow(other),
     }
 }

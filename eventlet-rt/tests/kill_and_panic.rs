@@ -197,3 +197,36 @@ fn waiting_on_a_killed_waiter_leaves_the_target_running() {
     sleep(Duration::from_millis(30));
     assert_eq!(hub::stats().live_green_threads, 0);
 }
+
+#[test]
+fn a_kill_lands_while_another_green_thread_is_suspended_mid_unwind() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    struct SlowClose(Rc<RefCell<Vec<&'static str>>>);
+    impl Drop for SlowClose {
+        fn drop(&mut self) {
+            sleep(Duration::from_millis(50));
+            self.0.borrow_mut().push("slow close done");
+        }
+    }
+    let guard = SlowClose(log.clone());
+    let closing = spawn(move || {
+        let _guard = guard;
+        sleep(Duration::from_secs(60));
+    });
+    let l = log.clone();
+    let other = spawn(move || {
+        sleep(Duration::from_secs(60));
+        l.borrow_mut().push("other woke normally");
+    });
+    yield_now();
+    closing.kill(); // unwinds into SlowClose, which sleeps mid-unwind
+    yield_now();
+    other.kill(); // must unwind now, not wait for the other's unwind to end
+    assert!(other.wait().unwrap_err().is_killed());
+    assert!(
+        log.borrow().is_empty(),
+        "the kill waited for the other unwind: {log:?}"
+    );
+    assert!(closing.wait().unwrap_err().is_killed());
+    assert_eq!(*log.borrow(), ["slow close done"]);
+}

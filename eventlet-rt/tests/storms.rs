@@ -299,7 +299,7 @@ fn kill_and_timeout_storms_run_every_destructor_once_and_lose_nothing() {
                     "green thread {id} ({what:?}, {fate:?}) was killed"
                 );
             }
-            Err(GreenError::Panicked(_)) => panic!("green thread {id} panicked"),
+            Err(error) => panic!("green thread {id} failed: {error}"),
             Ok(Err(TimedOut)) => {
                 timed_out += 1;
                 assert!(matches!(fate, Fate::TimedOut(_)), "{id}: {what:?} {fate:?}");

@@ -24,10 +24,12 @@ mod homed;
 mod io;
 mod poller;
 mod prefetch;
+mod refusals;
 mod remote;
 mod snapshot;
 mod teardown;
 pub(crate) mod timer;
+mod unwind;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -40,10 +42,12 @@ use slab::Slab;
 use crate::coro::{self, Coroutine};
 use crate::debug::HubProbe;
 use crate::stack_pool::StackPool;
-use crate::task::{Header, Interrupt, MainTask, State, Task, TaskRef, Unwind};
+use crate::task::{Header, Interrupt, MainTask, NeverRan, State, Task, TaskRef};
 use poller::Poller;
 use prefetch::{PREFETCH_FROM_QUEUED, TIMER_PREFETCH_AHEAD, prefetch_ahead, prefetch_header};
+use refusals::RefusalReport;
 use timer::{TimerKey, Timers};
+use unwind::raise_interrupt;
 
 #[cfg_attr(not(feature = "http"), allow(unused_imports))]
 pub(crate) use homed::HomedSource;
@@ -51,10 +55,13 @@ pub(crate) use io::IoRegistration;
 pub(crate) use poller::Direction;
 pub(crate) use remote::RemoteCompletion;
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
+pub(crate) use unwind::{catch, rethrow};
 
-/// The hub polls for I/O and checks timers at least once every this many
-/// task switches, even while green threads keep each other busy.
-const SWITCHES_BETWEEN_POLLS: u32 = 100000;
+/// The hub looks for due timers and ready sockets at least once every this
+/// many task switches, even while green threads keep each other busy (tokio
+/// checks as often). Looking for timers reads the clock; looking for sockets
+/// is a system call, made only while a green thread waits on one.
+const SWITCHES_BETWEEN_POLLS: u32 = 61;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
@@ -86,7 +93,17 @@ pub(crate) struct Hub {
     /// Green threads that have started and not finished.
     live: RefCell<Slab<TaskRef>>,
     switches_since_poll: Cell<u32>,
+    /// How many runs of the hub's loop are on the main context's stack: one
+    /// while the main context waits; more when user code that the loop runs
+    /// outside any green thread (a destructor) blocked the main context again.
+    loop_depth: Cell<u32>,
+    /// The depth of a loop that must hand control back to the main context
+    /// (0: none): a nested run took the wake-up that it was waiting for.
+    rewake_depth: Cell<u32>,
     shutting_down: Cell<bool>,
+    /// How long teardown drives timers and sockets for dying green threads.
+    teardown_grace: Cell<Duration>,
+    refusals: RefusalReport,
     next_scope_id: Cell<u64>,
     /// Set while the blocking detector watches this hub.
     blocking_probe: RefCell<Option<Arc<HubProbe>>>,
@@ -121,7 +138,6 @@ pub(crate) fn current() -> &'static Hub {
 
 /// The calling thread's hub if it has one (never creates one, so it is safe
 /// to call on any thread and during thread-local teardown).
-#[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) fn existing() -> Option<&'static Hub> {
     let hub = HUB.with(Cell::get);
     // SAFETY: as in `current`: a non-null pointer is this thread's live hub,
@@ -133,6 +149,7 @@ pub(crate) fn existing() -> Option<&'static Hub> {
 fn create() -> &'static Hub {
     let hub: &'static Hub = Box::leak(Box::new(Hub::new()));
     HUB.with(|cell| cell.set(hub));
+    unwind::install_panic_hook();
     // At thread exit the owner kills what is left and frees the hub. When
     // thread-local storage is already being torn down, the hub is leaked.
     let _ = HUB_OWNER.try_with(teardown::HubOwner::arm);
@@ -158,7 +175,11 @@ impl Hub {
             stacks: StackPool::new(),
             live: RefCell::new(Slab::new()),
             switches_since_poll: Cell::new(0),
+            loop_depth: Cell::new(0),
+            rewake_depth: Cell::new(0),
             shutting_down: Cell::new(false),
+            teardown_grace: Cell::new(teardown::DEFAULT_GRACE_PERIOD),
+            refusals: RefusalReport::new(),
             next_scope_id: Cell::new(0),
             blocking_probe: RefCell::new(None),
             watched: Cell::new(false),
@@ -225,7 +246,7 @@ impl Hub {
         raise_interrupt(header);
         header.state.set(State::Parked);
         if header.is_main {
-            self.run_until_main_runs();
+            self.run_for_main();
         } else {
             header.suspended_at.set(coro::stack_position());
             coro::suspend();
@@ -252,7 +273,7 @@ impl Hub {
         if header.is_main {
             let main = self.current_task();
             self.run_queue.borrow_mut().push_back(main);
-            self.run_until_main_runs();
+            self.run_for_main();
         } else {
             header.suspended_at.set(coro::stack_position());
             coro::suspend();
@@ -274,10 +295,31 @@ impl Hub {
         woken
     }
 
+    /// The main context blocks: the hub runs on its stack until it can go on.
+    ///
+    /// When this happens while the hub's loop is already on the stack (user
+    /// code that the loop ran outside any green thread blocked: a destructor),
+    /// the inner run may take the wake-up that the outer wait expects, so the
+    /// outer loop is told to give control back too: its caller looks at its
+    /// condition again (a park may return spuriously), and no wake-up is lost.
+    fn run_for_main(&self) {
+        let depth = self.loop_depth.get() + 1;
+        let _depth = LoopDepth::enter(self, depth);
+        self.run_until_main_runs(depth);
+        if depth > 1 {
+            self.rewake_depth.set(depth - 1);
+        }
+    }
+
     /// The main context runs the hub here until the main task is popped from
-    /// the run queue again.
-    fn run_until_main_runs(&self) {
+    /// the run queue again (or a nested run took its wake-up).
+    fn run_until_main_runs(&self, depth: u32) {
         loop {
+            if self.rewake_depth.get() == depth {
+                self.rewake_depth.set(0);
+                self.current_header().state.set(State::Running);
+                return;
+            }
             let next = {
                 let mut run_queue = self.run_queue.borrow_mut();
                 let next = run_queue.pop_front();
@@ -294,7 +336,7 @@ impl Hub {
             let switches = self.switches_since_poll.get() + 1;
             if switches >= SWITCHES_BETWEEN_POLLS {
                 self.switches_since_poll.set(0);
-                self.poll_events(Some(Duration::ZERO));
+                self.look_around();
             } else {
                 self.switches_since_poll.set(switches);
             }
@@ -303,6 +345,16 @@ impl Hub {
                 return;
             }
             self.run_task(task);
+        }
+    }
+
+    /// Between switches: fires due timers, and takes in ready sockets when a
+    /// green thread waits on one, without blocking.
+    fn look_around(&self) {
+        if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 {
+            self.poll_events(Some(Duration::ZERO));
+        } else if self.timers.borrow().len() > 0 {
+            self.fire_due_timers(Instant::now());
         }
     }
 
@@ -422,7 +474,7 @@ impl Hub {
     fn start(&self, task: &TaskRef) -> Option<Coroutine> {
         let header = task.header();
         if self.shutting_down.get() {
-            task.finish_unstarted(crate::GreenError::Killed);
+            task.finish_unstarted(NeverRan::Killed);
             return None;
         }
         let body = task.clone();
@@ -439,9 +491,8 @@ impl Hub {
                 Some(coroutine)
             }
             Err(refused) => {
-                let message = refused.to_string();
-                eprintln!("{message}");
-                task.finish_unstarted(crate::GreenError::Panicked(Box::new(message)));
+                self.refusals.refused(&refused);
+                task.finish_unstarted(NeverRan::StackRefused(refused));
                 None
             }
         }
@@ -459,7 +510,12 @@ impl Hub {
             return;
         }
         self.stacks.trim_idle(now);
+        let burst_ends = self.refusals.quiet(now);
         let next_deadline = self.timers.borrow_mut().next_deadline();
+        let next_deadline = match (next_deadline, burst_ends) {
+            (Some(timer), Some(burst)) => Some(timer.min(burst)),
+            (timer, burst) => timer.or(burst),
+        };
         let timeout = match next_deadline {
             Some(deadline) => Some(deadline.saturating_duration_since(now)),
             None if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 => None,
@@ -548,7 +604,7 @@ impl Hub {
                 if let Some(timer) = header.start_timer.take() {
                     self.cancel_timer(timer);
                 }
-                task.finish_unstarted(crate::GreenError::Killed);
+                task.finish_unstarted(NeverRan::Killed);
             }
             State::Running => {
                 header.raise(Interrupt::Kill);
@@ -563,30 +619,22 @@ impl Hub {
     }
 }
 
-/// Unwinds the running task if an interrupt is pending for it.
-#[inline]
-fn raise_interrupt(header: &Header) {
-    if header.interrupt.get() != Interrupt::None {
-        raise_pending_interrupt(header);
+/// Counts a run of the hub's loop on the main context's stack while it lasts.
+struct LoopDepth<'a> {
+    hub: &'a Hub,
+}
+
+impl<'a> LoopDepth<'a> {
+    fn enter(hub: &'a Hub, depth: u32) -> LoopDepth<'a> {
+        hub.loop_depth.set(depth);
+        LoopDepth { hub }
     }
 }
 
-#[cold]
-#[inline(never)]
-fn raise_pending_interrupt(header: &Header) {
-    let interrupt = header.interrupt.get();
-    if std::thread::panicking() {
-        // While unwinding, a destructor that blocks is let finish first.
-        return;
+impl Drop for LoopDepth<'_> {
+    fn drop(&mut self) {
+        self.hub.loop_depth.set(self.hub.loop_depth.get() - 1);
     }
-    let unwind = match interrupt {
-        Interrupt::Timeout(id) => {
-            header.interrupt.set(Interrupt::None);
-            Unwind::TimedOut(id)
-        }
-        _ => Unwind::Killed,
-    };
-    std::panic::resume_unwind(Box::new(unwind));
 }
 
 /// Cancels a timer when dropped, so an unwind cannot leave it armed.
@@ -701,6 +749,31 @@ pub fn set_default_stack_size(bytes: usize) {
 /// ```
 pub fn default_stack_size() -> usize {
     current().stacks.default_stack_size()
+}
+
+/// Sets how long this OS thread's hub lets killed green threads finish at
+/// thread exit: 1 second unless set otherwise.
+///
+/// At thread exit the hub kills the green threads still alive; their
+/// destructors run as the stacks unwind and may block (a polite close sleeps
+/// or waits for the peer). The hub keeps firing timers and polling sockets
+/// for them until they have all finished or the grace period is over; it then
+/// abandons the green threads still blocked (their stacks are leaked, the
+/// rest of their destructors never run) and names them on stderr.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// std::thread::spawn(|| {
+///     eventlet_rt::hub::set_teardown_grace_period(Duration::from_millis(200));
+///     eventlet_rt::spawn_n(|| eventlet_rt::sleep(Duration::from_secs(60)));
+///     eventlet_rt::yield_now();
+/// }) // at its exit the sleeper is killed and unwinds at once
+/// .join()
+/// .unwrap();
+/// ```
+pub fn set_teardown_grace_period(grace: Duration) {
+    current().teardown_grace.set(grace);
 }
 
 /// Sets how many finished stacks this OS thread's hub keeps for reuse for good.

@@ -1,12 +1,19 @@
 //! The end of a hub: at thread exit, what is left is killed and freed.
+//!
+//! Killed green threads unwind, and their destructors may block (a polite
+//! close sleeps, writes a goodbye, waits for the peer's answer): teardown
+//! drives timers and sockets for them for a grace period, then abandons only
+//! what is still blocked, and says so.
 
 use std::cell::Cell;
+use std::time::{Duration, Instant};
 
-use super::{HUB, Hub};
+use super::{HUB, Hub, LoopDepth};
 use crate::task::{Interrupt, State, TaskRef};
 
-/// Rounds of kills a green thread gets at teardown before it is abandoned.
-const KILL_ROUNDS: usize = 3;
+/// How long teardown lets killed green threads finish unless set otherwise:
+/// one second, as gevent's `stop(timeout)`.
+pub(super) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(1);
 
 /// Owns the thread's hub: its destructor runs at thread exit.
 pub(crate) struct HubOwner {
@@ -46,35 +53,99 @@ impl Drop for HubOwner {
 }
 
 impl Hub {
-    /// Kills every green thread so their destructors run, then drops what is queued.
+    /// Kills every green thread so their destructors run, drives the loop
+    /// while they finish (for the grace period at most), then drops what is
+    /// queued and abandons what is left.
     fn kill_everything(&self) {
         self.shutting_down.set(true);
         self.watch_blocking(None);
-        for _ in 0..KILL_ROUNDS {
+        let deadline = Instant::now() + self.teardown_grace.get();
+        // Main-context parks from here on (a destructor of a body that never
+        // ran) are nested in this loop.
+        let depth = self.loop_depth.get() + 1;
+        let _depth = LoopDepth::enter(self, depth);
+        loop {
             let live: Vec<TaskRef> = self.live.borrow().iter().map(|(_, t)| t.clone()).collect();
-            if live.is_empty() {
-                break;
-            }
             for task in &live {
                 task.header().raise(Interrupt::Kill);
                 self.unpark(task);
             }
             self.drain_run_queue();
+            if self.live.borrow().is_empty() || !self.drive_until(deadline) {
+                break;
+            }
         }
+        self.rewake_depth.set(0);
         self.drain_run_queue();
         let timers = self.timers.borrow_mut().drain();
         drop(timers);
         self.poller.clear_remote();
-        // Green threads that would not die keep their stacks: cancelling a
-        // generator that swallows unwinds could run forever.
+        self.abandon_the_rest();
+        self.refusals.flush();
+        self.stacks.clear();
+    }
+
+    /// Waits for the next due timer or ready socket, up to `deadline`, and
+    /// wakes whom it concerns; false when nothing can come any more (past the
+    /// deadline, or no timer, socket or thread-pool job left to wait for).
+    fn drive_until(&self, deadline: Instant) -> bool {
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        if self.fire_due_timers(now) {
+            return true;
+        }
+        let next_timer = self.timers.borrow_mut().next_deadline();
+        let waits_for_io = self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0;
+        if next_timer.is_none() && !waits_for_io {
+            return false;
+        }
+        let until = next_timer.map_or(deadline, |timer| timer.min(deadline));
+        self.poll_events(Some(until.saturating_duration_since(now)));
+        true
+    }
+
+    /// Green threads that would not finish in time keep their stacks (their
+    /// frames are never resumed nor unwound), and are named on stderr.
+    fn abandon_the_rest(&self) {
         let stubborn: Vec<TaskRef> = self.live.borrow_mut().drain().collect();
+        if stubborn.is_empty() {
+            return;
+        }
+        let names: Vec<String> = stubborn
+            .iter()
+            .take(10)
+            .map(|task| {
+                let header = task.header();
+                let name = header.name.borrow().clone();
+                let name = name
+                    .as_deref()
+                    .map_or("<unnamed>".to_string(), |n| format!("'{n}'"));
+                format!("{name} spawned at {}", header.spawned_at)
+            })
+            .collect();
+        let more = stubborn.len().saturating_sub(names.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "eventlet-rt: at thread exit, {} green thread(s) were still blocked {:?} after they \
+             were killed, and were abandoned (their stacks are leaked, the rest of their \
+             destructors never run): {}{more}. A destructor that blocks at thread exit must \
+             finish within the grace period (`eventlet_rt::hub::set_teardown_grace_period`).",
+            stubborn.len(),
+            self.teardown_grace.get(),
+            names.join(", "),
+        );
         for task in stubborn {
             if let Some(coroutine) = task.header().coroutine.take() {
                 std::mem::forget(coroutine);
             }
             task.header().state.set(State::Done);
         }
-        self.stacks.clear();
     }
 
     fn drain_run_queue(&self) {

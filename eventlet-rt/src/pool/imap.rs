@@ -16,11 +16,12 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
 use std::rc::Rc;
 
 use super::GreenPool;
-use crate::task::Unwind;
+use crate::hub;
+use crate::task::Caught;
 use crate::waiters::{self, WaitList};
 
 /// The iterator of [`GreenPool::imap`]: results in input order.
@@ -258,11 +259,9 @@ impl<I, F, T> Drop for Worker<I, F, T> {
 /// Runs user code, catching its panics but not the runtime's own unwinds
 /// (kill, timeout, a dropped coroutine), which must go on.
 fn catch_user_panic<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-        if payload.is::<Unwind>() || payload.is::<generator::Error>() {
-            panic::resume_unwind(payload);
-        }
-        payload
+    hub::catch(f).map_err(|caught| match caught {
+        Caught::Panicked(payload) => payload,
+        runtime => hub::rethrow(runtime),
     })
 }
 
