@@ -5,8 +5,9 @@
 //! a stack with a body installed, resumed by the hub and suspended by
 //! [`suspend`].
 
+mod overflow;
+
 use std::any::Any;
-use std::panic::{self, AssertUnwindSafe};
 
 use generator::Generator;
 
@@ -61,6 +62,7 @@ impl Coroutine {
         let words = words & !1;
         let body = StaysOnThisThread(body);
         let generator = generator::Gn::<()>::new_opt(words, move || body.call());
+        overflow::install_once();
         let (generator, control_block, released_bottom) = release_stack_bottom(generator);
         Coroutine {
             generator,
@@ -85,10 +87,13 @@ impl Coroutine {
     /// runtime: either ends the process, each with a message naming its cause.
     #[inline]
     pub(crate) fn resume(&mut self) {
-        let generator = &mut self.generator;
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| generator.resume())) {
-            escaped_unwind(&*payload, self.stack_bytes);
-        }
+        // A guard instead of `catch_unwind`, which would keep this call out
+        // of line on every switch.
+        let guard = AbortOnEscapedUnwind {
+            stack_bytes: self.stack_bytes,
+        };
+        self.generator.resume();
+        std::mem::forget(guard);
     }
 
     /// True once the body has returned.
@@ -351,36 +356,33 @@ pub(crate) fn is_cancellation(payload: &(dyn Any + Send)) -> bool {
     payload.is::<generator::Error>()
 }
 
-/// Ends the process after an unwind left [`Coroutine::resume`]: with the
-/// overflow message only when the generator reported a real overflow.
-#[cold]
-#[inline(never)]
-fn escaped_unwind(payload: &(dyn Any + Send), stack_bytes: usize) -> ! {
-    if matches!(
-        payload.downcast_ref::<generator::Error>(),
-        Some(generator::Error::StackErr)
-    ) {
-        eprintln!(
-            "eventlet-rt: a green thread overflowed its stack of {} KiB and the process must end \
-             (its guard page was hit; no memory was corrupted). Give deep or large-frame code \
-             more stack: `eventlet_rt::Builder::new().stack_size(bytes).spawn(..)` for one green \
-             thread, or `eventlet_rt::hub::set_default_stack_size(bytes)` for every green thread \
-             of this OS thread.",
-            stack_bytes / 1024
-        );
-    } else {
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&'static str>().copied())
-            .unwrap_or("a payload that is not a string");
-        eprintln!(
-            "eventlet-rt: an unwind escaped a green thread's boundary ({message}). The runtime \
-             catches every panic of user code there, so this is a bug in eventlet-rt; the \
-             process must end, as the green thread's stack is in an unknown state."
-        );
+/// Ends the process when an unwind leaves [`Coroutine::resume`]: with the
+/// overflow message only after a real overflow.
+struct AbortOnEscapedUnwind {
+    stack_bytes: usize,
+}
+
+impl Drop for AbortOnEscapedUnwind {
+    #[cold]
+    fn drop(&mut self) {
+        if overflow::faulted() {
+            eprintln!(
+                "eventlet-rt: a green thread overflowed its stack of {} KiB and the process must \
+                 end (its guard page was hit; no memory was corrupted). Give deep or large-frame \
+                 code more stack: `eventlet_rt::Builder::new().stack_size(bytes).spawn(..)` for \
+                 one green thread, or `eventlet_rt::hub::set_default_stack_size(bytes)` for every \
+                 green thread of this OS thread.",
+                self.stack_bytes / 1024
+            );
+        } else {
+            eprintln!(
+                "eventlet-rt: a panic escaped a green thread's boundary. The runtime catches \
+                 every panic of user code there, so this is a bug in eventlet-rt (the panic \
+                 message is above); the process must end."
+            );
+        }
+        std::process::abort();
     }
-    std::process::abort();
 }
 
 #[cfg(test)]
