@@ -184,6 +184,7 @@ mod greenthread;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod hub;
+pub mod hubs;
 mod pile;
 mod pool;
 pub mod queue;

@@ -1,12 +1,19 @@
-//! A green `std::sync::mpsc`: the same channels, on green queues.
+//! A green `std::sync::mpsc`: the same channels, `Send` like std's, whose
+//! blocking calls park only the calling green thread.
 //!
 //! [`channel`] and [`sync_channel`] behave like std's, with std's error
-//! types, except that blocking (`recv` on an empty channel, `send` on a full
-//! `sync_channel`) blocks only the calling green thread. Disconnection works
-//! as in std: `recv` fails once every sender is gone and the channel is
-//! empty; `send` fails (giving the value back) once the receiver is gone.
-//! The handles are `!Send`: both ends live on one OS thread, among its green
-//! threads.
+//! types: `recv` on an empty channel and `send` on a full `sync_channel`
+//! block only the calling green thread (a plain OS thread, one without a
+//! hub, blocks as with std). Disconnection works as in std: `recv` fails
+//! once every sender is gone and the channel is empty; `send` fails (giving
+//! the value back) once the receiver is gone. `sync_channel(0)` is a
+//! rendezvous: `send` returns once `recv` has taken the value.
+//!
+//! The handles are `Send` (senders are also `Clone`): the two ends can live
+//! on different hubs of [`Hubs`](crate::hubs::Hubs), on plain OS threads, or
+//! among the green threads of one hub. A wake-up crosses to another hub
+//! through that hub's poller (a `mio::Waker`), never by polling. Within one
+//! hub, [`Queue`](crate::Queue) is faster: it takes no lock.
 //!
 //! ```
 //! use eventlet_rt::green::mpsc;
@@ -20,29 +27,173 @@
 //! let got: Vec<i32> = rx.iter().collect(); // ends when every sender is gone
 //! assert_eq!(got, [0, 10, 20]);
 //! ```
+//!
+//! Across OS threads, a green receiver and a plain sender:
+//!
+//! ```
+//! let (tx, rx) = eventlet_rt::green::mpsc::sync_channel(1);
+//! let producer = std::thread::spawn(move || (0..100).for_each(|n| tx.send(n).unwrap()));
+//! let ticker = eventlet_rt::spawn(|| eventlet_rt::sleep(std::time::Duration::from_millis(1)));
+//! assert_eq!(rx.iter().sum::<i32>(), 4950); // the hub runs `ticker` meanwhile
+//! producer.join().unwrap();
+//! ticker.wait().unwrap();
+//! ```
 
-use std::cell::Cell;
+use std::collections::VecDeque;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-use crate::queue::{GetError, PutError, Queue};
+use crate::hub::{WaitQueue, lock_unpoisoned, wait_on};
 
 struct Channel<T> {
-    queue: Queue<T>,
-    senders: Cell<usize>,
+    state: Mutex<State<T>>,
+    /// `None`: unbounded; `Some(0)`: rendezvous.
+    bound: Option<usize>,
+}
+
+struct State<T> {
+    queue: VecDeque<T>,
+    senders: usize,
+    receiver_alive: bool,
+    /// Values taken by the receiver so far: a rendezvous sender waits for
+    /// this count to pass the number its value got.
+    received: u64,
+    /// Receivers waiting for a value or for the last sender to go.
+    receiving: WaitQueue,
+    /// Senders waiting for room, or for their rendezvous value to be taken.
+    sending: WaitQueue,
+}
+
+impl<T> State<T> {
+    /// Takes the next value, telling the senders.
+    fn pop(&mut self, bound: Option<usize>) -> Option<T> {
+        let value = self.queue.pop_front()?;
+        self.received += 1;
+        if bound == Some(0) {
+            // Both the sender whose value it was and the next one.
+            self.sending.wake_all();
+        } else {
+            self.sending.wake_one();
+        }
+        Some(value)
+    }
+
+    fn push(&mut self, value: T) {
+        self.queue.push_back(value);
+        self.receiving.wake_one();
+    }
+
+    fn has_room(&self, bound: Option<usize>) -> bool {
+        match bound {
+            None => true,
+            Some(0) => self.queue.is_empty(),
+            Some(bound) => self.queue.len() < bound,
+        }
+    }
+}
+
+impl<T> Channel<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        lock_unpoisoned(&self.state)
+    }
 }
 
 /// What `Sender` and `SyncSender` share: counting live senders.
 struct SenderSide<T> {
-    channel: Rc<Channel<T>>,
+    channel: Arc<Channel<T>>,
+}
+
+impl<T> SenderSide<T> {
+    /// Puts `value` in the channel, waiting for room while `wait` allows.
+    fn send(&self, value: T, wait: bool) -> Result<(), TrySendError<T>> {
+        let bound = self.channel.bound;
+        let mut value = Some(value);
+        let mut put = |state: &mut State<T>| {
+            if !state.receiver_alive {
+                return Some(Err(TrySendError::Disconnected(value.take()?)));
+            }
+            if state.has_room(bound) {
+                let seq = state.received + state.queue.len() as u64;
+                state.push(value.take()?);
+                return Some(Ok(seq));
+            }
+            if wait {
+                None
+            } else {
+                Some(Err(TrySendError::Full(value.take()?)))
+            }
+        };
+        let seq = if wait {
+            wait_on(&self.channel.state, |s| &mut s.sending, None, put)
+                .expect("eventlet-rt: a wait without a deadline ended without its value")
+        } else {
+            put(&mut self.channel.lock()).expect("a non-blocking send always decides")
+        }?;
+        if bound == Some(0) {
+            self.await_rendezvous(seq)?;
+        }
+        Ok(())
+    }
+
+    /// A rendezvous send waits until its value (number `seq`) is taken; if
+    /// the receiver goes first, or the wait unwinds, the value is taken back.
+    fn await_rendezvous(&self, seq: u64) -> Result<(), TrySendError<T>> {
+        let offer = Offer {
+            channel: &self.channel,
+            seq,
+        };
+        let outcome = wait_on(
+            &self.channel.state,
+            |s| &mut s.sending,
+            None,
+            |state| {
+                if state.received > seq {
+                    Some(Ok(()))
+                } else if !state.receiver_alive {
+                    Some(Err(state.queue.pop_front()))
+                } else {
+                    None
+                }
+            },
+        )
+        .expect("eventlet-rt: a wait without a deadline ended without its value");
+        std::mem::forget(offer);
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(value) => Err(TrySendError::Disconnected(
+                value.expect("a rendezvous value not taken is still in the channel"),
+            )),
+        }
+    }
+}
+
+/// A rendezvous value in the channel whose sender is waiting: if the wait
+/// unwinds (a kill, a timeout), the value is taken back, never delivered.
+struct Offer<'a, T> {
+    channel: &'a Channel<T>,
+    seq: u64,
+}
+
+impl<T> Drop for Offer<'_, T> {
+    fn drop(&mut self) {
+        let mut state = self.channel.lock();
+        let withdrawn = (state.received <= self.seq)
+            .then(|| state.queue.pop_front())
+            .flatten();
+        if withdrawn.is_some() {
+            state.sending.wake_one();
+        }
+        drop(state);
+        drop(withdrawn); // its destructor may use the channel
+    }
 }
 
 impl<T> Clone for SenderSide<T> {
     fn clone(&self) -> SenderSide<T> {
-        self.channel.senders.set(self.channel.senders.get() + 1);
+        self.channel.lock().senders += 1;
         SenderSide {
             channel: self.channel.clone(),
         }
@@ -51,18 +202,25 @@ impl<T> Clone for SenderSide<T> {
 
 impl<T> Drop for SenderSide<T> {
     fn drop(&mut self) {
-        let senders = self.channel.senders.get() - 1;
-        self.channel.senders.set(senders);
-        if senders == 0 {
-            self.channel.queue.close_for_get();
+        let mut state = self.channel.lock();
+        state.senders -= 1;
+        if state.senders == 0 {
+            state.receiving.wake_all();
         }
     }
 }
 
-fn new_channel<T>(queue: Queue<T>) -> (SenderSide<T>, Receiver<T>) {
-    let channel = Rc::new(Channel {
-        queue,
-        senders: Cell::new(1),
+fn new_channel<T>(bound: Option<usize>) -> (SenderSide<T>, Receiver<T>) {
+    let channel = Arc::new(Channel {
+        state: Mutex::new(State {
+            queue: VecDeque::new(),
+            senders: 1,
+            receiver_alive: true,
+            received: 0,
+            receiving: WaitQueue::new(),
+            sending: WaitQueue::new(),
+        }),
+        bound,
     });
     let receiver = Receiver {
         channel: channel.clone(),
@@ -78,7 +236,7 @@ fn new_channel<T>(queue: Queue<T>) -> (SenderSide<T>, Receiver<T>) {
 /// assert_eq!(rx.recv(), Ok("hi"));
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let (side, receiver) = new_channel(Queue::new());
+    let (side, receiver) = new_channel(None);
     (Sender { side }, receiver)
 }
 
@@ -93,7 +251,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 /// assert_eq!(rx.recv(), Ok(1));
 /// ```
 pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
-    let (side, receiver) = new_channel(Queue::bounded(bound));
+    let (side, receiver) = new_channel(Some(bound));
     (SyncSender { side }, receiver)
 }
 
@@ -120,11 +278,9 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send(5).unwrap_err().0, 5);
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.side
-            .channel
-            .queue
-            .offer(value)
-            .map_err(|error| SendError(put_error_item(error)))
+        self.side.send(value, false).map_err(|error| match error {
+            TrySendError::Full(value) | TrySendError::Disconnected(value) => SendError(value),
+        })
     }
 }
 
@@ -154,11 +310,9 @@ impl<T> SyncSender<T> {
     /// assert_eq!(blocked.wait().unwrap().unwrap_err().0, 2);
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.side
-            .channel
-            .queue
-            .put_until(value, None)
-            .map_err(|error| SendError(put_error_item(error)))
+        self.side.send(value, true).map_err(|error| match error {
+            TrySendError::Full(value) | TrySendError::Disconnected(value) => SendError(value),
+        })
     }
 
     /// Sends `value` only if that needs no waiting.
@@ -171,20 +325,7 @@ impl<T> SyncSender<T> {
     /// assert_eq!(tx.try_send(2), Err(TrySendError::Disconnected(2)));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.side
-            .channel
-            .queue
-            .offer(value)
-            .map_err(|error| match error {
-                PutError::Full(value) => TrySendError::Full(value),
-                PutError::Closed(value) => TrySendError::Disconnected(value),
-            })
-    }
-}
-
-fn put_error_item<T>(error: PutError<T>) -> T {
-    match error {
-        PutError::Full(value) | PutError::Closed(value) => value,
+        self.side.send(value, false)
     }
 }
 
@@ -197,7 +338,7 @@ fn put_error_item<T>(error: PutError<T>) -> T {
 /// assert!(rx.recv().is_err()); // the sender is gone
 /// ```
 pub struct Receiver<T> {
-    channel: Rc<Channel<T>>,
+    channel: Arc<Channel<T>>,
 }
 
 impl<T> Receiver<T> {
@@ -211,7 +352,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv(), Err(eventlet_rt::green::mpsc::RecvError));
     /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.channel.queue.get_until(None).map_err(|_| RecvError)
+        self.receive(None).map_err(|_| RecvError)
     }
 
     /// Takes a value if one is there, without blocking.
@@ -226,10 +367,13 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.channel.queue.poll().map_err(|error| match error {
-            GetError::Empty => TryRecvError::Empty,
-            GetError::Closed => TryRecvError::Disconnected,
-        })
+        let bound = self.channel.bound;
+        let mut state = self.channel.lock();
+        match state.pop(bound) {
+            Some(value) => Ok(value),
+            None if state.senders == 0 => Err(TryRecvError::Disconnected),
+            None => Err(TryRecvError::Empty),
+        }
     }
 
     /// Like [`recv`](Receiver::recv), giving up after `timeout`.
@@ -241,14 +385,23 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        let deadline = Instant::now() + timeout;
-        self.channel
-            .queue
-            .get_until(Some(deadline))
-            .map_err(|error| match error {
-                GetError::Empty => RecvTimeoutError::Timeout,
-                GetError::Closed => RecvTimeoutError::Disconnected,
-            })
+        self.receive(Instant::now().checked_add(timeout))
+    }
+
+    /// Takes the next value, waiting until `deadline` (`None`: for ever).
+    fn receive(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let bound = self.channel.bound;
+        wait_on(
+            &self.channel.state,
+            |s| &mut s.receiving,
+            deadline,
+            |state| match state.pop(bound) {
+                Some(value) => Some(Ok(value)),
+                None if state.senders == 0 => Some(Err(RecvTimeoutError::Disconnected)),
+                None => None,
+            },
+        )
+        .unwrap_or(Err(RecvTimeoutError::Timeout))
     }
 
     /// An iterator that blocks for each value and ends once every sender is gone.
@@ -278,7 +431,9 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.channel.queue.close_for_put();
+        let mut state = self.channel.lock();
+        state.receiver_alive = false;
+        state.sending.wake_all();
     }
 }
 

@@ -53,7 +53,7 @@ use unwind::raise_interrupt;
 pub(crate) use homed::HomedSource;
 pub(crate) use io::IoRegistration;
 pub(crate) use poller::Direction;
-pub(crate) use remote::RemoteCompletion;
+pub(crate) use remote::{RemoteCompletion, RemoteWaker, WaitQueue, lock_unpoisoned, wait_on};
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
 pub(crate) use unwind::{catch, rethrow};
 
@@ -114,6 +114,8 @@ pub(crate) struct Hub {
     traced: Cell<bool>,
     /// The span entered for the running green thread, exited when it yields.
     entered_span: RefCell<Option<(tracing::Id, tracing::Dispatch)>>,
+    /// Unparked when the last live green thread ends (`hubs::Hubs::join`).
+    idle_watcher: RefCell<Option<TaskRef>>,
 }
 
 thread_local! {
@@ -185,6 +187,7 @@ impl Hub {
             watched: Cell::new(false),
             traced: Cell::new(false),
             entered_span: RefCell::new(None),
+            idle_watcher: RefCell::new(None),
         }
     }
 
@@ -501,6 +504,17 @@ impl Hub {
     /// Called by a finishing task: it is no longer live.
     pub(crate) fn retire(&self, slot: usize) {
         self.live.borrow_mut().try_remove(slot);
+        if self.live.borrow().is_empty() {
+            let watcher = self.idle_watcher.take();
+            if let Some(watcher) = watcher {
+                self.unpark(&watcher);
+            }
+        }
+    }
+
+    /// The running task is unparked when no green thread is live any more.
+    pub(crate) fn watch_idle(&self) {
+        *self.idle_watcher.borrow_mut() = Some(self.current_task());
     }
 
     /// Blocks in the poller until a timer is due or an event arrives.

@@ -299,7 +299,6 @@ impl Poller {
     }
 
     /// The inbox other threads post to: it identifies this hub.
-    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn inbox(&self) -> &Arc<RemoteInbox> {
         &self.inbox
     }
@@ -346,6 +345,15 @@ impl Poller {
             seq,
             inbox: self.inbox.clone(),
         }
+    }
+
+    /// A remote wait of this hub woken from this hub's own thread: marks it
+    /// woken and gives its task to unpark, if it still waits.
+    pub(crate) fn wake_remote_here(&self, slot: usize, seq: u64) -> Option<TaskRef> {
+        let mut remote = self.remote.borrow_mut();
+        let waiting = remote.get_mut(slot).filter(|r| r.seq == seq)?;
+        waiting.woken = true;
+        Some(waiting.task.clone())
     }
 
     pub(crate) fn remote_woken(&self, wait: &RemoteWait) -> bool {

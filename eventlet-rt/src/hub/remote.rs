@@ -1,11 +1,24 @@
-//! Wake-ups of a green thread by another OS thread (the thread pool).
+//! Wake-ups that cross OS threads: a pool job finishing, a value sent to a
+//! `Send` channel from another hub, a green thread started on another hub.
 //!
 //! Green primitives are `!Send`; the only way into a hub from another thread
 //! is a [`RemoteWaker`], which posts to the hub's inbox and wakes its poller
-//! through a `mio::Waker`. No polling loop is involved.
+//! through a `mio::Waker`. No polling loop is involved. A waker fired on its
+//! own hub's thread skips the inbox and unparks the green thread directly.
+//!
+//! [`wait_on`] builds a blocking wait for any state behind a `Mutex` on top:
+//! a green caller parks (only itself) until a [`RemoteWaker`] fires, a plain
+//! OS thread (one without a hub) parks the thread. Checking the state and
+//! queueing the waiter happen under the same lock that wakers take, so no
+//! wake-up can be lost.
 
-use super::current;
-use super::poller::RemoteWait;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::Thread;
+use std::time::Instant;
+
+use super::poller::{RemoteInbox, RemoteWait};
+use super::{current, existing};
 
 /// The green side of a remote wake-up: created by the green thread that will wait.
 pub(crate) struct RemoteCompletion {
@@ -16,7 +29,7 @@ pub(crate) struct RemoteCompletion {
 pub(crate) struct RemoteWaker {
     slot: usize,
     seq: u64,
-    inbox: std::sync::Arc<super::poller::RemoteInbox>,
+    inbox: Arc<RemoteInbox>,
 }
 
 impl RemoteCompletion {
@@ -37,10 +50,32 @@ impl RemoteCompletion {
     /// A kill or timeout unwinds out of here; the other thread's later wake-up
     /// then finds nobody and is ignored.
     pub(crate) fn wait(self) {
+        self.wait_until(None);
+    }
+
+    /// Parks the calling green thread until the waker has fired (true) or
+    /// `deadline` has passed (false); unwinds like [`RemoteCompletion::wait`].
+    pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
         let hub = current();
-        while !hub.poller.remote_woken(&self.wait) {
-            hub.park();
+        while !self.is_woken() {
+            if !hub.park_until(deadline) {
+                return self.is_woken();
+            }
         }
+        true
+    }
+
+    /// Parks the calling green thread once: until the waker fires or
+    /// anything else on this hub unparks it. True when the waker has fired.
+    pub(crate) fn park_once(&self) -> bool {
+        if !self.is_woken() {
+            current().park();
+        }
+        self.is_woken()
+    }
+
+    fn is_woken(&self) -> bool {
+        current().poller.remote_woken(&self.wait)
     }
 }
 
@@ -53,6 +88,155 @@ impl Drop for RemoteCompletion {
 impl RemoteWaker {
     /// Wakes the waiting green thread; callable from any OS thread.
     pub(crate) fn wake(self) {
-        self.inbox.post(self.slot, self.seq);
+        match existing() {
+            // On the waiter's own hub: no inbox, no system call.
+            Some(hub) if Arc::ptr_eq(hub.poller.inbox(), &self.inbox) => {
+                if let Some(task) = hub.poller.wake_remote_here(self.slot, self.seq) {
+                    hub.unpark(&task);
+                }
+            }
+            _ => self.inbox.post(self.slot, self.seq),
+        }
+    }
+}
+
+/// A waiter that any OS thread can wake: a green thread, through its hub,
+/// or a plain OS thread, unparked.
+pub(crate) enum Wakeup {
+    Green(RemoteWaker),
+    Thread(Thread),
+}
+
+impl Wakeup {
+    fn wake(self) {
+        match self {
+            Wakeup::Green(waker) => waker.wake(),
+            Wakeup::Thread(thread) => thread.unpark(),
+        }
+    }
+}
+
+/// The waiters of one condition of a `Mutex`-protected state, in arrival
+/// order. A waiter is woken by being taken off the queue.
+pub(crate) struct WaitQueue {
+    waiters: VecDeque<(u64, Wakeup)>,
+    next_ticket: u64,
+}
+
+impl WaitQueue {
+    pub(crate) const fn new() -> WaitQueue {
+        WaitQueue {
+            waiters: VecDeque::new(),
+            next_ticket: 0,
+        }
+    }
+
+    fn push(&mut self, wakeup: Wakeup) -> u64 {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.waiters.push_back((ticket, wakeup));
+        ticket
+    }
+
+    /// Takes a waiter off the queue; false when a waker already had.
+    fn remove(&mut self, ticket: u64) -> bool {
+        match self.waiters.iter().position(|(t, _)| *t == ticket) {
+            Some(at) => {
+                self.waiters.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Wakes the longest waiter, if any.
+    pub(crate) fn wake_one(&mut self) {
+        if let Some((_, wakeup)) = self.waiters.pop_front() {
+            wakeup.wake();
+        }
+    }
+
+    /// Wakes every waiter.
+    pub(crate) fn wake_all(&mut self) {
+        self.waiters.drain(..).for_each(|(_, wakeup)| wakeup.wake());
+    }
+}
+
+/// Locks `lock`, whatever a panicking holder left: every state guarded this
+/// way is updated in single steps that a panic cannot cut in half.
+pub(crate) fn lock_unpoisoned<S>(lock: &Mutex<S>) -> MutexGuard<'_, S> {
+    lock.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Blocks the caller until `ready` finds what it waits for in the state
+/// behind `state` (`Some`), or until `deadline` passes (`ready`'s last word).
+///
+/// Between checks the caller sits on the [`WaitQueue`] that `queue` picks out
+/// of the state, and whoever changes the state wakes it from there. Inside a
+/// thread that has a hub, only the calling green thread (or the hub's main
+/// context) parks, and a kill or timeout unwinds out of the wait; a wake-up
+/// it received but could not use is passed on to the next waiter. On a
+/// plain OS thread the thread itself parks.
+pub(crate) fn wait_on<S, R>(
+    state: &Mutex<S>,
+    queue: fn(&mut S) -> &mut WaitQueue,
+    deadline: Option<Instant>,
+    mut ready: impl FnMut(&mut S) -> Option<R>,
+) -> Option<R> {
+    let green = existing().is_some();
+    loop {
+        let mut guard = lock_unpoisoned(state);
+        if let Some(found) = ready(&mut guard) {
+            return Some(found);
+        }
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return None;
+        }
+        if green {
+            let (completion, waker) = RemoteCompletion::new();
+            let ticket = queue(&mut guard).push(Wakeup::Green(waker));
+            drop(guard);
+            let queued = Queued {
+                state,
+                queue,
+                ticket,
+            };
+            completion.wait_until(deadline);
+            drop(queued);
+        } else {
+            let ticket = queue(&mut guard).push(Wakeup::Thread(std::thread::current()));
+            drop(guard);
+            let queued = Queued {
+                state,
+                queue,
+                ticket,
+            };
+            match deadline {
+                Some(deadline) => {
+                    std::thread::park_timeout(deadline.saturating_duration_since(Instant::now()))
+                }
+                None => std::thread::park(),
+            }
+            drop(queued);
+        }
+    }
+}
+
+/// A waiter's place on a [`WaitQueue`]: leaving, it takes itself off, or,
+/// when a waker already took it off, wakes the next waiter in its stead
+/// (the caller re-checks the state and may queue again).
+struct Queued<'a, S> {
+    state: &'a Mutex<S>,
+    queue: fn(&mut S) -> &mut WaitQueue,
+    ticket: u64,
+}
+
+impl<S> Drop for Queued<'_, S> {
+    fn drop(&mut self) {
+        let mut guard = lock_unpoisoned(self.state);
+        let queue = (self.queue)(&mut guard);
+        if !queue.remove(self.ticket) && std::thread::panicking() {
+            queue.wake_one();
+        }
     }
 }

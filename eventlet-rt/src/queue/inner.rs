@@ -24,26 +24,18 @@ pub(crate) struct Inner<T, S> {
     joiners: WaitList<()>,
     /// Items put and not yet marked done with `task_done`.
     pub(super) unfinished: usize,
-    /// No item will ever be put again (every `mpsc` sender is gone).
-    closed_for_get: bool,
-    /// No item will ever be taken again (the `mpsc` receiver is gone).
-    closed_for_put: bool,
 }
 
 /// Why a put did not happen; the item comes back.
 pub(crate) enum PutError<T> {
     /// No room (before the deadline, for a blocking put).
     Full(T),
-    /// The getting side is gone for good.
-    Closed(T),
 }
 
 /// Why a get gave no item.
 pub(crate) enum GetError {
     /// Nothing to take (before the deadline, for a blocking get).
     Empty,
-    /// Nothing stored and the putting side is gone for good.
-    Closed,
 }
 
 /// Where an accepted item went.
@@ -61,8 +53,6 @@ impl<T, S: Storage<T>> Inner<T, S> {
             putters: WaitList::new(),
             joiners: WaitList::new(),
             unfinished: 0,
-            closed_for_get: false,
-            closed_for_put: false,
         }
     }
 
@@ -78,9 +68,6 @@ impl<T, S: Storage<T>> Inner<T, S> {
     /// Puts without blocking: into the longest getter's hands, else into storage.
     #[inline]
     fn offer(&mut self, item: T) -> Result<Accepted, PutError<T>> {
-        if self.closed_for_put {
-            return Err(PutError::Closed(item));
-        }
         let item = match self.getters.wake_front(item) {
             Ok(()) => {
                 self.unfinished += 1;
@@ -155,7 +142,6 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
                 Ok(())
             }
             Err(PutError::Full(item)) => self.wait_for_room(item, deadline),
-            Err(closed) => Err(closed),
         }
     }
 
@@ -169,8 +155,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
         );
         match waited {
             Waited::Woken(None) => Ok(()),
-            // Woken with the item still in hand: the queue closed.
-            Waited::Woken(Some(item)) => Err(PutError::Closed(item)),
+            Waited::Woken(Some(_)) => unreachable!("a putter is woken only once its item is taken"),
             Waited::TimedOut(item) => Err(PutError::Full(
                 item.expect("a putter keeps its item until it is taken"),
             )),
@@ -197,8 +182,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
         );
         match waited {
             Waited::Woken(Some(item)) => Ok(item),
-            // Woken with empty hands: the queue closed.
-            Waited::Woken(None) => Err(GetError::Closed),
+            Waited::Woken(None) => unreachable!("a getter is woken only with an item in hand"),
             Waited::TimedOut(_) => Err(GetError::Empty),
         }
     }
@@ -208,32 +192,8 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
         let mut inner = self.inner.borrow_mut();
         match inner.take() {
             Some(item) => Ok(item),
-            None if inner.closed_for_get => Err(GetError::Closed),
             None => Err(GetError::Empty),
         }
-    }
-
-    /// No item will be put any more: blocked and future getters find the
-    /// queue closed once it is empty.
-    pub(crate) fn close_for_get(&self) {
-        let mut inner = self.inner.borrow_mut();
-        inner.closed_for_get = true;
-        inner.getters.wake_all_with(|_| ());
-    }
-
-    /// No item will be taken any more: stored items are dropped, blocked and
-    /// future putters get their items back.
-    pub(crate) fn close_for_put(&self) {
-        let mut dropped = Vec::new();
-        {
-            let mut inner = self.inner.borrow_mut();
-            inner.closed_for_put = true;
-            inner.putters.wake_all_with(|_| ());
-            while let Some(item) = inner.items.pop() {
-                dropped.push(item);
-            }
-        }
-        drop(dropped); // after the borrow: dropping items may run user code
     }
 
     /// Blocks until every item put has been marked done.

@@ -43,7 +43,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-pub(crate) use inner::{GetError, PutError};
+pub(crate) use inner::PutError;
 pub use storage::{Fifo, Lifo, Priority, Storage};
 
 use inner::Inner;
@@ -357,7 +357,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
 impl<T> PutError<T> {
     fn into_item(self) -> T {
         match self {
-            PutError::Full(item) | PutError::Closed(item) => item,
+            PutError::Full(item) => item,
         }
     }
 }

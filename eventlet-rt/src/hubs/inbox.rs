@@ -1,0 +1,180 @@
+//! What other OS threads send to a hub of [`Hubs`](super::Hubs), and the
+//! loop its thread runs to take them.
+//!
+//! The hub thread's main context sleeps in the hub's poller until a job is
+//! posted: the poster wakes it through the hub's `mio::Waker` (a
+//! [`RemoteWaker`](crate::hub::RemoteCompletion)), never by polling. Jobs
+//! that pile up while the hub is busy are taken in one batch.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::oneshot::Promise;
+use crate::GreenThread;
+use crate::hub::{self, RemoteCompletion, RemoteWaker, lock_unpoisoned};
+
+/// The body of a green thread to start, built by the poster.
+pub(crate) type Body = Box<dyn FnOnce() + Send>;
+
+pub(crate) enum Job {
+    /// Start a green thread; `id` names it for a later `Kill`.
+    Spawn { id: u64, body: Body },
+    /// Kill the green thread started as `id`, if it is still running.
+    Kill(u64),
+    /// Answer once no green thread is left on the hub.
+    Join(Promise<()>),
+    /// Leave the loop: the thread exits and its hub is torn down.
+    Shutdown,
+}
+
+/// A hub's inbox for jobs from any OS thread.
+pub(crate) struct Inbox {
+    state: Mutex<State>,
+    next_id: AtomicU64,
+}
+
+struct State {
+    jobs: Vec<Job>,
+    /// The hub's main context, when it sleeps waiting for jobs.
+    sleeper: Option<RemoteWaker>,
+    /// Set when the hub thread has left its loop: jobs are refused.
+    closed: bool,
+}
+
+impl Inbox {
+    pub(crate) fn new() -> Inbox {
+        Inbox {
+            state: Mutex::new(State {
+                jobs: Vec::new(),
+                sleeper: None,
+                closed: false,
+            }),
+            next_id: AtomicU64::new(0),
+        }
+    }
+
+    /// A fresh id for a `Spawn`.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Posts `job`; when the hub is gone the job is dropped here (a green
+    /// thread's promise then says `Killed`).
+    pub(crate) fn post(&self, job: Job) {
+        let mut state = lock_unpoisoned(&self.state);
+        if state.closed {
+            drop(state);
+            drop(job);
+            return;
+        }
+        state.jobs.push(job);
+        let sleeper = state.sleeper.take();
+        drop(state);
+        if let Some(sleeper) = sleeper {
+            sleeper.wake();
+        }
+    }
+
+    /// The jobs posted so far; with none, registers `sleeper` to be woken
+    /// by the next post.
+    fn take_or_sleep(&self, sleeper: RemoteWaker) -> Vec<Job> {
+        let mut state = lock_unpoisoned(&self.state);
+        if state.jobs.is_empty() {
+            state.sleeper = Some(sleeper);
+        }
+        std::mem::take(&mut state.jobs)
+    }
+
+    /// Refuses jobs from now on; gives back those not taken.
+    fn close(&self) -> Vec<Job> {
+        let mut state = lock_unpoisoned(&self.state);
+        state.closed = true;
+        state.sleeper = None;
+        std::mem::take(&mut state.jobs)
+    }
+}
+
+/// Closes the inbox when the hub thread leaves its loop, even by a panic:
+/// jobs left over are dropped, so whoever waits on them hears `Killed`.
+struct CloseOnExit<'a>(&'a Inbox);
+
+impl Drop for CloseOnExit<'_> {
+    fn drop(&mut self) {
+        drop(self.0.close());
+    }
+}
+
+/// Green threads started from the inbox and not finished, by id.
+type Started = Rc<RefCell<HashMap<u64, GreenThread<()>>>>;
+
+/// Takes its green thread off [`Started`] when its body ends or is dropped
+/// unstarted.
+struct Forget {
+    started: Started,
+    id: u64,
+}
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        let handle = self.started.borrow_mut().remove(&self.id);
+        drop(handle);
+    }
+}
+
+/// The hub thread's loop: starts posted green threads, kills, answers joins,
+/// until `Shutdown`. Returns with green threads possibly still live: the
+/// thread's exit tears the hub down (they are killed, their destructors run).
+pub(crate) fn run(inbox: &Inbox) {
+    let _close = CloseOnExit(inbox);
+    let started: Started = Rc::default();
+    let mut joins: Vec<Promise<()>> = Vec::new();
+    loop {
+        let (completion, sleeper) = RemoteCompletion::new();
+        let jobs = inbox.take_or_sleep(sleeper);
+        if jobs.is_empty() {
+            if !joins.is_empty() {
+                let stats = hub::stats();
+                if stats.live_green_threads == 0 && stats.queued == 0 {
+                    joins.drain(..).for_each(|join| join.set(Ok(())));
+                } else if stats.live_green_threads == 0 {
+                    // Only unstarted green threads: let them run.
+                    crate::yield_now();
+                    continue;
+                } else {
+                    hub::current().watch_idle();
+                }
+            }
+            completion.park_once();
+            continue;
+        }
+        drop(completion);
+        for job in jobs {
+            match job {
+                Job::Spawn { id, body } => {
+                    let forget = Forget {
+                        started: started.clone(),
+                        id,
+                    };
+                    let green_thread = crate::spawn(move || {
+                        let _forget = forget;
+                        body();
+                    });
+                    started.borrow_mut().insert(id, green_thread);
+                }
+                Job::Kill(id) => {
+                    // Out of the map first: killing an unstarted green
+                    // thread drops its body, whose `Forget` borrows the map.
+                    let green_thread = started.borrow_mut().remove(&id);
+                    if let Some(green_thread) = green_thread {
+                        green_thread.kill();
+                    }
+                }
+                Job::Join(promise) => joins.push(promise),
+                Job::Shutdown => return,
+            }
+        }
+    }
+}
