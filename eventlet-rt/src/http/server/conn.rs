@@ -100,8 +100,9 @@ pub(crate) fn run<S: Transport>(
             keep_alive: exchange.keep_alive && !close,
             ..exchange
         };
+        let echo_len = if echoes_body { wire.remaining() } else { None };
         let Ok((payload, must_close)) =
-            encode::encode_head(&mut wire.output, response, exchange, &date)
+            encode::encode_head(&mut wire.output, response, exchange, echo_len, &date)
         else {
             return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
         };

@@ -36,11 +36,14 @@ pub(crate) struct UnsafeHeader;
 
 /// Appends the head of `response` to `out`; gives the payload to send after
 /// it, and whether the connection must close after this response. On error
-/// nothing is appended.
+/// nothing is appended. `echo_len` is what is left of the request's body
+/// when the response's body is that body (which cannot say so itself while
+/// the connection is busy encoding).
 pub(crate) fn encode_head(
     out: &mut Vec<u8>,
     response: ::http::Response<Body>,
     exchange: Exchange,
+    echo_len: Option<u64>,
     date: &HttpDate,
 ) -> Result<(Payload, bool), UnsafeHeader> {
     let (parts, body) = response.into_parts();
@@ -69,7 +72,7 @@ pub(crate) fn encode_head(
         }
         streamed => {
             let body = Body::from_kind(streamed);
-            match body.exact_len().or(set_length) {
+            match body.exact_len().or(echo_len).or(set_length) {
                 Some(length) => (Some(length), Payload::Fixed(body, length)),
                 None if exchange.version == Version::HTTP_11 => (None, Payload::Chunked(body)),
                 None => {
@@ -163,7 +166,7 @@ mod tests {
 
     fn head(response: ::http::Response<Body>, exchange: Exchange) -> (String, bool) {
         let mut out = Vec::new();
-        let (_, close) = encode_head(&mut out, response, exchange, DATE).unwrap();
+        let (_, close) = encode_head(&mut out, response, exchange, None, DATE).unwrap();
         (String::from_utf8(out).unwrap(), close)
     }
 
@@ -206,7 +209,7 @@ mod tests {
         let mut response = ::http::Response::new(Body::empty());
         response.headers_mut().insert("x", value);
         let mut out = Vec::new();
-        assert!(encode_head(&mut out, response, EXCHANGE, DATE).is_err());
+        assert!(encode_head(&mut out, response, EXCHANGE, None, DATE).is_err());
         assert!(out.is_empty());
     }
 }
