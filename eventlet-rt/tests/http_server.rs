@@ -204,8 +204,10 @@ fn a_header_that_would_split_the_response_is_never_sent() {
 
 #[test]
 fn shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
-    let server = Server::new(|request: Request| {
+    let (in_handler, in_handler_rx) = mpsc::channel();
+    let server = Server::new(move |request: Request| {
         if request.uri().path() == "/slow" {
+            in_handler.send(()).unwrap();
             eventlet_rt::sleep(Duration::from_millis(200));
         }
         Response::new(Body::from("done"))
@@ -221,7 +223,7 @@ fn shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
     assert!(idle.read(&mut first).unwrap() > 0);
     let mut busy = client(addr);
     busy.write_all(b"GET /slow HTTP/1.1\r\n\r\n").unwrap();
-    eventlet_rt::sleep(Duration::from_millis(50)); // the slow request is in its handler
+    in_handler_rx.recv().unwrap();
 
     let started = Instant::now();
     stop.shutdown();
