@@ -57,7 +57,10 @@ fn keep_alive_serves_requests_sent_one_after_another() {
         let mut reply = vec![0; 512];
         let n = stream.read(&mut reply).unwrap();
         let reply = String::from_utf8_lossy(&reply[..n]);
-        assert!(reply.starts_with("HTTP/1.1 200 OK\r\n") && reply.ends_with(path), "{reply}");
+        assert!(
+            reply.starts_with("HTTP/1.1 200 OK\r\n") && reply.ends_with(path),
+            "{reply}"
+        );
     }
 }
 
@@ -65,7 +68,10 @@ fn keep_alive_serves_requests_sent_one_after_another() {
 fn http_1_0_closes_unless_asked_to_keep_alive() {
     let addr = start(Server::new(path_echo));
     let reply = exchange(addr, b"GET /old HTTP/1.0\r\n\r\n");
-    assert!(reply.starts_with("HTTP/1.1 200 OK\r\n") && reply.ends_with("/old"), "{reply}");
+    assert!(
+        reply.starts_with("HTTP/1.1 200 OK\r\n") && reply.ends_with("/old"),
+        "{reply}"
+    );
     let reply = exchange(
         addr,
         b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n",
@@ -79,7 +85,10 @@ fn head_gives_the_length_without_the_body() {
     let addr = start(Server::new(|_| Response::new(Body::from("twelve bytes"))));
     let reply = exchange(addr, b"HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n");
     assert!(reply.contains("Content-Length: 12\r\n"), "{reply}");
-    assert!(reply.ends_with("\r\n\r\n"), "no body after the head: {reply}");
+    assert!(
+        reply.ends_with("\r\n\r\n"),
+        "no body after the head: {reply}"
+    );
 }
 
 #[test]
@@ -92,7 +101,10 @@ fn chunked_upload_streams_to_the_handler_and_trailers_are_dropped() {
           GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(statuses(&reply), [200, 200]);
-    assert!(reply.contains("\r\n\r\n12HTTP/1.1"), "12 bytes, then the next answer: {reply}");
+    assert!(
+        reply.contains("\r\n\r\n12HTTP/1.1"),
+        "12 bytes, then the next answer: {reply}"
+    );
 }
 
 #[test]
@@ -171,7 +183,10 @@ fn a_reader_body_is_sent_chunked_and_a_request_body_can_be_echoed() {
         b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyzGET /next HTTP/1.1\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(statuses(&reply), [200, 200]);
-    assert!(reply.contains("Content-Length: 3\r\n") && reply.contains("\r\n\r\nxyzHTTP"), "{reply}");
+    assert!(
+        reply.contains("Content-Length: 3\r\n") && reply.contains("\r\n\r\nxyzHTTP"),
+        "{reply}"
+    );
 }
 
 #[test]
@@ -183,7 +198,11 @@ fn a_handler_panic_is_a_500_and_the_server_goes_on() {
         Response::new(Body::from("fine"))
     }));
     let reply = exchange(addr, b"GET /boom HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
-    assert_eq!(statuses(&reply), [500], "the connection closes after a panic: {reply}");
+    assert_eq!(
+        statuses(&reply),
+        [500],
+        "the connection closes after a panic: {reply}"
+    );
     assert!(exchange(addr, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").ends_with("fine"));
 }
 
@@ -228,9 +247,16 @@ fn shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
     let started = Instant::now();
     stop.shutdown();
     let mut rest = Vec::new();
-    assert_eq!(idle.read_to_end(&mut rest).unwrap(), 0, "the idle connection is closed");
+    assert_eq!(
+        idle.read_to_end(&mut rest).unwrap(),
+        0,
+        "the idle connection is closed"
+    );
     let reply = read_to_close(&mut busy);
-    assert!(reply.contains("Connection: close\r\n") && reply.ends_with("done"), "{reply}");
+    assert!(
+        reply.contains("Connection: close\r\n") && reply.ends_with("done"),
+        "{reply}"
+    );
     assert!(serving.wait().unwrap().is_ok());
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(eventlet_rt::connect(addr).is_err(), "no longer accepting");
@@ -247,11 +273,19 @@ fn requests_on_many_connections_overlap() {
         Response::new(Body::empty())
     }));
     let clients: Vec<_> = (0..20)
-        .map(|_| eventlet_rt::spawn(move || exchange(addr, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")))
+        .map(|_| {
+            eventlet_rt::spawn(move || {
+                exchange(addr, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+            })
+        })
         .collect();
     for reply in clients {
         assert_eq!(statuses(&reply.wait().unwrap()), [200]);
     }
     let log = log.borrow();
-    assert_eq!(log[..20], ["start"; 20], "all twenty handlers sleep at once");
+    assert_eq!(
+        log[..20],
+        ["start"; 20],
+        "all twenty handlers sleep at once"
+    );
 }

@@ -31,7 +31,10 @@ fn logging_server() -> (std::net::SocketAddr, Rc<RefCell<Vec<String>>>) {
 
 fn status_of(addr: std::net::SocketAddr, request: &[u8]) -> Vec<u16> {
     let reply = exchange(addr, request);
-    assert!(reply.contains("Connection: close\r\n") || reply.is_empty(), "{reply}");
+    assert!(
+        reply.contains("Connection: close\r\n") || reply.is_empty(),
+        "{reply}"
+    );
     statuses(&reply)
 }
 
@@ -67,15 +70,18 @@ fn malformed_chunks_are_400_never_a_hang() {
     let (addr, log) = logging_server();
     let extension = format!("5;{}\r\nhello\r\n0\r\n\r\n", "e".repeat(24_000));
     for body in [
-        "zz\r\nhello\r\n0\r\n\r\n",  // size not hex
-        "5\r\nhelloXX0\r\n\r\n",       // data without its CRLF
-        extension.as_str(),           // a 24,000-character extension
+        "zz\r\nhello\r\n0\r\n\r\n", // size not hex
+        "5\r\nhelloXX0\r\n\r\n",    // data without its CRLF
+        extension.as_str(),         // a 24,000-character extension
     ] {
-        let request =
-            format!("POST /chunks HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
+        let request = format!("POST /chunks HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
         assert_eq!(status_of(addr, request.as_bytes()), [400]);
     }
-    assert_eq!(log.borrow().len(), 3, "each reached its handler, which saw the error");
+    assert_eq!(
+        log.borrow().len(),
+        3,
+        "each reached its handler, which saw the error"
+    );
 }
 
 #[test]
@@ -94,8 +100,17 @@ fn trailers_never_smuggle_a_request() {
 fn bad_request_lines_and_header_names_are_400() {
     let (addr, log) = logging_server();
     assert_eq!(status_of(addr, b"GET / HTTP %\r\n\r\n"), [400]);
-    assert_eq!(status_of(addr, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"), [400]);
-    assert_eq!(status_of(addr, b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"), [400]);
+    assert_eq!(
+        status_of(
+            addr,
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"
+        ),
+        [400]
+    );
+    assert_eq!(
+        status_of(addr, b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"),
+        [400]
+    );
     assert_eq!(status_of(addr, b"GET / HTTP/2.0\r\n\r\n"), [505]);
     assert!(log.borrow().is_empty());
 }
@@ -107,7 +122,9 @@ fn oversized_heads_are_414_and_431() {
     assert_eq!(status_of(addr, long_url.as_bytes()), [414]);
     let long_line = format!("GET / HTTP/1.1\r\nX-Long: {}\r\n\r\n", "h".repeat(10_000));
     assert_eq!(status_of(addr, long_line.as_bytes()), [431]);
-    let many: String = (0..20).map(|i| format!("X-{i}: {}\r\n", "m".repeat(7000))).collect();
+    let many: String = (0..20)
+        .map(|i| format!("X-{i}: {}\r\n", "m".repeat(7000)))
+        .collect();
     let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
     assert_eq!(status_of(addr, many.as_bytes()), [431]);
 }
@@ -115,7 +132,10 @@ fn oversized_heads_are_414_and_431() {
 #[test]
 fn bodies_over_the_limit_are_413() {
     let (addr, log) = logging_server();
-    let declared = format!("POST /cl HTTP/1.1\r\nContent-Length: 5000\r\n\r\n{}", "b".repeat(5000));
+    let declared = format!(
+        "POST /cl HTTP/1.1\r\nContent-Length: 5000\r\n\r\n{}",
+        "b".repeat(5000)
+    );
     assert_eq!(status_of(addr, declared.as_bytes()), [413]);
     assert!(log.borrow().is_empty(), "refused before the handler");
     let chunk = "c".repeat(600);
@@ -152,12 +172,25 @@ fn stalled_clients_do_not_delay_others_and_are_closed_at_the_header_timeout() {
     assert!(reply.ends_with("ok"), "{reply}");
     let normal = normal.elapsed();
     for stalled in stalled {
-        assert_eq!(stalled.wait().unwrap().unwrap(), 0, "closed without an answer");
+        assert_eq!(
+            stalled.wait().unwrap().unwrap(),
+            0,
+            "closed without an answer"
+        );
     }
     let all_closed = started.elapsed();
-    assert!(normal < Duration::from_millis(400), "normal request took {normal:?}");
-    assert!(all_closed >= Duration::from_millis(500), "not before the timeout");
-    assert!(all_closed < Duration::from_secs(5), "closed at the timeout: {all_closed:?}");
+    assert!(
+        normal < Duration::from_millis(400),
+        "normal request took {normal:?}"
+    );
+    assert!(
+        all_closed >= Duration::from_millis(500),
+        "not before the timeout"
+    );
+    assert!(
+        all_closed < Duration::from_secs(5),
+        "closed at the timeout: {all_closed:?}"
+    );
 }
 
 #[test]
@@ -178,10 +211,7 @@ fn an_idle_keep_alive_connection_is_closed_at_its_timeout() {
 
 #[test]
 fn connections_past_the_limit_get_503_and_the_others_go_on() {
-    let addr = start(
-        Server::new(|_| Response::new(Body::from("ok")))
-            .max_connections(2),
-    );
+    let addr = start(Server::new(|_| Response::new(Body::from("ok"))).max_connections(2));
     let mut held: Vec<_> = (0..2).map(|_| client(addr)).collect();
     for stream in &mut held {
         // Answered, so accepted; then idle on keep-alive.
@@ -189,7 +219,9 @@ fn connections_past_the_limit_get_503_and_the_others_go_on() {
         assert!(stream.read(&mut [0; 512]).unwrap() > 0);
     }
     assert_eq!(statuses(&exchange(addr, b"GET / HTTP/1.1\r\n\r\n")), [503]);
-    held[0].write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();
+    held[0]
+        .write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
     assert!(read_to_close(&mut held[0]).ends_with("ok"));
     drop(held);
     // The server notices the two closes on its own time: ask until it has.

@@ -28,7 +28,9 @@ fn run(program: &str, args: &[&str]) -> Output {
     let output = Command::new(program)
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): install it (apt-get install {program})"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program} ({e}): install it (apt-get install {program})")
+        });
     assert!(
         output.status.success(),
         "{program} failed: {}",
@@ -40,7 +42,10 @@ fn run(program: &str, args: &[&str]) -> Output {
 #[test]
 fn curl_fetches_two_urls_over_one_kept_alive_connection() {
     let (_server, url) = start("1");
-    let output = run("curl", &["-sv", &format!("{url}/plaintext"), &format!("{url}/json")]);
+    let output = run(
+        "curl",
+        &["-sv", &format!("{url}/plaintext"), &format!("{url}/json")],
+    );
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         r#"Hello, World!{"message":"Hello, World!"}"#
@@ -48,7 +53,10 @@ fn curl_fetches_two_urls_over_one_kept_alive_connection() {
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(log.contains("Re-using existing connection"), "{log}");
     assert_eq!(log.matches("Connected to").count(), 1, "{log}");
-    assert!(log.contains("< Content-Type: text/plain") || log.contains("< content-type: text/plain"), "{log}");
+    assert!(
+        log.contains("< Content-Type: text/plain") || log.contains("< content-type: text/plain"),
+        "{log}"
+    );
 }
 
 const PYTHON_CLIENT: &str = r#"
@@ -92,14 +100,26 @@ fn the_green_agent_gets_json_and_echoes_a_body() {
     let agent = eventlet_rt::http::agent();
     let mut json = agent.get(format!("{url}/json")).call().unwrap();
     assert_eq!(json.headers()["content-type"], "application/json");
-    assert_eq!(json.body_mut().read_to_string().unwrap(), r#"{"message":"Hello, World!"}"#);
+    assert_eq!(
+        json.body_mut().read_to_string().unwrap(),
+        r#"{"message":"Hello, World!"}"#
+    );
     let big = "e".repeat(300_000);
     let mut echo = agent.post(format!("{url}/echo")).send(&big).unwrap();
     assert_eq!(echo.body_mut().read_to_string().unwrap(), big);
-    let index = agent.get(format!("{url}/")).call().unwrap().body_mut().read_to_string().unwrap();
+    let index = agent
+        .get(format!("{url}/"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
     assert!(index.contains("/sleep?ms=N"), "{index}");
     let missing = agent.get(format!("{url}/nowhere")).call().unwrap_err();
-    assert!(matches!(missing, eventlet_rt::http::ureq::Error::StatusCode(404)), "{missing}");
+    assert!(
+        matches!(missing, eventlet_rt::http::ureq::Error::StatusCode(404)),
+        "{missing}"
+    );
 }
 
 #[test]

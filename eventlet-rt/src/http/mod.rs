@@ -55,8 +55,7 @@ pub mod server;
 mod transport;
 
 pub use ::http::{
-    HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version, header, request,
-    response,
+    HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version, header, request, response,
 };
 pub use connector::GreenConnector;
 pub use resolver::GreenResolver;

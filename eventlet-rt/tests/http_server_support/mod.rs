@@ -42,7 +42,10 @@ pub fn read_to_close(stream: &mut TcpStream) -> String {
         Ok(_) => {}
         // A reset after the answer still counts: the answer is what matters.
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
-        Err(e) => panic!("no close from the server: {e}; got {:?}", String::from_utf8_lossy(&reply)),
+        Err(e) => panic!(
+            "no close from the server: {e}; got {:?}",
+            String::from_utf8_lossy(&reply)
+        ),
     }
     String::from_utf8_lossy(&reply).into_owned()
 }

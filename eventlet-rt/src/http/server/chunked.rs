@@ -112,16 +112,31 @@ mod tests {
 
     #[test]
     fn size_lines() {
-        assert_eq!(Chunked::Size.advance(b"1a\r\n", 99), Ok(Some((4, Chunked::Data(26)))));
-        assert_eq!(Chunked::Size.advance(b"0\r\n", 99), Ok(Some((3, Chunked::Trailers))));
+        assert_eq!(
+            Chunked::Size.advance(b"1a\r\n", 99),
+            Ok(Some((4, Chunked::Data(26))))
+        );
+        assert_eq!(
+            Chunked::Size.advance(b"0\r\n", 99),
+            Ok(Some((3, Chunked::Trailers)))
+        );
         assert_eq!(
             Chunked::Size.advance(b"5 ; name=value\r\nhello", 99),
             Ok(Some((16, Chunked::Data(5))))
         );
         assert_eq!(Chunked::Size.advance(b"1a", 99), Ok(None));
-        assert_eq!(Chunked::Size.advance(b"zz\r\n", 99), Err(ChunkError::Malformed));
-        assert_eq!(Chunked::Size.advance(b"5\n", 99), Err(ChunkError::Malformed));
-        assert_eq!(Chunked::Size.advance(b"5 x\r\n", 99), Err(ChunkError::Malformed));
+        assert_eq!(
+            Chunked::Size.advance(b"zz\r\n", 99),
+            Err(ChunkError::Malformed)
+        );
+        assert_eq!(
+            Chunked::Size.advance(b"5\n", 99),
+            Err(ChunkError::Malformed)
+        );
+        assert_eq!(
+            Chunked::Size.advance(b"5 x\r\n", 99),
+            Err(ChunkError::Malformed)
+        );
         assert_eq!(
             Chunked::Size.advance(b"10000000000000000\r\n", 99),
             Err(ChunkError::Malformed),
@@ -133,14 +148,23 @@ mod tests {
 
     #[test]
     fn data_end_needs_crlf() {
-        assert_eq!(Chunked::DataEnd.advance(b"\r\n5", 99), Ok(Some((2, Chunked::Size))));
+        assert_eq!(
+            Chunked::DataEnd.advance(b"\r\n5", 99),
+            Ok(Some((2, Chunked::Size)))
+        );
         assert_eq!(Chunked::DataEnd.advance(b"\r", 99), Ok(None));
-        assert_eq!(Chunked::DataEnd.advance(b"XX", 99), Err(ChunkError::Malformed));
+        assert_eq!(
+            Chunked::DataEnd.advance(b"XX", 99),
+            Err(ChunkError::Malformed)
+        );
     }
 
     #[test]
     fn trailers_are_header_fields() {
-        assert_eq!(Chunked::Trailers.advance(b"\r\n", 99), Ok(Some((2, Chunked::Done))));
+        assert_eq!(
+            Chunked::Trailers.advance(b"\r\n", 99),
+            Ok(Some((2, Chunked::Done)))
+        );
         assert_eq!(
             Chunked::Trailers.advance(b"X-Sum: 1\r\n\r\nGET", 99),
             Ok(Some((12, Chunked::Done)))

@@ -51,7 +51,14 @@ pub(crate) fn run<S: Transport>(
     loop {
         let head = {
             let mut wire = shared.0.borrow_mut();
-            match next_head(&mut wire, &mut scan, settings, served == 0, state, &mut date) {
+            match next_head(
+                &mut wire,
+                &mut scan,
+                settings,
+                served == 0,
+                state,
+                &mut date,
+            ) {
                 Ok(Some(head)) => head,
                 Ok(None) => return,
                 Err(status) => return refuse(&mut wire, status, &date),
@@ -112,9 +119,7 @@ pub(crate) fn run<S: Transport>(
                 wire.output.extend_from_slice(&bytes);
                 Ok(())
             }
-            Payload::Bytes(bytes) => wire
-                .flush()
-                .and_then(|()| wire.stream.write_all(&bytes)),
+            Payload::Bytes(bytes) => wire.flush().and_then(|()| wire.stream.write_all(&bytes)),
             Payload::Fixed(body, len) => {
                 drop(wire);
                 let sent = stream_body(&shared, body, Some(len), false, &mut scratch);
@@ -157,11 +162,11 @@ fn next_head<S: Transport>(
 ) -> Result<Option<Head>, StatusCode> {
     let mut deadline = first.then(|| Instant::now() + settings.header_read_timeout);
     loop {
-        if !wire.input.is_empty() {
-            if let Some(head) = scan.parse(wire.input.data(), settings)? {
-                wire.input.consume(head.len);
-                return Ok(Some(head));
-            }
+        if !wire.input.is_empty()
+            && let Some(head) = scan.parse(wire.input.data(), settings)?
+        {
+            wire.input.consume(head.len);
+            return Ok(Some(head));
         }
         if wire.flush().is_err() {
             return Ok(None);
@@ -202,7 +207,9 @@ fn stream_body<S: Transport>(
     scratch.resize(STREAM_CHUNK, 0);
     let mut left = len.unwrap_or(u64::MAX);
     while left > 0 {
-        let want = scratch.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let want = scratch
+            .len()
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
         let n = match body.read(&mut scratch[..want]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -49,7 +49,7 @@ pub(crate) fn encode_head(
     let (parts, body) = response.into_parts();
     let status = parts.status;
     let headers = &parts.headers;
-    if headers.values().any(|value| splits_response(value)) {
+    if headers.values().any(splits_response) {
         return Err(UnsafeHeader);
     }
     let mut close = !exchange.keep_alive
@@ -68,7 +68,14 @@ pub(crate) fn encode_head(
     let (length, payload) = match body.into_kind() {
         Kind::Full(bytes) => {
             let length = bytes.len() as u64;
-            (Some(length), if length == 0 { Payload::Nothing } else { Payload::Bytes(bytes) })
+            (
+                Some(length),
+                if length == 0 {
+                    Payload::Nothing
+                } else {
+                    Payload::Bytes(bytes)
+                },
+            )
         }
         streamed => {
             let body = Body::from_kind(streamed);
@@ -190,7 +197,10 @@ mod tests {
     fn streams_are_chunked_for_1_1_and_end_the_connection_for_1_0() {
         let stream = || ::http::Response::new(Body::from_reader(std::io::empty()));
         let (text, close) = head(stream(), EXCHANGE);
-        assert!(text.contains("Transfer-Encoding: chunked\r\n") && !close, "{text}");
+        assert!(
+            text.contains("Transfer-Encoding: chunked\r\n") && !close,
+            "{text}"
+        );
         let old = Exchange {
             version: Version::HTTP_10,
             ..EXCHANGE
@@ -205,7 +215,8 @@ mod tests {
     #[test]
     fn a_split_header_is_refused() {
         // SAFETY: not safe for a real response: this is the input the check exists for.
-        let value = unsafe { HeaderValue::from_maybe_shared_unchecked(Bytes::from_static(b"a\r\nb: c")) };
+        let value =
+            unsafe { HeaderValue::from_maybe_shared_unchecked(Bytes::from_static(b"a\r\nb: c")) };
         let mut response = ::http::Response::new(Body::empty());
         response.headers_mut().insert("x", value);
         let mut out = Vec::new();

@@ -124,8 +124,14 @@ fn parse_with_httparse(buf: &[u8], settings: &Settings) -> Result<Option<Head>, 
 
 /// A well-formed `HTTP/x.y` that is not 1.0 or 1.1 is 505; anything else 400.
 fn version_status(buf: &[u8]) -> StatusCode {
-    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(0);
-    let line = buf[start..].split(|&b| b == b'\n').next().unwrap_or_default();
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(0);
+    let line = buf[start..]
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     match line.rsplit(|&b| b == b' ').next() {
         Some([b'H', b'T', b'T', b'P', b'/', major, b'.', minor])
@@ -304,7 +310,10 @@ mod tests {
             parse(text.as_bytes()).map(|head| head.unwrap().framing)
         };
         assert_eq!(framing("Content-Length: 12"), Ok(Framing::Length(12)));
-        assert_eq!(framing("Content-Length: 5\r\nContent-Length: 5"), Ok(Framing::Length(5)));
+        assert_eq!(
+            framing("Content-Length: 5\r\nContent-Length: 5"),
+            Ok(Framing::Length(5))
+        );
         assert_eq!(framing("Transfer-Encoding: chunked"), Ok(Framing::Chunked));
         for refused in [
             "Content-Length: argh",
@@ -316,7 +325,11 @@ mod tests {
             "Transfer-Encoding: chunked, identity",
             "Transfer-Encoding: identity",
         ] {
-            assert_eq!(framing(refused).err(), Some(StatusCode::BAD_REQUEST), "{refused}");
+            assert_eq!(
+                framing(refused).err(),
+                Some(StatusCode::BAD_REQUEST),
+                "{refused}"
+            );
         }
         assert_eq!(
             framing("Transfer-Encoding: gzip, chunked").err(),
@@ -328,21 +341,41 @@ mod tests {
     fn bad_request_lines() {
         assert_eq!(status(b"GET / HTTP %\r\n\r\n"), StatusCode::BAD_REQUEST);
         assert_eq!(status(b"\x00\x01\xff\xfe garbage"), StatusCode::BAD_REQUEST);
-        assert_eq!(status(b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"), StatusCode::BAD_REQUEST);
-        assert_eq!(status(b"GET / HTTP/2.0\r\n\r\n"), StatusCode::HTTP_VERSION_NOT_SUPPORTED);
-        assert_eq!(status(b"GET / HTTP/1.1\r\nExpect: magic\r\n\r\n"), StatusCode::EXPECTATION_FAILED);
+        assert_eq!(
+            status(b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET / HTTP/2.0\r\n\r\n"),
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        );
+        assert_eq!(
+            status(b"GET / HTTP/1.1\r\nExpect: magic\r\n\r\n"),
+            StatusCode::EXPECTATION_FAILED
+        );
     }
 
     #[test]
     fn limits_hold_while_the_head_arrives() {
         let long_url = format!("GET /{} HTTP/1.1\r\n", "a".repeat(20_000));
-        assert_eq!(status(&long_url.as_bytes()[..9000]), StatusCode::URI_TOO_LONG);
+        assert_eq!(
+            status(&long_url.as_bytes()[..9000]),
+            StatusCode::URI_TOO_LONG
+        );
         assert_eq!(status(long_url.as_bytes()), StatusCode::URI_TOO_LONG);
         let long_header = format!("GET / HTTP/1.1\r\nX: {}", "b".repeat(10_000));
-        assert_eq!(status(long_header.as_bytes()), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-        let many: String = (0..20).map(|i| format!("X-{i}: {}\r\n", "c".repeat(7000))).collect();
+        assert_eq!(
+            status(long_header.as_bytes()),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+        let many: String = (0..20)
+            .map(|i| format!("X-{i}: {}\r\n", "c".repeat(7000)))
+            .collect();
         let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
-        assert_eq!(status(many.as_bytes()), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        assert_eq!(
+            status(many.as_bytes()),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
     }
 
     #[test]
@@ -351,7 +384,10 @@ mod tests {
         let mut scan = HeadScan::default();
         let whole = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
         for end in 1..whole.len() {
-            assert!(scan.parse(&whole[..end], &settings).unwrap().is_none(), "{end}");
+            assert!(
+                scan.parse(&whole[..end], &settings).unwrap().is_none(),
+                "{end}"
+            );
         }
         assert!(scan.parse(whole, &settings).unwrap().is_some());
     }

@@ -31,9 +31,10 @@ pub fn reuseport_listeners(
     addr: impl ToSocketAddrs,
     count: usize,
 ) -> io::Result<Vec<std::net::TcpListener>> {
-    let mut addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
-    })?;
+    let mut addr = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on"))?;
     let mut listeners = Vec::with_capacity(count);
     for _ in 0..count {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
@@ -63,8 +64,12 @@ where
     let (done, outcomes) = mpsc::channel();
     let count = listeners.len();
     for (index, listener) in listeners.into_iter().enumerate() {
-        let (handler, settings, shutdown, done) =
-            (handler.clone(), settings.clone(), shutdown.clone(), done.clone());
+        let (handler, settings, shutdown, done) = (
+            handler.clone(),
+            settings.clone(),
+            shutdown.clone(),
+            done.clone(),
+        );
         std::thread::Builder::new()
             .name(format!("http hub {index}"))
             .spawn(move || {

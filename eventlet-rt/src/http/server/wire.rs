@@ -240,7 +240,11 @@ impl<S: Transport> Wire<S> {
                 BodyFraming::Chunked(Chunked::Data(left)) => {
                     let n = self.read_data(buf, left)?;
                     self.received += n as u64;
-                    if self.settings.max_body_bytes.is_some_and(|max| self.received > max) {
+                    if self
+                        .settings
+                        .max_body_bytes
+                        .is_some_and(|max| self.received > max)
+                    {
                         return Err(self.fail(StatusCode::PAYLOAD_TOO_LARGE));
                     }
                     self.framing = BodyFraming::Chunked(match left - n as u64 {
@@ -319,10 +323,19 @@ impl<S: Transport> Wire<S> {
 
 fn body_error(status: StatusCode) -> io::Error {
     let (kind, what) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => (io::ErrorKind::InvalidData, "the request body is over the size limit"),
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (io::ErrorKind::InvalidData, "the request trailers are over the size limit"),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            io::ErrorKind::InvalidData,
+            "the request body is over the size limit",
+        ),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+            io::ErrorKind::InvalidData,
+            "the request trailers are over the size limit",
+        ),
         StatusCode::REQUEST_TIMEOUT => (io::ErrorKind::TimedOut, "the request body timed out"),
-        _ => (io::ErrorKind::InvalidData, "the request body is malformed or cut short"),
+        _ => (
+            io::ErrorKind::InvalidData,
+            "the request body is malformed or cut short",
+        ),
     };
     io::Error::new(kind, what)
 }
@@ -341,7 +354,9 @@ impl<S: Transport> BodySource for SharedWire<S> {
 
     fn remaining(&self, request: u64) -> Option<u64> {
         let wire = self.0.try_borrow().ok()?;
-        (wire.request == request).then(|| wire.remaining()).flatten()
+        (wire.request == request)
+            .then(|| wire.remaining())
+            .flatten()
     }
 }
 
