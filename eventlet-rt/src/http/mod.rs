@@ -1,5 +1,6 @@
-//! A green HTTP client: [`ureq`] 3 over green sockets (Eventlet's green
-//! `urllib`).
+//! Green HTTP: a client, [`ureq`] 3 over green sockets (Eventlet's green
+//! `urllib`), and a server, [`Server`] (Eventlet's `wsgi`; see [`server`]),
+//! on the `http` crate's request and response types, re-exported here.
 //!
 //! [`agent()`] gives a ready [`ureq::Agent`]: plain ureq for the user, whose
 //! every wait parks only the calling green thread. Name resolution runs on
@@ -50,10 +51,15 @@
 
 mod connector;
 mod resolver;
+pub mod server;
 mod transport;
 
+pub use ::http::{
+    HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version, header, request, response,
+};
 pub use connector::GreenConnector;
 pub use resolver::GreenResolver;
+pub use server::{Body, Request, Response, Server, ShutdownHandle, reuseport_listeners};
 pub use transport::GreenTransport;
 pub use ureq;
 

@@ -1,0 +1,304 @@
+//! One connection's loop: read, parse every complete request in the buffer,
+//! call the handler for each, encode the responses into one batch, write the
+//! batch once when the buffer holds no further complete request.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::io::{self, Read};
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use ::http::{Method, StatusCode};
+
+use super::body::{Body, BodySource};
+use super::date::{self, HttpDate};
+use super::encode::{self, Exchange, Payload};
+use super::limits::{
+    COPY_BODY_LIMIT, DRAIN_LIMIT, LINGER_BYTES, LINGER_TIME, STREAM_CHUNK, Settings,
+    WRITE_HIGH_WATER,
+};
+use super::parse::{Head, HeadScan};
+use super::wire::{SharedWire, Transport, Wire};
+use super::{Request, Response};
+use crate::task::Unwind;
+
+/// What the connection's server tells it, and what the server sees of it.
+pub(crate) struct ConnState {
+    /// The server is shutting down: answer the request in flight with
+    /// `Connection: close`, take no other.
+    pub(crate) closing: Rc<Cell<bool>>,
+    /// Waiting for the first byte of a request: safe to close at shutdown.
+    pub(crate) idle: Cell<bool>,
+}
+
+/// Serves requests on `stream` until the client or a limit ends the connection.
+pub(crate) fn run<S: Transport>(
+    stream: S,
+    settings: &Rc<Settings>,
+    handler: &dyn Fn(Request) -> Response,
+    state: &ConnState,
+) {
+    let Ok(wire) = Wire::new(stream, settings.clone()) else {
+        return;
+    };
+    let shared = Rc::new(SharedWire(RefCell::new(wire)));
+    let source: Rc<dyn BodySource> = shared.clone();
+    let mut scan = HeadScan::default();
+    let mut scratch = Vec::new();
+    let mut date = date::now();
+    let mut served = 0u64;
+    loop {
+        let head = {
+            let mut wire = shared.0.borrow_mut();
+            match next_head(
+                &mut wire,
+                &mut scan,
+                settings,
+                served == 0,
+                state,
+                &mut date,
+            ) {
+                Ok(Some(head)) => head,
+                Ok(None) => return,
+                Err(status) => return refuse(&mut wire, status, &date),
+            }
+        };
+        served += 1;
+        let Head {
+            request,
+            framing,
+            keep_alive,
+            expect_continue,
+            ..
+        } = head;
+        let exchange = Exchange {
+            head_request: request.method() == Method::HEAD,
+            version: request.version(),
+            keep_alive,
+        };
+        shared
+            .0
+            .borrow_mut()
+            .start_request(served, framing, expect_continue);
+        let request = request.map(|()| Body::incoming(source.clone(), served));
+        let response = match catch_user_panic(|| handler(request)) {
+            Ok(response) => response,
+            Err(_) => {
+                let mut wire = shared.0.borrow_mut();
+                return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
+            }
+        };
+        let echoes_body = response.body().is_incoming_of(&source, served);
+        let mut wire = shared.0.borrow_mut();
+        let mut close = state.closing.get();
+        if echoes_body {
+            if wire.continue_pending() {
+                wire.send_continue();
+            }
+        } else if !wire.body_finished() {
+            // An unread body: read and drop a little of it, or give up the connection.
+            close |= wire.continue_pending() || !wire.drain_body(DRAIN_LIMIT);
+        }
+        if let Some(status) = wire.failure {
+            return refuse(&mut wire, status, &date);
+        }
+        let exchange = Exchange {
+            keep_alive: exchange.keep_alive && !close,
+            ..exchange
+        };
+        let echo_len = if echoes_body { wire.remaining() } else { None };
+        let Ok((payload, must_close)) =
+            encode::encode_head(&mut wire.output, response, exchange, echo_len, &date)
+        else {
+            return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
+        };
+        let sent = match payload {
+            Payload::Nothing => Ok(()),
+            Payload::Bytes(bytes) if bytes.len() <= COPY_BODY_LIMIT => {
+                wire.output.extend_from_slice(&bytes);
+                Ok(())
+            }
+            Payload::Bytes(bytes) => wire.flush().and_then(|()| wire.stream.write_all(&bytes)),
+            Payload::Fixed(body, len) => {
+                drop(wire);
+                let sent = stream_body(&shared, body, Some(len), false, &mut scratch);
+                wire = shared.0.borrow_mut();
+                sent
+            }
+            Payload::Chunked(body) | Payload::UntilClose(body) => {
+                let chunked = exchange.version == ::http::Version::HTTP_11;
+                drop(wire);
+                let sent = stream_body(&shared, body, None, chunked, &mut scratch);
+                wire = shared.0.borrow_mut();
+                sent
+            }
+        };
+        // A streamed echo that stopped early leaves the request body unread.
+        let close = must_close || (echoes_body && !wire.body_finished());
+        if sent.is_err() {
+            return; // the response is cut: closing is the only way to say so
+        }
+        if close {
+            return finish(&mut wire);
+        }
+        if wire.output.len() >= WRITE_HIGH_WATER && wire.flush().is_err() {
+            return;
+        }
+    }
+}
+
+/// The next request head: from the buffer when a pipelined one is there,
+/// else from the client once the batch of responses so far is written.
+/// `Ok(None)` when the connection ends quietly: the client closed it, went
+/// silent past a timeout, or the server is shutting down.
+fn next_head<S: Transport>(
+    wire: &mut Wire<S>,
+    scan: &mut HeadScan,
+    settings: &Settings,
+    first: bool,
+    state: &ConnState,
+    date: &mut HttpDate,
+) -> Result<Option<Head>, StatusCode> {
+    let mut deadline = first.then(|| Instant::now() + settings.header_read_timeout);
+    loop {
+        if !wire.input.is_empty()
+            && let Some(head) = scan.parse(wire.input.data(), settings)?
+        {
+            wire.input.consume(head.len);
+            return Ok(Some(head));
+        }
+        if wire.flush().is_err() {
+            return Ok(None);
+        }
+        let idle = wire.input.is_empty();
+        let timeout = if idle && !first {
+            if state.closing.get() {
+                return Ok(None);
+            }
+            settings.keep_alive_timeout
+        } else {
+            let deadline =
+                *deadline.get_or_insert_with(|| Instant::now() + settings.header_read_timeout);
+            match deadline.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => left,
+                _ => return Ok(None),
+            }
+        };
+        state.idle.set(idle);
+        let read = wire.fill(timeout);
+        state.idle.set(false);
+        match read {
+            Ok(0) | Err(_) => return Ok(None),
+            Ok(_) => *date = date::now(),
+        }
+    }
+}
+
+/// Streams `body` as the response payload: `len` bytes exactly, or to its
+/// end (`chunked`, or raw for a client that reads to the connection's end).
+fn stream_body<S: Transport>(
+    shared: &SharedWire<S>,
+    mut body: Body,
+    len: Option<u64>,
+    chunked: bool,
+    scratch: &mut Vec<u8>,
+) -> io::Result<()> {
+    scratch.resize(STREAM_CHUNK, 0);
+    let mut left = len.unwrap_or(u64::MAX);
+    while left > 0 {
+        let want = scratch
+            .len()
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = match body.read(&mut scratch[..want]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let mut wire = shared.0.borrow_mut();
+        if n == 0 {
+            if len.is_some() {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            if chunked {
+                wire.output.extend_from_slice(b"0\r\n\r\n");
+            }
+            return wire.flush();
+        }
+        if chunked {
+            let mut size = [0; 16];
+            let digits = hex(n, &mut size);
+            wire.output.extend_from_slice(digits);
+            wire.output.extend_from_slice(b"\r\n");
+            wire.output.extend_from_slice(&scratch[..n]);
+            wire.output.extend_from_slice(b"\r\n");
+        } else {
+            wire.output.extend_from_slice(&scratch[..n]);
+        }
+        wire.flush()?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+fn hex(mut n: usize, out: &mut [u8; 16]) -> &[u8] {
+    let mut at = out.len();
+    loop {
+        at -= 1;
+        out[at] = b"0123456789abcdef"[n & 15];
+        n >>= 4;
+        if n == 0 {
+            return &out[at..];
+        }
+    }
+}
+
+/// Answers `status` by the server itself and closes the connection.
+fn refuse<S: Transport>(wire: &mut Wire<S>, status: StatusCode, date: &HttpDate) {
+    encode::encode_error(&mut wire.output, status, date);
+    finish(wire);
+}
+
+/// Writes what is pending and closes, reading (and dropping) what the client
+/// still sends for a moment, so that it sees the answer rather than a reset.
+fn finish<S: Transport>(wire: &mut Wire<S>) {
+    if wire.flush().is_err() {
+        return;
+    }
+    wire.stream.close_write();
+    let until = Instant::now() + LINGER_TIME;
+    let mut sink = [0; 4096];
+    let mut dropped = 0;
+    while dropped < LINGER_BYTES {
+        let left = until.saturating_duration_since(Instant::now());
+        if left < Duration::from_millis(1) || wire.stream.set_read_timeout(left).is_err() {
+            return;
+        }
+        match wire.stream.read(&mut sink) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => dropped += n,
+        }
+    }
+}
+
+/// Runs the handler, catching its panics but not the runtime's own unwinds
+/// (kill, timeout, a dropped coroutine), which must go on.
+fn catch_user_panic<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        if payload.is::<Unwind>() || payload.is::<generator::Error>() {
+            panic::resume_unwind(payload);
+        }
+        payload
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunk_sizes_in_hex() {
+        let mut out = [0; 16];
+        assert_eq!(super::hex(0, &mut out), b"0");
+        assert_eq!(super::hex(255, &mut out), b"ff");
+        assert_eq!(super::hex(32768, &mut out), b"8000");
+    }
+}

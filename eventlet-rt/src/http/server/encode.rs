@@ -1,0 +1,226 @@
+//! Response heads into the connection's output batch, and the framing of the
+//! response body: the server, not the handler, decides `Content-Length`,
+//! `Transfer-Encoding`, `Connection` and `Date`.
+
+use ::http::header::{self, HeaderValue};
+use ::http::{StatusCode, Version};
+use bytes::Bytes;
+
+use super::body::{Body, Kind};
+use super::date::HttpDate;
+
+/// What the request asks of its response's framing.
+#[derive(Clone, Copy)]
+pub(crate) struct Exchange {
+    pub(crate) head_request: bool,
+    pub(crate) version: Version,
+    pub(crate) keep_alive: bool,
+}
+
+/// How the response body goes out after its head.
+pub(crate) enum Payload {
+    /// Nothing (a `HEAD` request, `204`, `304`, an empty body).
+    Nothing,
+    Bytes(Bytes),
+    /// Streamed, exactly this many bytes.
+    Fixed(Body, u64),
+    Chunked(Body),
+    /// Streamed, the end of the connection ending it (an HTTP/1.0 client).
+    UntilClose(Body),
+}
+
+/// A header value the server will not send: CR, LF or NUL in it would split
+/// the response (only `unsafe` constructors of `HeaderValue` let one through).
+#[derive(Debug)]
+pub(crate) struct UnsafeHeader;
+
+/// Appends the head of `response` to `out`; gives the payload to send after
+/// it, and whether the connection must close after this response. On error
+/// nothing is appended. `echo_len` is what is left of the request's body
+/// when the response's body is that body (which cannot say so itself while
+/// the connection is busy encoding).
+pub(crate) fn encode_head(
+    out: &mut Vec<u8>,
+    response: ::http::Response<Body>,
+    exchange: Exchange,
+    echo_len: Option<u64>,
+    date: &HttpDate,
+) -> Result<(Payload, bool), UnsafeHeader> {
+    let (parts, body) = response.into_parts();
+    let status = parts.status;
+    let headers = &parts.headers;
+    if headers.values().any(splits_response) {
+        return Err(UnsafeHeader);
+    }
+    let mut close = !exchange.keep_alive
+        || headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"));
+    let bodiless_status = status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let set_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok());
+
+    let (length, payload) = match body.into_kind() {
+        Kind::Full(bytes) => {
+            let length = bytes.len() as u64;
+            (
+                Some(length),
+                if length == 0 {
+                    Payload::Nothing
+                } else {
+                    Payload::Bytes(bytes)
+                },
+            )
+        }
+        streamed => {
+            let body = Body::from_kind(streamed);
+            match body.exact_len().or(echo_len).or(set_length) {
+                Some(length) => (Some(length), Payload::Fixed(body, length)),
+                None if exchange.version == Version::HTTP_11 => (None, Payload::Chunked(body)),
+                None => {
+                    close = true;
+                    (None, Payload::UntilClose(body))
+                }
+            }
+        }
+    };
+    let payload = if exchange.head_request || bodiless_status {
+        Payload::Nothing
+    } else {
+        payload
+    };
+
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in headers {
+        if matches!(
+            *name,
+            header::CONTENT_LENGTH | header::TRANSFER_ENCODING | header::CONNECTION
+        ) {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !bodiless_status {
+        match (&payload, length) {
+            (Payload::Chunked(_), _) => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+            (_, Some(length)) => {
+                out.extend_from_slice(b"Content-Length: ");
+                out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            (_, None) => {}
+        }
+    }
+    if close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if exchange.version == Version::HTTP_10 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    if !headers.contains_key(header::DATE) {
+        out.extend_from_slice(b"Date: ");
+        out.extend_from_slice(date);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok((payload, close))
+}
+
+fn splits_response(value: &HeaderValue) -> bool {
+    value
+        .as_bytes()
+        .iter()
+        .any(|&b| b == b'\r' || b == b'\n' || b == 0)
+}
+
+/// The head of a response the server gives by itself (an error), closing the connection.
+pub(crate) fn encode_error(out: &mut Vec<u8>, status: StatusCode, date: &HttpDate) {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(reason.as_bytes());
+    out.extend_from_slice(b"\r\nContent-Type: text/plain\r\nContent-Length: ");
+    out.extend_from_slice(itoa::Buffer::new().format(reason.len() + 1).as_bytes());
+    out.extend_from_slice(b"\r\nConnection: close\r\nDate: ");
+    out.extend_from_slice(date);
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(reason.as_bytes());
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATE: &HttpDate = b"Sun, 06 Nov 1994 08:49:37 GMT";
+    const EXCHANGE: Exchange = Exchange {
+        head_request: false,
+        version: Version::HTTP_11,
+        keep_alive: true,
+    };
+
+    fn head(response: ::http::Response<Body>, exchange: Exchange) -> (String, bool) {
+        let mut out = Vec::new();
+        let (_, close) = encode_head(&mut out, response, exchange, None, DATE).unwrap();
+        (String::from_utf8(out).unwrap(), close)
+    }
+
+    #[test]
+    fn bytes_get_a_length_and_a_date() {
+        let response = ::http::Response::builder()
+            .header("content-type", "text/plain")
+            .header("content-length", "999")
+            .body(Body::from("hi"))
+            .unwrap();
+        let (text, close) = head(response, EXCHANGE);
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nContent-Length: 2\r\n\
+             Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
+        );
+        assert!(!close);
+    }
+
+    #[test]
+    fn streams_are_chunked_for_1_1_and_end_the_connection_for_1_0() {
+        let stream = || ::http::Response::new(Body::from_reader(std::io::empty()));
+        let (text, close) = head(stream(), EXCHANGE);
+        assert!(
+            text.contains("Transfer-Encoding: chunked\r\n") && !close,
+            "{text}"
+        );
+        let old = Exchange {
+            version: Version::HTTP_10,
+            ..EXCHANGE
+        };
+        let (text, close) = head(stream(), old);
+        assert!(!text.contains("Transfer-Encoding") && close, "{text}");
+        assert!(text.contains("Connection: close\r\n"), "{text}");
+    }
+
+    // Debug builds of `http` panic in the unchecked constructor already.
+    #[cfg(not(debug_assertions))]
+    #[test]
+    fn a_split_header_is_refused() {
+        // SAFETY: not safe for a real response: this is the input the check exists for.
+        let value =
+            unsafe { HeaderValue::from_maybe_shared_unchecked(Bytes::from_static(b"a\r\nb: c")) };
+        let mut response = ::http::Response::new(Body::empty());
+        response.headers_mut().insert("x", value);
+        let mut out = Vec::new();
+        assert!(encode_head(&mut out, response, EXCHANGE, None, DATE).is_err());
+        assert!(out.is_empty());
+    }
+}

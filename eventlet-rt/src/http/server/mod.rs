@@ -1,0 +1,383 @@
+//! A green HTTP/1.1 server (Eventlet's `wsgi.server`): a handler that is a
+//! plain blocking function from a request to a response, run in one green
+//! thread per connection.
+//!
+//! - HTTP/1.1 and 1.0, keep-alive, pipelining: every complete request in the
+//!   read buffer is answered in order and the answers go out in one write.
+//! - Request bodies stream (`Content-Length` or chunked) through
+//!   [`Body`]'s `Read`, with `100 Continue` sent on the first read when the
+//!   client asked for it; response bodies are bytes (`Content-Length`) or any
+//!   `Read` (chunked). `HEAD`, `Date`, `Connection: close` are handled.
+//! - Bad input gets its status (400, 413, 414, 417, 431, 501, 505) and the
+//!   connection closes, since its framing can no longer be trusted: both
+//!   `Content-Length` and `Transfer-Encoding`, conflicting or malformed
+//!   lengths, a malformed chunk, a trailer that is not a header field.
+//! - A handler that panics gets its client a `500` and the connection
+//!   closed; the server goes on. A response header with CR or LF in it
+//!   (possible only through `unsafe` constructors of `HeaderValue`) is
+//!   never sent: the client gets `500` instead.
+//! - Timeouts for headers, bodies, writes and idle keep-alive connections, a
+//!   connection limit (past it: `503` and close), graceful shutdown.
+//!
+//! Heads are parsed by `httparse`; requests and responses are the `http`
+//! crate's types, re-exported from [`http`](crate::http).
+//!
+//! ```
+//! use std::io::Read;
+//! use eventlet_rt::http::{Body, Request, Response, Server, StatusCode};
+//!
+//! fn app(mut request: Request) -> Response {
+//!     match request.uri().path() {
+//!         "/hello" => Response::new(Body::from("Hello, World!")),
+//!         "/echo" => {
+//!             let mut body = Vec::new();
+//!             match request.body_mut().read_to_end(&mut body) {
+//!                 Ok(_) => Response::new(Body::from(body)),
+//!                 Err(_) => Response::new(Body::empty()), // the server answers 400/413 itself
+//!             }
+//!         }
+//!         _ => {
+//!             let mut response = Response::new(Body::from("no such page"));
+//!             *response.status_mut() = StatusCode::NOT_FOUND;
+//!             response
+//!         }
+//!     }
+//! }
+//!
+//! let listener = eventlet_rt::listen("127.0.0.1:0")?;
+//! let url = format!("http://{}", listener.local_addr()?);
+//! eventlet_rt::spawn_n(move || Server::new(app).serve(listener).unwrap());
+//!
+//! let agent = eventlet_rt::http::agent();
+//! assert_eq!(agent.get(format!("{url}/hello")).call()?.body_mut().read_to_string()?, "Hello, World!");
+//! assert_eq!(agent.post(format!("{url}/echo")).send("ping")?.body_mut().read_to_string()?, "ping");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod accept;
+mod body;
+mod chunked;
+mod conn;
+mod date;
+mod encode;
+mod limits;
+mod parse;
+mod shutdown;
+mod threads;
+mod wire;
+
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+pub use body::Body;
+pub use shutdown::ShutdownHandle;
+pub use threads::reuseport_listeners;
+
+use crate::green::net::TcpListener;
+use crate::green::tls::TlsAcceptor;
+use accept::{HubServer, serve_hub};
+use limits::Settings;
+
+/// A request as the handler gets it: the `http` crate's request, with a
+/// streaming [`Body`].
+pub type Request = ::http::Request<Body>;
+
+/// A response as the handler gives it: the `http` crate's response, with a
+/// [`Body`] of bytes or of a stream.
+pub type Response = ::http::Response<Body>;
+
+/// An HTTP/1.1 server around `handler`; see the [module](self) for what it
+/// speaks. Build it, adjust its settings, then [`serve`](Server::serve) a
+/// listener (one hub), [`serve_tls`](Server::serve_tls), or
+/// [`serve_threads`](Server::serve_threads) (one hub per listener).
+///
+/// ```
+/// use std::time::Duration;
+/// use eventlet_rt::http::{Body, Response, Server};
+///
+/// let server = Server::new(|request| Response::new(Body::from(request.uri().to_string())))
+///     .keep_alive_timeout(Duration::from_secs(5))
+///     .max_body_bytes(1 << 20);
+/// let listener = eventlet_rt::listen("127.0.0.1:0")?;
+/// let url = format!("http://{}/a/b", listener.local_addr()?);
+/// eventlet_rt::spawn_n(move || server.serve(listener).unwrap());
+/// let mut response = eventlet_rt::http::agent().get(&url).call()?;
+/// assert_eq!(response.body_mut().read_to_string()?, "/a/b");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Server<H> {
+    handler: H,
+    settings: Settings,
+    shutdown: ShutdownHandle,
+}
+
+impl<H> Server<H>
+where
+    H: Fn(Request) -> Response,
+{
+    /// A server that answers every request with `handler`, with the default
+    /// settings (each setter says its default).
+    ///
+    /// ```
+    /// let server = eventlet_rt::http::Server::new(|_request| Default::default());
+    /// # drop(server);
+    /// ```
+    pub fn new(handler: H) -> Server<H> {
+        Server {
+            handler,
+            settings: Settings::default(),
+            shutdown: ShutdownHandle::default(),
+        }
+    }
+
+    /// How long a kept-alive connection may wait for its next request before
+    /// the server closes it. Default: 75 s.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default())
+    ///     .keep_alive_timeout(Duration::from_secs(10));
+    /// # drop(server);
+    /// ```
+    pub fn keep_alive_timeout(mut self, timeout: Duration) -> Server<H> {
+        self.settings.keep_alive_timeout = nonzero(timeout);
+        self
+    }
+
+    /// How long a request head (request line and headers) may take to
+    /// arrive, from its first byte, or from the connection's start for the
+    /// first request; past it the connection closes without an answer (a
+    /// slow client cannot hold a connection). It also bounds a TLS
+    /// handshake. Default: 30 s.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default())
+    ///     .header_read_timeout(Duration::from_secs(5));
+    /// # drop(server);
+    /// ```
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Server<H> {
+        self.settings.header_read_timeout = nonzero(timeout);
+        self
+    }
+
+    /// How long one read of a request body may wait for bytes; past it the
+    /// handler's read fails with `TimedOut` and the client gets `408`.
+    /// Default: 60 s.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default())
+    ///     .body_read_timeout(Duration::from_secs(5));
+    /// # drop(server);
+    /// ```
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Server<H> {
+        self.settings.body_read_timeout = nonzero(timeout);
+        self
+    }
+
+    /// How long one write of a response may wait for the client to take the
+    /// bytes; past it the connection closes. Default: 60 s.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default())
+    ///     .write_timeout(Duration::from_secs(5));
+    /// # drop(server);
+    /// ```
+    pub fn write_timeout(mut self, timeout: Duration) -> Server<H> {
+        self.settings.write_timeout = nonzero(timeout);
+        self
+    }
+
+    /// The longest request line (method, target, version), in bytes; a
+    /// longer one gets `414 URI Too Long`. Default: 8192 (Eventlet's).
+    ///
+    /// ```
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default()).max_request_line(4096);
+    /// # drop(server);
+    /// ```
+    pub fn max_request_line(mut self, bytes: usize) -> Server<H> {
+        self.settings.max_request_line = bytes;
+        self
+    }
+
+    /// The longest header line, in bytes; a longer one gets `431 Request
+    /// Header Fields Too Large`. Default: 8192 (Eventlet's).
+    ///
+    /// ```
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default()).max_header_line(4096);
+    /// # drop(server);
+    /// ```
+    pub fn max_header_line(mut self, bytes: usize) -> Server<H> {
+        self.settings.max_header_line = bytes;
+        self
+    }
+
+    /// The largest request head (request line and every header), in bytes;
+    /// a larger one gets `431`. It also bounds chunked-body trailers.
+    /// Default: 65536 (Eventlet's).
+    ///
+    /// ```
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default()).max_header_bytes(16384);
+    /// # drop(server);
+    /// ```
+    pub fn max_header_bytes(mut self, bytes: usize) -> Server<H> {
+        self.settings.max_header_bytes = bytes;
+        self
+    }
+
+    /// The most header fields a request may have; more get `431`. Default: 100.
+    ///
+    /// ```
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default()).max_headers(50);
+    /// # drop(server);
+    /// ```
+    pub fn max_headers(mut self, count: usize) -> Server<H> {
+        self.settings.max_headers = count;
+        self
+    }
+
+    /// The largest request body, in bytes: a larger `Content-Length` gets
+    /// `413 Content Too Large` before the handler runs; a chunked body that
+    /// grows past it makes the handler's read fail and gets `413`. Default:
+    /// no limit (bodies stream, so only a handler that collects one holds it
+    /// in memory).
+    ///
+    /// ```
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default()).max_body_bytes(1 << 20);
+    /// # drop(server);
+    /// ```
+    pub fn max_body_bytes(mut self, bytes: u64) -> Server<H> {
+        self.settings.max_body_bytes = Some(bytes);
+        self
+    }
+
+    /// The most connections open at once on each hub; one more is answered
+    /// `503 Service Unavailable` with `Connection: close` and closed at once,
+    /// without running any handler. Default: 10,000.
+    ///
+    /// ```
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default()).max_connections(1000);
+    /// # drop(server);
+    /// ```
+    pub fn max_connections(mut self, count: usize) -> Server<H> {
+        self.settings.max_connections = count;
+        self
+    }
+
+    /// How long a graceful shutdown waits for the requests in flight before
+    /// closing their connections. Default: 10 s.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default())
+    ///     .shutdown_grace(Duration::from_secs(1));
+    /// # drop(server);
+    /// ```
+    pub fn shutdown_grace(mut self, grace: Duration) -> Server<H> {
+        self.settings.shutdown_grace = grace;
+        self
+    }
+
+    /// A handle that stops this server gracefully; see [`ShutdownHandle`].
+    ///
+    /// ```
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default());
+    /// let stop = server.shutdown_handle();
+    /// assert!(!stop.is_shut_down());
+    /// # drop(server);
+    /// ```
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+}
+
+impl<H> Server<H>
+where
+    H: Fn(Request) -> Response + 'static,
+{
+    /// Serves `listener` on the calling thread's hub, one green thread per
+    /// connection, until a [shutdown](Server::shutdown_handle) (then
+    /// `Ok(())`, once the connections are closed) or an accept error other
+    /// than an aborted connection.
+    ///
+    /// See the [module](self) for a full example.
+    #[track_caller]
+    pub fn serve(self, listener: TcpListener) -> io::Result<()> {
+        let handler = self.handler;
+        let hub = HubServer::new(self.settings, Rc::new(handler), None);
+        serve_hub(listener, hub, &self.shutdown)
+    }
+
+    /// [`serve`](Server::serve) over TLS: each connection's handshake runs
+    /// in its own green thread (bounded by the header timeout), then HTTP/1.1
+    /// as over TCP.
+    ///
+    /// ```
+    /// use eventlet_rt::green::tls::{rustls::RootCertStore, TlsAcceptor, TlsConnector};
+    /// use eventlet_rt::http::{Body, Response, Server};
+    /// use std::io::{Read, Write};
+    ///
+    /// let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    /// let key = cert.signing_key.serialize_der().try_into().unwrap();
+    /// let acceptor = TlsAcceptor::with_single_cert(vec![cert.cert.der().clone()], key)?;
+    /// let listener = eventlet_rt::listen("127.0.0.1:0")?;
+    /// let addr = listener.local_addr()?;
+    /// let server = Server::new(|_| Response::new(Body::from("secret")));
+    /// eventlet_rt::spawn_n(move || server.serve_tls(listener, acceptor).unwrap());
+    ///
+    /// let mut roots = RootCertStore::empty();
+    /// roots.add(cert.cert.der().clone()).unwrap();
+    /// let connector = TlsConnector::with_root_certificates(roots);
+    /// let mut tls = connector.connect("localhost", eventlet_rt::connect(addr)?)?;
+    /// tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    /// let mut reply = String::new();
+    /// tls.read_to_string(&mut reply)?;
+    /// assert!(reply.starts_with("HTTP/1.1 200 OK\r\n") && reply.ends_with("\r\n\r\nsecret"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn serve_tls(self, listener: TcpListener, acceptor: TlsAcceptor) -> io::Result<()> {
+        let handler = self.handler;
+        let hub = HubServer::new(self.settings, Rc::new(handler), Some(acceptor));
+        serve_hub(listener, hub, &self.shutdown)
+    }
+}
+
+impl<H> Server<H>
+where
+    H: Fn(Request) -> Response + Send + Sync + 'static,
+{
+    /// Serves on many hubs: each listener on its own new OS thread with its
+    /// own hub, all sharing `handler` (hence `Send + Sync`). Give it the
+    /// listeners of [`reuseport_listeners`] so that the kernel spreads the
+    /// connections. Blocks the calling OS thread until every hub has stopped
+    /// (after a [shutdown](Server::shutdown_handle), `Ok(())`); an accept
+    /// error on one hub shuts the others down and is returned. Settings
+    /// such as the connection limit apply to each hub.
+    ///
+    /// ```
+    /// use eventlet_rt::http::{reuseport_listeners, Body, Response, Server};
+    ///
+    /// let listeners = reuseport_listeners("127.0.0.1:0", 2)?;
+    /// let url = format!("http://{}/", listeners[0].local_addr()?);
+    /// let server = Server::new(|_| Response::new(Body::from("from some hub")));
+    /// let stop = server.shutdown_handle();
+    /// let serving = std::thread::spawn(move || server.serve_threads(listeners));
+    /// let mut response = eventlet_rt::http::agent().get(&url).call()?;
+    /// assert_eq!(response.body_mut().read_to_string()?, "from some hub");
+    /// stop.shutdown();
+    /// serving.join().unwrap()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn serve_threads(self, listeners: Vec<std::net::TcpListener>) -> io::Result<()> {
+        threads::serve_threads(self.handler, self.settings, self.shutdown, listeners)
+    }
+}
+
+/// Timeouts of zero would fail every read: the smallest wait instead.
+fn nonzero(timeout: Duration) -> Duration {
+    timeout.max(Duration::from_millis(1))
+}

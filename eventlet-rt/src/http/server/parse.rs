@@ -1,0 +1,394 @@
+//! Request heads: `httparse` on the connection's buffer, the size limits
+//! checked as bytes arrive, and the framing read from the headers
+//! (RFC 9112 section 6).
+
+use ::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use ::http::{Method, StatusCode, Uri, Version};
+use bytes::Bytes;
+
+use super::limits::Settings;
+
+/// How the request body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    Length(u64),
+    Chunked,
+}
+
+/// A complete, valid request head.
+pub(crate) struct Head {
+    pub(crate) request: ::http::Request<()>,
+    pub(crate) framing: Framing,
+    pub(crate) keep_alive: bool,
+    pub(crate) expect_continue: bool,
+    /// Bytes of the buffer the head took.
+    pub(crate) len: usize,
+}
+
+/// What has been seen of a head that is still arriving, so that each byte is
+/// looked at once for the limits and `httparse` runs only when a line ends.
+#[derive(Default)]
+pub(crate) struct HeadScan {
+    scanned: usize,
+    line_start: usize,
+    request_line_done: bool,
+}
+
+/// Header arrays up to this size live on the stack.
+const STACK_HEADERS: usize = 100;
+
+impl HeadScan {
+    /// The head at the start of `buf` (not empty): `Ok(None)` while it is
+    /// incomplete, or the status to refuse it with.
+    pub(crate) fn parse(
+        &mut self,
+        buf: &[u8],
+        settings: &Settings,
+    ) -> Result<Option<Head>, StatusCode> {
+        let fresh = self.scanned == 0;
+        if !fresh && !self.scan(buf, settings)? && self.request_line_done {
+            return Ok(None); // no line ended: nothing new for httparse
+        }
+        match parse_with_httparse(buf, settings)? {
+            Some(head) => {
+                *self = HeadScan::default();
+                Ok(Some(head))
+            }
+            None => {
+                if fresh {
+                    self.scan(buf, settings)?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Checks the bytes not seen yet against the line and size limits; says
+    /// whether a line ended among them.
+    fn scan(&mut self, buf: &[u8], settings: &Settings) -> Result<bool, StatusCode> {
+        let mut line_ended = false;
+        for (at, _) in buf[self.scanned..]
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b'\n')
+        {
+            let end = self.scanned + at;
+            let line = end - self.line_start;
+            if !self.request_line_done {
+                // Empty lines before the request line are allowed (RFC 9112 2.2).
+                if line > 1 || (line == 1 && buf[self.line_start] != b'\r') {
+                    self.request_line_done = true;
+                    if line > settings.max_request_line {
+                        return Err(StatusCode::URI_TOO_LONG);
+                    }
+                }
+            } else if line > settings.max_header_line {
+                return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+            }
+            self.line_start = end + 1;
+            line_ended = true;
+        }
+        self.scanned = buf.len();
+        let open_line = buf.len() - self.line_start;
+        if !self.request_line_done && open_line > settings.max_request_line {
+            return Err(StatusCode::URI_TOO_LONG);
+        }
+        if self.request_line_done && open_line > settings.max_header_line {
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        if buf.len() > settings.max_header_bytes {
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        Ok(line_ended)
+    }
+}
+
+fn parse_with_httparse(buf: &[u8], settings: &Settings) -> Result<Option<Head>, StatusCode> {
+    let mut on_stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    let mut on_heap = Vec::new();
+    let fields = if settings.max_headers <= STACK_HEADERS {
+        &mut on_stack[..settings.max_headers]
+    } else {
+        on_heap.resize(settings.max_headers, httparse::EMPTY_HEADER);
+        &mut on_heap[..]
+    };
+    let mut parsed = httparse::Request::new(fields);
+    match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => build(&parsed, buf, len, settings).map(Some),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
+        Err(httparse::Error::Version) => Err(version_status(buf)),
+        Err(_) => Err(StatusCode::BAD_REQUEST),
+    }
+}
+
+/// A well-formed `HTTP/x.y` that is not 1.0 or 1.1 is 505; anything else 400.
+fn version_status(buf: &[u8]) -> StatusCode {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(0);
+    let line = buf[start..]
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match line.rsplit(|&b| b == b' ').next() {
+        Some([b'H', b'T', b'T', b'P', b'/', major, b'.', minor])
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        }
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn build(
+    parsed: &httparse::Request<'_, '_>,
+    buf: &[u8],
+    len: usize,
+    settings: &Settings,
+) -> Result<Head, StatusCode> {
+    let bad = StatusCode::BAD_REQUEST;
+    // One copy of the head; the URI and header values share it.
+    let head = Bytes::copy_from_slice(&buf[..len]);
+    let base = buf.as_ptr() as usize;
+    let share = |part: &[u8]| match part.len() {
+        0 => Bytes::new(),
+        n => {
+            let at = part.as_ptr() as usize - base;
+            head.slice(at..at + n)
+        }
+    };
+
+    if len > settings.max_header_bytes {
+        return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    }
+    let path = parsed.path.ok_or(bad)?;
+    if path.len() > settings.max_request_line {
+        return Err(StatusCode::URI_TOO_LONG);
+    }
+    let method = Method::from_bytes(parsed.method.ok_or(bad)?.as_bytes()).map_err(|_| bad)?;
+    let version = match parsed.version {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    let uri = Uri::from_maybe_shared(share(path.as_bytes())).map_err(|_| bad)?;
+
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    for field in parsed.headers.iter() {
+        if field.name.len() + field.value.len() + 2 > settings.max_header_line {
+            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+        let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| bad)?;
+        let value = HeaderValue::from_maybe_shared(share(field.value)).map_err(|_| bad)?;
+        headers.append(name, value);
+    }
+
+    let framing = framing(&headers, version)?;
+    if let (Framing::Length(n), Some(max)) = (framing, settings.max_body_bytes)
+        && n > max
+    {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let keep_alive = keep_alive(&headers, version);
+    let expect_continue = match headers.get(header::EXPECT) {
+        None => false,
+        Some(value) if value.as_bytes().eq_ignore_ascii_case(b"100-continue") => {
+            version == Version::HTTP_11 && framing != Framing::Length(0)
+        }
+        Some(_) => return Err(StatusCode::EXPECTATION_FAILED),
+    };
+
+    let mut request = ::http::Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = version;
+    *request.headers_mut() = headers;
+    Ok(Head {
+        request,
+        framing,
+        keep_alive,
+        expect_continue,
+        len,
+    })
+}
+
+/// The body's framing (RFC 9112 6.3): `Transfer-Encoding` ending in
+/// `chunked`, or agreeing `Content-Length` values, or no body. Both at once,
+/// a bad length, or a coding we cannot undo is refused.
+fn framing(headers: &HeaderMap, version: Version) -> Result<Framing, StatusCode> {
+    let bad = StatusCode::BAD_REQUEST;
+    let mut length = None;
+    for part in tokens(headers, header::CONTENT_LENGTH) {
+        let n = decimal(part).ok_or(bad)?;
+        if length.is_some_and(|seen| seen != n) {
+            return Err(bad);
+        }
+        length = Some(n);
+    }
+    if !headers.contains_key(header::TRANSFER_ENCODING) {
+        return Ok(Framing::Length(length.unwrap_or(0)));
+    }
+    if length.is_some() || version == Version::HTTP_10 {
+        return Err(bad); // a smuggling attempt, or framing we cannot trust
+    }
+    let (mut chunked, mut other) = (false, false);
+    for coding in tokens(headers, header::TRANSFER_ENCODING) {
+        if chunked {
+            return Err(bad); // chunked must be the last coding, once
+        }
+        if coding.eq_ignore_ascii_case(b"chunked") {
+            chunked = true;
+        } else {
+            other = true;
+        }
+    }
+    match (chunked, other) {
+        (false, _) => Err(bad),
+        (true, true) => Err(StatusCode::NOT_IMPLEMENTED),
+        (true, false) => Ok(Framing::Chunked),
+    }
+}
+
+/// HTTP/1.1 keeps the connection unless told `close`; 1.0 closes it unless told `keep-alive`.
+fn keep_alive(headers: &HeaderMap, version: Version) -> bool {
+    let (mut close, mut keep) = (false, false);
+    for token in tokens(headers, header::CONNECTION) {
+        close |= token.eq_ignore_ascii_case(b"close");
+        keep |= token.eq_ignore_ascii_case(b"keep-alive");
+    }
+    !close && (version == Version::HTTP_11 || keep)
+}
+
+/// The comma-separated elements of every `name` field, trimmed; an empty
+/// element is given as is (and refused where a value is needed).
+fn tokens(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> {
+    headers
+        .get_all(name)
+        .into_iter()
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .map(|part| part.trim_ascii())
+}
+
+fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(input: &[u8]) -> Result<Option<Head>, StatusCode> {
+        HeadScan::default().parse(input, &Settings::default())
+    }
+
+    fn status(input: &[u8]) -> StatusCode {
+        parse(input).err().expect("refused")
+    }
+
+    #[test]
+    fn a_simple_head() {
+        let head = parse(b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nX-Y: z\r\n\r\nnext")
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.request.uri().path(), "/a");
+        assert_eq!(head.request.uri().query(), Some("b=c"));
+        assert_eq!(head.request.headers()["x-y"], "z");
+        assert_eq!(head.framing, Framing::Length(0));
+        assert!(head.keep_alive);
+        assert_eq!(head.len, 40);
+    }
+
+    #[test]
+    fn framing_from_headers() {
+        let framing = |h: &str| {
+            let text = format!("POST / HTTP/1.1\r\n{h}\r\n\r\n");
+            parse(text.as_bytes()).map(|head| head.unwrap().framing)
+        };
+        assert_eq!(framing("Content-Length: 12"), Ok(Framing::Length(12)));
+        assert_eq!(
+            framing("Content-Length: 5\r\nContent-Length: 5"),
+            Ok(Framing::Length(5))
+        );
+        assert_eq!(framing("Transfer-Encoding: chunked"), Ok(Framing::Chunked));
+        for refused in [
+            "Content-Length: argh",
+            "Content-Length: ",
+            "Content-Length: -10",
+            "Content-Length: 5\r\nContent-Length: 6",
+            "Content-Length: 5, 6",
+            "Content-Length: 5\r\nTransfer-Encoding: chunked",
+            "Transfer-Encoding: chunked, identity",
+            "Transfer-Encoding: identity",
+        ] {
+            assert_eq!(
+                framing(refused).err(),
+                Some(StatusCode::BAD_REQUEST),
+                "{refused}"
+            );
+        }
+        assert_eq!(
+            framing("Transfer-Encoding: gzip, chunked").err(),
+            Some(StatusCode::NOT_IMPLEMENTED)
+        );
+    }
+
+    #[test]
+    fn bad_request_lines() {
+        assert_eq!(status(b"GET / HTTP %\r\n\r\n"), StatusCode::BAD_REQUEST);
+        assert_eq!(status(b"\x00\x01\xff\xfe garbage"), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET / HTTP/2.0\r\n\r\n"),
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        );
+        assert_eq!(
+            status(b"GET / HTTP/1.1\r\nExpect: magic\r\n\r\n"),
+            StatusCode::EXPECTATION_FAILED
+        );
+    }
+
+    #[test]
+    fn limits_hold_while_the_head_arrives() {
+        let long_url = format!("GET /{} HTTP/1.1\r\n", "a".repeat(20_000));
+        assert_eq!(
+            status(&long_url.as_bytes()[..9000]),
+            StatusCode::URI_TOO_LONG
+        );
+        assert_eq!(status(long_url.as_bytes()), StatusCode::URI_TOO_LONG);
+        let long_header = format!("GET / HTTP/1.1\r\nX: {}", "b".repeat(10_000));
+        assert_eq!(
+            status(long_header.as_bytes()),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+        let many: String = (0..20)
+            .map(|i| format!("X-{i}: {}\r\n", "c".repeat(7000)))
+            .collect();
+        let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        assert_eq!(
+            status(many.as_bytes()),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn a_head_in_pieces() {
+        let settings = Settings::default();
+        let mut scan = HeadScan::default();
+        let whole = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        for end in 1..whole.len() {
+            assert!(
+                scan.parse(&whole[..end], &settings).unwrap().is_none(),
+                "{end}"
+            );
+        }
+        assert!(scan.parse(whole, &settings).unwrap().is_some());
+    }
+}

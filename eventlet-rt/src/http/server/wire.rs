@@ -1,0 +1,365 @@
+//! One connection's bytes: the stream, its read buffer, the batch of
+//! responses being written, and the framing of the request body being read.
+
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
+use std::rc::Rc;
+use std::time::Duration;
+
+use ::http::StatusCode;
+
+use super::body::BodySource;
+use super::chunked::{ChunkError, Chunked};
+use super::limits::{READ_CHUNK, Settings};
+use super::parse::Framing;
+use crate::green::net::{Shutdown, TcpStream};
+use crate::green::tls::ServerTlsStream;
+
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// What a connection runs over: a green TCP stream, or TLS over one.
+pub(crate) trait Transport: Read + Write + 'static {
+    fn set_read_timeout(&self, timeout: Duration) -> io::Result<()>;
+    fn set_write_timeout(&self, timeout: Duration) -> io::Result<()>;
+    /// Ends the sending direction (TLS: with `close_notify`).
+    fn close_write(&mut self);
+}
+
+impl Transport for TcpStream {
+    fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, Some(timeout))
+    }
+
+    fn set_write_timeout(&self, timeout: Duration) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, Some(timeout))
+    }
+
+    fn close_write(&mut self) {
+        let _ = self.shutdown(Shutdown::Write);
+    }
+}
+
+impl Transport for ServerTlsStream {
+    fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.get_ref().0.set_read_timeout(Some(timeout))
+    }
+
+    fn set_write_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.get_ref().0.set_write_timeout(Some(timeout))
+    }
+
+    fn close_write(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// The read buffer: bytes `start..end` of `buf` are received and not yet used.
+pub(crate) struct InBuf {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl InBuf {
+    fn new() -> InBuf {
+        InBuf {
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Free space after the data, compacting and then growing up to `limit`.
+    fn space(&mut self, limit: usize) -> io::Result<&mut [u8]> {
+        if self.buf.len() - self.end < READ_CHUNK / 4 && self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.buf.len() >= limit {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the request does not fit the read buffer",
+                ));
+            }
+            self.buf.resize((self.buf.len() * 2).min(limit), 0);
+        }
+        Ok(&mut self.buf[self.end..])
+    }
+}
+
+/// Where the current request's body is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyFraming {
+    Length(u64),
+    Chunked(Chunked),
+    Done,
+}
+
+pub(crate) struct Wire<S> {
+    pub(crate) stream: S,
+    pub(crate) input: InBuf,
+    /// Responses not written yet: a pipelined batch goes out in one write.
+    pub(crate) output: Vec<u8>,
+    settings: Rc<Settings>,
+    /// Which request of the connection the body state belongs to.
+    pub(crate) request: u64,
+    framing: BodyFraming,
+    expect_continue: bool,
+    received: u64,
+    /// Why the request body was refused, to answer with.
+    pub(crate) failure: Option<StatusCode>,
+}
+
+impl<S: Transport> Wire<S> {
+    pub(crate) fn new(stream: S, settings: Rc<Settings>) -> io::Result<Wire<S>> {
+        stream.set_write_timeout(settings.write_timeout)?;
+        Ok(Wire {
+            stream,
+            input: InBuf::new(),
+            output: Vec::new(),
+            settings,
+            request: 0,
+            framing: BodyFraming::Done,
+            expect_continue: false,
+            received: 0,
+            failure: None,
+        })
+    }
+
+    /// Reads what the client sent next into the buffer; `Ok(0)` at its end.
+    pub(crate) fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
+        self.stream.set_read_timeout(timeout)?;
+        let limit = self.settings.head_buffer_limit();
+        let space = self.input.space(limit)?;
+        let n = self.stream.read(space)?;
+        self.input.end += n;
+        Ok(n)
+    }
+
+    /// Writes the pending responses.
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        if !self.output.is_empty() {
+            let written = self.stream.write_all(&self.output);
+            self.output.clear();
+            written?;
+        }
+        Ok(())
+    }
+
+    /// Makes `request` the current one, its body framed by `framing`.
+    pub(crate) fn start_request(&mut self, request: u64, framing: Framing, expect_continue: bool) {
+        self.request = request;
+        self.framing = match framing {
+            Framing::Length(0) => BodyFraming::Done,
+            Framing::Length(n) => BodyFraming::Length(n),
+            Framing::Chunked => BodyFraming::Chunked(Chunked::Size),
+        };
+        self.expect_continue = expect_continue;
+        self.received = 0;
+        self.failure = None;
+    }
+
+    pub(crate) fn body_finished(&self) -> bool {
+        self.framing == BodyFraming::Done
+    }
+
+    /// Whether the client still waits for `100 Continue` before it sends the body.
+    pub(crate) fn continue_pending(&self) -> bool {
+        self.expect_continue
+    }
+
+    /// Queues `100 Continue` ahead of the response (whose body is this request's).
+    pub(crate) fn send_continue(&mut self) {
+        self.expect_continue = false;
+        self.output.extend_from_slice(CONTINUE);
+    }
+
+    pub(crate) fn remaining(&self) -> Option<u64> {
+        match self.framing {
+            BodyFraming::Length(n) => Some(n),
+            BodyFraming::Done => Some(0),
+            BodyFraming::Chunked(_) => None,
+        }
+    }
+
+    /// Reads and drops what is left of the body, up to `limit` bytes; says
+    /// whether the body ended within it.
+    pub(crate) fn drain_body(&mut self, limit: u64) -> bool {
+        let mut sink = [0; 4096];
+        let mut drained = 0;
+        while !self.body_finished() && drained <= limit {
+            match self.read_body(&mut sink) {
+                Ok(n) => drained += n as u64,
+                Err(_) => return false,
+            }
+        }
+        self.body_finished()
+    }
+
+    /// Reads the current request's body (framing undone).
+    pub(crate) fn read_body(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(status) = self.failure {
+            return Err(body_error(status));
+        }
+        if buf.is_empty() || self.framing == BodyFraming::Done {
+            return Ok(0);
+        }
+        if self.expect_continue {
+            self.send_continue();
+            self.flush()?;
+        }
+        loop {
+            match self.framing {
+                BodyFraming::Done => return Ok(0),
+                BodyFraming::Length(left) => {
+                    let n = self.read_data(buf, left)?;
+                    self.framing = match left - n as u64 {
+                        0 => BodyFraming::Done,
+                        left => BodyFraming::Length(left),
+                    };
+                    return Ok(n);
+                }
+                BodyFraming::Chunked(Chunked::Data(left)) => {
+                    let n = self.read_data(buf, left)?;
+                    self.received += n as u64;
+                    if self
+                        .settings
+                        .max_body_bytes
+                        .is_some_and(|max| self.received > max)
+                    {
+                        return Err(self.fail(StatusCode::PAYLOAD_TOO_LARGE));
+                    }
+                    self.framing = BodyFraming::Chunked(match left - n as u64 {
+                        0 => Chunked::DataEnd,
+                        left => Chunked::Data(left),
+                    });
+                    return Ok(n);
+                }
+                BodyFraming::Chunked(state) => {
+                    let max_trailers = self.settings.max_header_bytes;
+                    match state.advance(self.input.data(), max_trailers) {
+                        Ok(Some((used, next))) => {
+                            self.input.consume(used);
+                            self.framing = match next {
+                                Chunked::Done => BodyFraming::Done,
+                                next => BodyFraming::Chunked(next),
+                            };
+                        }
+                        Ok(None) => {
+                            self.fill_body()?;
+                        }
+                        Err(ChunkError::Malformed) => {
+                            return Err(self.fail(StatusCode::BAD_REQUEST));
+                        }
+                        Err(ChunkError::TrailersTooLarge) => {
+                            return Err(self.fail(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Body data: first from the buffer, else straight from the stream into `buf`.
+    fn read_data(&mut self, buf: &mut [u8], left: u64) -> io::Result<usize> {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        if !self.input.is_empty() {
+            let data = self.input.data();
+            let n = data.len().min(want);
+            buf[..n].copy_from_slice(&data[..n]);
+            self.input.consume(n);
+            return Ok(n);
+        }
+        let read = self
+            .stream
+            .set_read_timeout(self.settings.body_read_timeout)
+            .and_then(|()| self.stream.read(&mut buf[..want]));
+        match read {
+            Ok(0) => Err(self.fail(StatusCode::BAD_REQUEST)),
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.failed_read(e)),
+        }
+    }
+
+    fn fill_body(&mut self) -> io::Result<()> {
+        match self.fill(self.settings.body_read_timeout) {
+            Ok(0) => Err(self.fail(StatusCode::BAD_REQUEST)),
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.failed_read(e)),
+        }
+    }
+
+    fn failed_read(&mut self, error: io::Error) -> io::Error {
+        self.failure = Some(match error.kind() {
+            io::ErrorKind::TimedOut => StatusCode::REQUEST_TIMEOUT,
+            _ => StatusCode::BAD_REQUEST,
+        });
+        error
+    }
+
+    fn fail(&mut self, status: StatusCode) -> io::Error {
+        self.failure = Some(status);
+        body_error(status)
+    }
+}
+
+fn body_error(status: StatusCode) -> io::Error {
+    let (kind, what) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            io::ErrorKind::InvalidData,
+            "the request body is over the size limit",
+        ),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+            io::ErrorKind::InvalidData,
+            "the request trailers are over the size limit",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (io::ErrorKind::TimedOut, "the request body timed out"),
+        _ => (
+            io::ErrorKind::InvalidData,
+            "the request body is malformed or cut short",
+        ),
+    };
+    io::Error::new(kind, what)
+}
+
+/// A connection's wire, shared between its loop and the request body it lends out.
+pub(crate) struct SharedWire<S>(pub(crate) RefCell<Wire<S>>);
+
+impl<S: Transport> BodySource for SharedWire<S> {
+    fn read_body(&self, request: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let mut wire = self.0.try_borrow_mut().map_err(|_| finished_error())?;
+        if wire.request != request {
+            return Err(finished_error());
+        }
+        wire.read_body(buf)
+    }
+
+    fn remaining(&self, request: u64) -> Option<u64> {
+        let wire = self.0.try_borrow().ok()?;
+        (wire.request == request)
+            .then(|| wire.remaining())
+            .flatten()
+    }
+}
+
+fn finished_error() -> io::Error {
+    io::Error::other("the request of this body has been answered")
+}

@@ -1,0 +1,100 @@
+//! A web server on `eventlet_rt::http::Server` (Eventlet's `wsgi.server`):
+//! plain blocking handlers, one green thread per connection, one hub per
+//! core.
+//!
+//! ```text
+//! cargo run --release -p eventlet-examples --bin web_server                   # port 8080, every core
+//! cargo run --release -p eventlet-examples --bin web_server -- --port 0       # any free port
+//! cargo run --release -p eventlet-examples --bin web_server -- --threads 1    # one hub
+//! ```
+//!
+//! The first line printed is `listening on http://HOST:PORT/`. Routes:
+//! `GET /` (this list), `GET /plaintext`, `GET /json` (TechEmpower's two
+//! simplest tests), `POST /echo` (the request body back, streamed),
+//! `GET /sleep?ms=N` (a green sleep, then 200).
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use clap::Parser;
+use eventlet_rt::http::header::{self, HeaderValue};
+use eventlet_rt::http::{Body, Method, Request, Response, Server, StatusCode};
+
+const INDEX: &str = "\
+GET  /            this list
+GET  /plaintext   Hello, World! (text/plain)
+GET  /json        {\"message\":\"Hello, World!\"} (application/json)
+POST /echo        the request body back (Content-Length or chunked)
+GET  /sleep?ms=N  a green sleep of N ms, then 200
+";
+
+fn app(request: Request) -> Response {
+    match (request.method(), request.uri().path()) {
+        (&Method::GET, "/") => text(INDEX, "text/plain; charset=utf-8"),
+        (&Method::GET, "/plaintext") => text("Hello, World!", "text/plain"),
+        (&Method::GET, "/json") => text(r#"{"message":"Hello, World!"}"#, "application/json"),
+        (&Method::POST, "/echo") => Response::new(request.into_body()),
+        (&Method::GET, "/sleep") => {
+            let ms = request
+                .uri()
+                .query()
+                .and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("ms=")))
+                .and_then(|ms| ms.parse().ok());
+            match ms {
+                Some(ms) => {
+                    eventlet_rt::sleep(Duration::from_millis(ms));
+                    Response::new(Body::from(format!("slept {ms} ms\n")))
+                }
+                None => status(StatusCode::BAD_REQUEST, "usage: /sleep?ms=N\n"),
+            }
+        }
+        (_, "/" | "/plaintext" | "/json" | "/echo" | "/sleep") => {
+            status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+        }
+        _ => status(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+fn text(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::SERVER, HeaderValue::from_static("eventlet-rs"));
+    response
+}
+
+fn status(code: StatusCode, body: &'static str) -> Response {
+    let mut response = text(body, "text/plain");
+    *response.status_mut() = code;
+    response
+}
+
+/// A web server on green threads.
+#[derive(Parser, Debug)]
+struct Options {
+    /// The address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    host: String,
+    /// The port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Hubs (OS threads), each with its own SO_REUSEPORT listener; default: every core.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn main() -> io::Result<()> {
+    let Options {
+        host,
+        port,
+        threads,
+    } = Options::parse();
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let listeners = eventlet_rt::http::reuseport_listeners((host.as_str(), port), threads)?;
+    let addr = listeners[0].local_addr()?;
+    println!("listening on http://{addr}/");
+    io::stdout().flush()?;
+    Server::new(app).serve_threads(listeners)
+}

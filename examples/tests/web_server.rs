@@ -1,0 +1,166 @@
+//! The web server program, run as a child process, against real clients:
+//! curl, Python's `http.client`, eventlet-rt's own `http::agent()`, and wrk.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::Program;
+
+/// Starts the server on a free loopback port; its base URL (`http://127.0.0.1:PORT`).
+fn start(threads: &str) -> (Program, String) {
+    let server = Program::start(
+        env!("CARGO_BIN_EXE_web_server"),
+        &["--host", "127.0.0.1", "--port", "0", "--threads", threads],
+    );
+    let line = server.next_line();
+    let url = line
+        .strip_prefix("listening on ")
+        .and_then(|url| url.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (server, url)
+}
+
+/// Runs a client program; a missing one says what to install (`.ci/run` does).
+fn run(program: &str, args: &[&str]) -> Output {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program} ({e}): install it (apt-get install {program})")
+        });
+    assert!(
+        output.status.success(),
+        "{program} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[test]
+fn curl_fetches_two_urls_over_one_kept_alive_connection() {
+    let (_server, url) = start("1");
+    let output = run(
+        "curl",
+        &["-sv", &format!("{url}/plaintext"), &format!("{url}/json")],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        r#"Hello, World!{"message":"Hello, World!"}"#
+    );
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("Re-using existing connection"), "{log}");
+    assert_eq!(log.matches("Connected to").count(), 1, "{log}");
+    assert!(
+        log.contains("< Content-Type: text/plain") || log.contains("< content-type: text/plain"),
+        "{log}"
+    );
+}
+
+const PYTHON_CLIENT: &str = r#"
+import http.client, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+
+# Two requests in one send: both answered, in order, on the same connection.
+sock = socket.create_connection((host, port))
+sock.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\nGET /json HTTP/1.1\r\nHost: x\r\n\r\n")
+replies = sock.makefile("rb")
+for _ in range(2):
+    status = replies.readline().decode().strip()
+    headers = http.client.parse_headers(replies)
+    body = replies.read(int(headers["Content-Length"]))
+    print(status, headers["Content-Type"], body.decode())
+sock.close()
+
+# A chunked upload, echoed back.
+conn = http.client.HTTPConnection(host, port)
+conn.request("POST", "/echo", body=iter([b"hello ", b"chunked ", b"world"]), encode_chunked=True)
+reply = conn.getresponse()
+print(reply.status, reply.read().decode())
+"#;
+
+#[test]
+fn python_pipelines_two_requests_and_uploads_chunked() {
+    let (_server, url) = start("1");
+    let port = url.rsplit(':').next().unwrap();
+    let output = run("python3", &["-c", PYTHON_CLIENT, "127.0.0.1", port]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "HTTP/1.1 200 OK text/plain Hello, World!\n\
+         HTTP/1.1 200 OK application/json {\"message\":\"Hello, World!\"}\n\
+         200 hello chunked world\n"
+    );
+}
+
+#[test]
+fn the_green_agent_gets_json_and_echoes_a_body() {
+    let (_server, url) = start("2");
+    let agent = eventlet_rt::http::agent();
+    let mut json = agent.get(format!("{url}/json")).call().unwrap();
+    assert_eq!(json.headers()["content-type"], "application/json");
+    assert_eq!(
+        json.body_mut().read_to_string().unwrap(),
+        r#"{"message":"Hello, World!"}"#
+    );
+    let big = "e".repeat(300_000);
+    let mut echo = agent.post(format!("{url}/echo")).send(&big).unwrap();
+    assert_eq!(echo.body_mut().read_to_string().unwrap(), big);
+    let index = agent
+        .get(format!("{url}/"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(index.contains("/sleep?ms=N"), "{index}");
+    let missing = agent.get(format!("{url}/nowhere")).call().unwrap_err();
+    assert!(
+        matches!(missing, eventlet_rt::http::ureq::Error::StatusCode(404)),
+        "{missing}"
+    );
+}
+
+#[test]
+fn two_hundred_sleeps_of_200_ms_overlap() {
+    let (_server, url) = start("2");
+    let agent = eventlet_rt::http::agent();
+    let started = Instant::now();
+    let sleepers: Vec<_> = (0..200)
+        .map(|_| {
+            let (agent, url) = (agent.clone(), format!("{url}/sleep?ms=200"));
+            eventlet_rt::spawn(move || {
+                let answered = agent.get(&url).call().map(|r| r.status().as_u16());
+                (answered, started.elapsed())
+            })
+        })
+        .collect();
+    let finished: Vec<Duration> = sleepers
+        .into_iter()
+        .map(|sleeper| {
+            let (answered, at) = sleeper.wait().unwrap();
+            assert_eq!(answered.unwrap(), 200);
+            at
+        })
+        .collect();
+    let all = started.elapsed();
+    assert!(finished.iter().all(|&at| at >= Duration::from_millis(200)));
+    // One after another would take 40 s.
+    assert!(all < Duration::from_millis(2500), "200 sleeps took {all:?}");
+}
+
+#[test]
+fn wrk_loads_it_without_errors() {
+    let (_server, url) = start("2");
+    let output = run("wrk", &["-t1", "-c32", "-d1s", &format!("{url}/plaintext")]);
+    let report = String::from_utf8_lossy(&output.stdout);
+    let requests: u64 = report
+        .lines()
+        .find_map(|line| line.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no request count in {report}"));
+    assert!(requests > 100, "{report}");
+    assert!(!report.contains("Non-2xx"), "{report}");
+    assert!(!report.contains("Socket errors"), "{report}");
+}
