@@ -194,7 +194,9 @@ mod sleep;
 mod stack_pool;
 mod task;
 mod timeout;
+mod timer;
 pub mod tpool;
+mod tuning;
 mod waiters;
 
 pub use event::Event;

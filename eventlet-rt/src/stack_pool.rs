@@ -13,7 +13,7 @@
 //! to the kernel a second or two after the bursts stop.
 
 use std::cell::{Cell, RefCell};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::coro::Coroutine;
 
@@ -31,13 +31,7 @@ pub const DEFAULT_STACK_SIZE: usize = 128 * 1024;
 /// [`hub::set_stack_pool_capacity`](crate::hub::set_stack_pool_capacity).
 pub const DEFAULT_STACK_POOL_CAPACITY: usize = 1024;
 
-/// Pooled stacks left unused for this long (beyond the capacity) are unmapped.
-const TRIM_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Spawns prefetch the control blocks of pooled stacks this many at a time,
-/// this many spawns ahead: their page-table walks then overlap, where one
-/// prefetch per spawn would wait for each walk in turn.
-const PREFETCH_BATCH: usize = 16;
+use crate::tuning::{PREFETCH_BATCH, STACK_TRIM_INTERVAL as TRIM_INTERVAL, prefetching};
 
 /// The smallest stack a green thread may ask for: 16 KiB.
 pub const MIN_STACK_SIZE: usize = 16 * 1024;
@@ -53,6 +47,8 @@ pub(crate) struct StackPool {
     /// through the whole interval.
     low_water: Cell<usize>,
     next_trim: Cell<Option<Instant>>,
+    /// False when prefetching is switched off (`tuning::prefetching`).
+    prefetch: bool,
 }
 
 impl StackPool {
@@ -64,6 +60,7 @@ impl StackPool {
             mapped: Cell::new(0),
             low_water: Cell::new(0),
             next_trim: Cell::new(None),
+            prefetch: prefetching(),
         }
     }
 
@@ -141,17 +138,8 @@ impl StackPool {
                 if free.len() < self.low_water.get() {
                     self.low_water.set(free.len());
                 }
-                // The next spawns re-arm the stacks on top of the pool:
-                // overlap their cache misses with the runs before them.
-                let left = free.len();
-                if left.is_multiple_of(PREFETCH_BATCH) && left >= 2 * PREFETCH_BATCH {
-                    for later in &free[left - 2 * PREFETCH_BATCH..left - PREFETCH_BATCH] {
-                        later.prefetch_for_start();
-                    }
-                } else if left < 2 * PREFETCH_BATCH
-                    && let Some(following) = free.last()
-                {
-                    following.prefetch_for_start();
+                if self.prefetch {
+                    prefetch_next_rearms(&free);
                 }
                 pooled
             };
@@ -198,6 +186,21 @@ pub(crate) fn checked_stack_size(bytes: usize) -> usize {
          bytes (eventlet_rt::MIN_STACK_SIZE)"
     );
     bytes.div_ceil(4096) * 4096
+}
+
+/// The next spawns re-arm the stacks on top of the pool: starts their loads
+/// early, so their cache misses overlap with the runs before them.
+fn prefetch_next_rearms(free: &[Coroutine]) {
+    let left = free.len();
+    if left.is_multiple_of(PREFETCH_BATCH) && left >= 2 * PREFETCH_BATCH {
+        for later in &free[left - 2 * PREFETCH_BATCH..left - PREFETCH_BATCH] {
+            later.prefetch_for_start();
+        }
+    } else if left < 2 * PREFETCH_BATCH
+        && let Some(following) = free.last()
+    {
+        following.prefetch_for_start();
+    }
 }
 
 /// The kernel refused to map a new green thread's stack: the green thread

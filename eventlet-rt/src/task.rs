@@ -7,8 +7,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::coro::Coroutine;
-use crate::hub::timer::TimerKey;
 use crate::stack_pool::StackRefused;
+use crate::timer::TimerKey;
+#[cfg(doc)]
+use crate::tuning::HEADER_LINES;
 
 /// A reference to a schedulable task: a green thread or the thread's main context.
 pub(crate) type TaskRef = Rc<dyn Task>;
@@ -64,6 +66,12 @@ pub(crate) enum NeverRan {
 }
 
 /// The data every task carries, whatever its result type.
+///
+/// `repr(C)`, hot fields first: switches and wake-ups read the fields up to
+/// `suspended_at`, which lie in the first [`HEADER_LINES`] cache lines of a
+/// task's allocation (after the `Rc`'s two counts) that the hub prefetches;
+/// a test below checks it.
+#[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: Cell<State>,
     pub(crate) interrupt: Cell<Interrupt>,
@@ -71,9 +79,15 @@ pub(crate) struct Header {
     /// stack (`std::thread::panicking` says so for the whole OS thread, which
     /// is true as long as any of its green threads is suspended mid-unwind).
     pub(crate) unwinding: Cell<bool>,
+    pub(crate) started: Cell<bool>,
+    pub(crate) is_main: bool,
     /// The stack, once the task has started and while it is suspended.
     pub(crate) coroutine: Cell<Option<Coroutine>>,
-    pub(crate) started: Cell<bool>,
+    /// About where its stack pointer was when it last suspended (0 before
+    /// its first suspension): how deep a resume will read into its stack.
+    pub(crate) suspended_at: Cell<usize>,
+    /// Its slot among the hub's live green threads, once started.
+    pub(crate) live_slot: Cell<usize>,
     /// The task blocked in `GreenThread::wait` on this one.
     pub(crate) joiner: RefCell<Option<TaskRef>>,
     /// The `spawn_after` timer that will queue this task.
@@ -86,12 +100,6 @@ pub(crate) struct Header {
     /// The `tracing` span the green thread runs in, when a subscriber wanted
     /// it at spawn (boxed: most green threads have none).
     pub(crate) span: Option<Box<tracing::Span>>,
-    /// Its slot among the hub's live green threads, once started.
-    pub(crate) live_slot: Cell<usize>,
-    /// About where its stack pointer was when it last suspended (0 before
-    /// its first suspension): how deep a resume will read into its stack.
-    pub(crate) suspended_at: Cell<usize>,
-    pub(crate) is_main: bool,
 }
 
 impl Header {
@@ -148,6 +156,7 @@ pub(crate) trait Task {
 }
 
 /// The thread's main context: the code that is not inside any green thread.
+#[repr(C)]
 pub(crate) struct MainTask {
     header: Header,
 }
@@ -179,5 +188,22 @@ impl Task for MainTask {
 
     fn finish_unstarted(&self, _: NeverRan) {
         unreachable!("the main context is always started")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tuning::HEADER_LINES;
+
+    #[test]
+    fn the_fields_a_switch_reads_lie_in_the_prefetched_lines() {
+        // An `Rc`'s allocation starts with its two counts, then the value,
+        // whose `repr(C)` task types start with the header.
+        let counts = 2 * std::mem::size_of::<usize>();
+        let end = counts
+            + std::mem::offset_of!(Header, suspended_at)
+            + std::mem::size_of::<Cell<usize>>();
+        assert!(end <= HEADER_LINES * 64, "{end} bytes");
     }
 }

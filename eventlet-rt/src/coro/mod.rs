@@ -8,8 +8,11 @@
 mod overflow;
 
 use std::any::Any;
+use std::marker::PhantomData;
 
 use generator::Generator;
+
+use crate::tuning::{MAX_PREFETCH_DEPTH, START_FRAMES_DEPTH, SUSPEND_FRAMES_BELOW};
 
 /// A green thread's stack with a body installed on it.
 ///
@@ -29,6 +32,11 @@ pub(crate) struct Coroutine {
     /// (its bounds and allocation offset), which every start and finish of
     /// a body reads and writes; 0 where its place is not known.
     bookkeeping: usize,
+    /// `!Send` and `!Sync`: a suspended stack may hold this OS thread's
+    /// thread-local addresses and `Rc`s, so it must never be resumed, nor
+    /// dropped, on another thread. The compiler now enforces what made the
+    /// `unsafe impl Send` of the body wrapper below sound.
+    _stays_on_its_thread: PhantomData<*const ()>,
 }
 
 /// Wraps a non-`Send` body so that it can be installed on a `Generator`.
@@ -39,8 +47,9 @@ pub(crate) struct Coroutine {
 /// runs on the thread that created it.
 struct StaysOnThisThread<F>(F);
 
-// SAFETY: see the type's docs: the coroutine holding the body is owned by a
-// thread-local hub and is never sent to, resumed on or dropped on another thread.
+// SAFETY: see the type's docs: the coroutine holding the body is `!Send`
+// (its `PhantomData<*const ()>`), so the compiler keeps it, and the body in
+// it, on the thread that created it.
 unsafe impl<F> Send for StaysOnThisThread<F> {}
 
 impl<F: FnOnce()> StaysOnThisThread<F> {
@@ -70,6 +79,7 @@ impl Coroutine {
             released_bottom,
             control_block,
             bookkeeping: stack_bookkeeping(control_block),
+            _stays_on_its_thread: PhantomData,
         }
     }
 
@@ -166,18 +176,6 @@ const CONTROL_BLOCK_ALIGN: usize = 4096;
 fn stack_top(control_block: usize) -> usize {
     (control_block | (CONTROL_BLOCK_ALIGN - 1)) + 1
 }
-
-/// How far below the top of a stack a prefetch reaches at most: resumes of
-/// deeper stacks find the rest cold.
-const MAX_PREFETCH_DEPTH: usize = 2048;
-
-/// How far the frames of the switch itself (`suspend` down to the register
-/// swap) reach below the position [`stack_position`] takes before it.
-const SUSPEND_FRAMES_BELOW: usize = 256;
-
-/// How far below the control block a new body's first frames reach, about:
-/// the bootstrap frames and a few of the body's.
-const START_FRAMES_DEPTH: usize = 640;
 
 /// Where, in `generator` 0.8.12's control block (its `GeneratorImpl`,
 /// `#[repr(C)]`), the stack's `Rc<StackMem>` sits: right after the

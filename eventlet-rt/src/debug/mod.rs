@@ -31,9 +31,17 @@
 mod capture;
 mod watchdog;
 
+use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) use watchdog::HubProbe;
+use crate::hub;
+use watchdog::HubProbe;
+
+thread_local! {
+    /// The probe this OS thread's hub reports its switches to, while watched.
+    static PROBE: RefCell<Option<Arc<HubProbe>>> = const { RefCell::new(None) };
+}
 
 /// Watches the calling OS thread's hub: any green thread that holds it
 /// longer than `threshold` without yielding is reported (see the module docs).
@@ -55,7 +63,18 @@ pub fn blocking_detection(threshold: Duration) {
         !threshold.is_zero(),
         "blocking_detection needs a threshold above zero; to turn it off call stop_blocking_detection()"
     );
-    crate::hub::current().watch_blocking(Some(threshold));
+    let hub = hub::current();
+    PROBE.with(|probe| {
+        let mut probe = probe.borrow_mut();
+        match &*probe {
+            Some(existing) if hub.has_switch_observer() => existing.set_threshold(threshold),
+            _ => {
+                let new = HubProbe::new(threshold);
+                hub.set_switch_observer(Some(new.clone()));
+                *probe = Some(new);
+            }
+        }
+    });
 }
 
 /// Stops watching the calling OS thread's hub.
@@ -68,7 +87,8 @@ pub fn blocking_detection(threshold: Duration) {
 /// eventlet_rt::debug::stop_blocking_detection(); // harmless when it was off
 /// ```
 pub fn stop_blocking_detection() {
-    crate::hub::current().watch_blocking(None);
+    hub::current().set_switch_observer(None);
+    let _ = PROBE.try_with(|probe| probe.borrow_mut().take());
     watchdog::flush_reports();
 }
 
@@ -78,5 +98,5 @@ pub fn stop_blocking_detection() {
 /// assert!(!eventlet_rt::debug::is_blocking_detection_on());
 /// ```
 pub fn is_blocking_detection_on() -> bool {
-    crate::hub::current().is_watched()
+    hub::current().has_switch_observer()
 }

@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use crate::hub::SwitchObserver;
+
 /// What a watched hub publishes for the watchdog at each switch.
 pub(crate) struct HubProbe {
     /// The hub's OS thread, to be interrupted for a backtrace.
@@ -45,11 +47,7 @@ impl HubProbe {
     }
 
     /// The hub is about to resume a green thread.
-    pub(crate) fn entering(
-        &self,
-        name: Option<Arc<str>>,
-        spawned_at: &'static std::panic::Location<'static>,
-    ) {
+    fn entering(&self, name: Option<Arc<str>>, spawned_at: &'static std::panic::Location<'static>) {
         *self.name.lock().unwrap_or_else(|p| p.into_inner()) = name;
         self.spawned_at
             .store(std::ptr::from_ref(spawned_at).cast_mut(), Ordering::Relaxed);
@@ -59,19 +57,37 @@ impl HubProbe {
     }
 
     /// The running green thread was renamed.
-    pub(crate) fn rename(&self, name: Option<Arc<str>>) {
+    fn rename(&self, name: Option<Arc<str>>) {
         *self.name.lock().unwrap_or_else(|p| p.into_inner()) = name;
     }
 
     /// The hub's thread stops being watched (or ends): never signal it again.
-    pub(crate) fn retire(&self) {
+    fn retire(&self) {
         *self.alive.lock().unwrap_or_else(|p| p.into_inner()) = false;
     }
 
     /// The green thread gave the hub back.
-    pub(crate) fn left(&self) {
+    fn left(&self) {
         self.running_since.store(0, Ordering::Release);
         self.switches.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl SwitchObserver for HubProbe {
+    fn entering(&self, name: Option<Arc<str>>, spawned_at: &'static std::panic::Location<'static>) {
+        HubProbe::entering(self, name, spawned_at);
+    }
+
+    fn left(&self) {
+        HubProbe::left(self);
+    }
+
+    fn renamed(&self, name: Option<Arc<str>>) {
+        self.rename(name);
+    }
+
+    fn detached(&self) {
+        self.retire();
     }
 }
 

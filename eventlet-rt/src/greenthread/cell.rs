@@ -26,6 +26,9 @@ enum Stage<F, T> {
 }
 
 /// A green thread's body, its outcome and its links, in one allocation.
+///
+/// `repr(C)`: the header comes first, where the hub prefetches it.
+#[repr(C)]
 pub(super) struct TaskCell<F, T> {
     header: Header,
     stage: RefCell<Stage<F, T>>,

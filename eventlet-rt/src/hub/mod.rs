@@ -22,13 +22,13 @@
 #[cfg_attr(not(feature = "http"), allow(dead_code))]
 mod homed;
 mod io;
+mod observe;
 mod poller;
 mod prefetch;
 mod refusals;
 mod remote;
 mod snapshot;
 mod teardown;
-pub(crate) mod timer;
 mod unwind;
 
 use std::cell::{Cell, RefCell};
@@ -40,28 +40,25 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 
 use crate::coro::{self, Coroutine};
-use crate::debug::HubProbe;
 use crate::stack_pool::StackPool;
 use crate::task::{Header, Interrupt, MainTask, NeverRan, State, Task, TaskRef};
+use crate::timer::{TimerKey, Timers};
+use crate::tuning::{
+    PREFETCH_FROM_QUEUED, SWITCHES_BETWEEN_POLLS, TIMER_PREFETCH_AHEAD, prefetching,
+};
 use poller::Poller;
-use prefetch::{PREFETCH_FROM_QUEUED, TIMER_PREFETCH_AHEAD, prefetch_ahead, prefetch_header};
+use prefetch::{prefetch_ahead, prefetch_header};
 use refusals::RefusalReport;
-use timer::{TimerKey, Timers};
 use unwind::raise_interrupt;
 
 #[cfg_attr(not(feature = "http"), allow(unused_imports))]
 pub(crate) use homed::HomedSource;
 pub(crate) use io::IoRegistration;
+pub(crate) use observe::SwitchObserver;
 pub(crate) use poller::Direction;
 pub(crate) use remote::{RemoteCompletion, RemoteWaker, WaitQueue, lock_unpoisoned, wait_on};
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
 pub(crate) use unwind::{catch, rethrow};
-
-/// The hub looks for due timers and ready sockets at least once every this
-/// many task switches, even while green threads keep each other busy (tokio
-/// checks as often). Looking for timers reads the clock; looking for sockets
-/// is a system call, made only while a green thread waits on one.
-const SWITCHES_BETWEEN_POLLS: u32 = 61;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
@@ -93,6 +90,8 @@ pub(crate) struct Hub {
     /// Green threads that have started and not finished.
     live: RefCell<Slab<TaskRef>>,
     switches_since_poll: Cell<u32>,
+    /// False when prefetching is switched off (`tuning::prefetching`).
+    prefetch: bool,
     /// How many runs of the hub's loop are on the main context's stack: one
     /// while the main context waits; more when user code that the loop runs
     /// outside any green thread (a destructor) blocked the main context again.
@@ -105,8 +104,8 @@ pub(crate) struct Hub {
     teardown_grace: Cell<Duration>,
     refusals: RefusalReport,
     next_scope_id: Cell<u64>,
-    /// Set while the blocking detector watches this hub.
-    blocking_probe: RefCell<Option<Arc<HubProbe>>>,
+    /// Hears of every switch while set (the blocking detector).
+    observer: RefCell<Option<Arc<dyn SwitchObserver>>>,
     /// Set while the hub must hear of each switch: the blocking detector
     /// watches it, or green threads run in `tracing` spans.
     watched: Cell<bool>,
@@ -177,13 +176,14 @@ impl Hub {
             stacks: StackPool::new(),
             live: RefCell::new(Slab::new()),
             switches_since_poll: Cell::new(0),
+            prefetch: prefetching(),
             loop_depth: Cell::new(0),
             rewake_depth: Cell::new(0),
             shutting_down: Cell::new(false),
             teardown_grace: Cell::new(teardown::DEFAULT_GRACE_PERIOD),
             refusals: RefusalReport::new(),
             next_scope_id: Cell::new(0),
-            blocking_probe: RefCell::new(None),
+            observer: RefCell::new(None),
             watched: Cell::new(false),
             traced: Cell::new(false),
             entered_span: RefCell::new(None),
@@ -326,7 +326,7 @@ impl Hub {
             let next = {
                 let mut run_queue = self.run_queue.borrow_mut();
                 let next = run_queue.pop_front();
-                if run_queue.len() >= PREFETCH_FROM_QUEUED {
+                if self.prefetch && run_queue.len() >= PREFETCH_FROM_QUEUED {
                     prefetch_ahead(&run_queue, self.switches_since_poll.get());
                 }
                 next
@@ -382,7 +382,7 @@ impl Hub {
         }
         header.state.set(State::Running);
         if self.watched.get() {
-            self.probe_entering(header);
+            self.watched_entering(header);
         }
         self.current_header.set(header);
         self.current.set(Rc::as_ptr(&task));
@@ -396,7 +396,7 @@ impl Hub {
         self.current.set(Rc::as_ptr(&self.main));
         self.current_header.set(self.main_header);
         if self.watched.get() {
-            self.probe_left();
+            self.watched_left();
         }
         if done {
             if let Some(coroutine) = header.coroutine.take() {
@@ -408,69 +408,6 @@ impl Hub {
             // It yielded: back to the end of the run queue.
             self.run_queue.borrow_mut().push_back(task);
         }
-    }
-
-    /// A watched switch into a green thread: tells the blocking detector and
-    /// enters the green thread's span.
-    #[cold]
-    fn probe_entering(&self, header: &Header) {
-        if let Some(probe) = &*self.blocking_probe.borrow() {
-            probe.entering(header.name.borrow().clone(), header.spawned_at);
-        }
-        if let Some(span) = &header.span {
-            *self.entered_span.borrow_mut() = span.with_subscriber(|(id, dispatch)| {
-                dispatch.enter(id);
-                (id.clone(), dispatch.clone())
-            });
-        }
-    }
-
-    /// A watched switch back to the hub: the green thread's span is exited.
-    #[cold]
-    fn probe_left(&self) {
-        if let Some(probe) = &*self.blocking_probe.borrow() {
-            probe.left();
-        }
-        let entered = self.entered_span.borrow_mut().take();
-        if let Some((id, dispatch)) = entered {
-            dispatch.exit(&id);
-        }
-    }
-
-    /// From now on every switch enters and exits the running green thread's span.
-    pub(crate) fn trace_switches(&self) {
-        self.traced.set(true);
-        self.watched.set(true);
-    }
-
-    /// A task was renamed: if it is the one running, the blocking detector
-    /// reports it under its new name.
-    pub(crate) fn renamed(&self, header: &crate::task::Header) {
-        if self.watched.get()
-            && std::ptr::eq(self.current_header(), header)
-            && let Some(probe) = &*self.blocking_probe.borrow()
-        {
-            probe.rename(header.name.borrow().clone());
-        }
-    }
-
-    /// Starts, re-tunes (`Some`) or stops (`None`) the blocking detector on this hub.
-    pub(crate) fn watch_blocking(&self, threshold: Option<Duration>) {
-        let mut probe = self.blocking_probe.borrow_mut();
-        match (threshold, &*probe) {
-            (Some(threshold), Some(existing)) => existing.set_threshold(threshold),
-            (Some(threshold), None) => *probe = Some(HubProbe::new(threshold)),
-            (None, _) => {
-                if let Some(old) = probe.take() {
-                    old.retire();
-                }
-            }
-        }
-        self.watched.set(probe.is_some() || self.traced.get());
-    }
-
-    pub(crate) fn is_watched(&self) -> bool {
-        self.blocking_probe.borrow().is_some()
     }
 
     /// Gives a task its stack on its first run.
@@ -559,7 +496,8 @@ impl Hub {
                 let due = timers.pop_due(now);
                 // In a burst, start loading the task that fires a few
                 // timers later: its wake-up reads and writes its header.
-                if due.is_some()
+                if self.prefetch
+                    && due.is_some()
                     && let Some(TimerAction::Wake(task)) =
                         timers.peek_in_order(TIMER_PREFETCH_AHEAD)
                 {

@@ -10,24 +10,7 @@ use std::rc::Rc;
 use crate::coro;
 use crate::task::{Header, TaskRef};
 
-/// Cache lines of a task's allocation that switches and wake-ups read (the
-/// reference counts, the header's state and its coroutine).
-const HEADER_LINES: usize = 4;
-
-/// While timers fire in a burst, the hub prefetches the task this many
-/// timers ahead.
-pub(super) const TIMER_PREFETCH_AHEAD: usize = 8;
-
-/// With at least this many tasks queued, the hub prefetches the stacks of the
-/// tasks about to run: so many are unlikely to all be in the cache, and with
-/// fewer the check would cost more than it saves.
-pub(super) const PREFETCH_FROM_QUEUED: usize = 16;
-
-/// With at least three batches of this many tasks queued, the hub prefetches
-/// a batch at a time, every this many switches: the page-table walks of a
-/// batch's stacks then overlap, where one prefetch per switch waits for each
-/// walk in turn (each stack is in a page of its own).
-const PREFETCH_BATCH: usize = 16;
+use crate::tuning::{HEADER_LINES, PREFETCH_BATCH};
 
 /// Starts loading what the next tasks to run will touch first.
 ///
@@ -39,9 +22,8 @@ const PREFETCH_BATCH: usize = 16;
 /// two batches ahead, and the stacks of tasks one batch ahead (whose headers
 /// came a batch ago) into the outer caches and the TLB, far enough ahead to
 /// hide a page-table walk, not so far ahead that the first level loses them
-/// before they run. The last step into the first level matters even then:
-/// with 100,000 sleepers waking (rounds alternating with and without it in
-/// one process) a round takes 44 ms with it and 60-72 ms without.
+/// before they run. The last step into the first level matters even then
+/// (see `BENCHMARKS.md`, "Tuning").
 #[inline]
 pub(super) fn prefetch_ahead(run_queue: &VecDeque<TaskRef>, switch: u32) {
     if run_queue.len() >= 3 * PREFETCH_BATCH {

@@ -58,7 +58,7 @@ impl Hub {
     /// queued and abandons what is left.
     fn kill_everything(&self) {
         self.shutting_down.set(true);
-        self.watch_blocking(None);
+        self.set_switch_observer(None);
         let deadline = Instant::now() + self.teardown_grace.get();
         // Main-context parks from here on (a destructor of a body that never
         // ran) are nested in this loop.

@@ -1,4 +1,4 @@
-//! The hub's timers: deadlines over a slab of entries.
+//! Timers: deadlines over a slab of entries (the hub keeps one set per OS thread).
 //!
 //! Most timers are armed in deadline order (sleeps and timeouts of the same
 //! length, one after another), so a deadline no earlier than the last one

@@ -1,0 +1,56 @@
+//! Every scheduling and prefetch heuristic of the runtime, in one block.
+//!
+//! Each constant says what it buys; the measurements behind them are in
+//! `BENCHMARKS.md` ("Tuning"). Set `EVENTLET_PREFETCH=0` in the environment
+//! to switch every prefetch off (read once per process), for A/B runs.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The hub looks for due timers and ready sockets at least once every this
+/// many task switches, even while green threads keep each other busy (tokio
+/// checks as often). Looking for timers reads the clock; looking for sockets
+/// is a system call, made only while a green thread waits on one.
+pub(crate) const SWITCHES_BETWEEN_POLLS: u32 = 61;
+
+/// With at least this many tasks queued, the hub prefetches the stacks of the
+/// tasks about to run: so many are unlikely to all be in the cache, and with
+/// fewer the check would cost more than it saves.
+pub(crate) const PREFETCH_FROM_QUEUED: usize = 16;
+
+/// Prefetches of many stacks go this many at a time, every this many
+/// switches or spawns (with at least three batches queued in the run queue,
+/// two in the stack pool): the page-table walks of a batch's stacks then
+/// overlap, where one prefetch per switch waits for each walk in turn (each
+/// stack top is in a page of its own).
+pub(crate) const PREFETCH_BATCH: usize = 16;
+
+/// While timers fire in a burst, the hub prefetches the task this many
+/// timers ahead (its wake-up reads and writes its header).
+pub(crate) const TIMER_PREFETCH_AHEAD: usize = 8;
+
+/// Cache lines at the start of a task's allocation that switches and
+/// wake-ups read: the reference counts and the header's hot fields (checked
+/// by a test in `task.rs`).
+pub(crate) const HEADER_LINES: usize = 4;
+
+/// How far below the top of a stack a prefetch reaches at most: resumes of
+/// deeper stacks find the rest cold.
+pub(crate) const MAX_PREFETCH_DEPTH: usize = 2048;
+
+/// How far the frames of the switch itself (`suspend` down to the register
+/// swap) reach below the position taken before it.
+pub(crate) const SUSPEND_FRAMES_BELOW: usize = 256;
+
+/// How far below the control block a new body's first frames reach, about:
+/// the bootstrap frames and a few of the body's.
+pub(crate) const START_FRAMES_DEPTH: usize = 640;
+
+/// Pooled stacks left unused this long (beyond the pool's capacity) are unmapped.
+pub(crate) const STACK_TRIM_INTERVAL: Duration = Duration::from_secs(1);
+
+/// False when the environment says `EVENTLET_PREFETCH=0`: no prefetch at all.
+pub(crate) fn prefetching() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("EVENTLET_PREFETCH").is_none_or(|value| value != "0"))
+}
