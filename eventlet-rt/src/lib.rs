@@ -22,7 +22,10 @@
 //!   its blocking point: destructors run, nothing leaks. A kill is sticky:
 //!   code that catches the unwind is unwound again at its next blocking point.
 //! - When the OS thread ends, its hub kills the green threads still alive so
-//!   their destructors run.
+//!   their destructors run, and keeps driving timers and sockets while those
+//!   destructors block (a polite close), for a grace period
+//!   ([`hub::set_teardown_grace_period`], 1 s); what is still blocked then is
+//!   abandoned and named on stderr.
 //!
 //! ```
 //! use std::time::Duration;
@@ -63,9 +66,10 @@
 //! and Linux caps a process at `vm.max_map_count` maps (65530 by default), so
 //! about 32,000 green threads can be *live* (started, not finished) at once.
 //! Past that the kernel refuses new stacks: the green thread that could not
-//! start ends with [`GreenError::Panicked`] and a message naming
+//! start ends with [`GreenError::StackRefused`], whose message names
 //! `vm.max_map_count`, the live count and the fix (as root:
-//! `sysctl -w vm.max_map_count=262144`).
+//! `sysctl -w vm.max_map_count=262144`). The hub prints that message once per
+//! burst of refusals, then the burst's count.
 //!
 //! # Debugging
 //! Green threads are cooperative, so the usual failures are a green thread
