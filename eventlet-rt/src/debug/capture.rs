@@ -1,8 +1,8 @@
 //! Recording the stack of another OS thread: a signal handler that stores raw
 //! return addresses in a static buffer, symbolized later by the watchdog.
 
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Once, OnceLock};
 use std::time::{Duration, Instant};
 
 const MAX_FRAMES: usize = 64;
@@ -11,8 +11,44 @@ const MAX_FRAMES: usize = 64;
 static FRAMES: [AtomicUsize; MAX_FRAMES] = [const { AtomicUsize::new(0) }; MAX_FRAMES];
 static FRAME_COUNT: AtomicUsize = AtomicUsize::new(0);
 static CAPTURED: AtomicBool = AtomicBool::new(false);
+/// Set by the watchdog just before it sends its `SIGURG`: a `SIGURG` that
+/// finds it clear is somebody else's (TCP urgent data, the program's own)
+/// and goes to the handler that was installed before ours.
+static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// The `SIGURG` action in place before ours.
+static PREVIOUS: OnceLock<libc::sigaction> = OnceLock::new();
 
-extern "C" fn record_stack(_: libc::c_int) {
+extern "C" fn on_sigurg(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    if REQUESTED.swap(false, Ordering::AcqRel) {
+        record_stack();
+    } else {
+        forward(signal, info, context);
+    }
+}
+
+/// Hands a `SIGURG` that is not ours to the previous handler, if any.
+fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    let Some(previous) = PREVIOUS.get() else {
+        return;
+    };
+    let handler = previous.sa_sigaction;
+    if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
+        return; // SIGURG's default action is to ignore it
+    }
+    if previous.sa_flags & libc::SA_SIGINFO != 0 {
+        // SAFETY: installed with `SA_SIGINFO`, the handler has this signature;
+        // it gets the arguments the kernel gave us.
+        let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+            unsafe { std::mem::transmute(handler) };
+        handler(signal, info, context);
+    } else {
+        // SAFETY: without `SA_SIGINFO` a handler takes the signal number only.
+        let handler: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(handler) };
+        handler(signal);
+    }
+}
+
+fn record_stack() {
     let mut count = 0;
     // SAFETY: `trace_unsynchronized` must not run concurrently with other
     // unsynchronized traces; the watchdog sends one signal at a time and waits
@@ -33,14 +69,19 @@ fn install_handler() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // SAFETY: a zeroed `sigaction` is a valid empty action; the handler
-        // only touches atomics and the unwinder, and SA_RESTART keeps the
-        // interrupted system calls of the watched thread going.
+        // only touches atomics and the unwinder (or calls the previous
+        // handler), and SA_RESTART keeps the interrupted system calls of the
+        // watched thread going. `sigaction` swaps the actions in one call; a
+        // `SIGURG` that arrives before `PREVIOUS` is set is dropped, as the
+        // default action (ignore) would have done.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = record_stack as *const () as libc::sighandler_t;
-            action.sa_flags = libc::SA_RESTART;
+            action.sa_sigaction = on_sigurg as *const () as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART | libc::SA_SIGINFO;
             libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(libc::SIGURG, &action, std::ptr::null_mut());
+            let mut previous: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(libc::SIGURG, &action, &mut previous);
+            let _ = PREVIOUS.set(previous);
         }
     });
 }
@@ -61,7 +102,9 @@ pub(crate) fn interrupt(thread: libc::pthread_t, alive: &std::sync::Mutex<bool>)
 /// addresses on its stack, or `None` if it did not answer within `patience`.
 pub(crate) fn stack_of(interrupt: impl FnOnce() -> bool, patience: Duration) -> Option<Vec<usize>> {
     CAPTURED.store(false, Ordering::Release);
+    REQUESTED.store(true, Ordering::Release);
     if !interrupt() {
+        REQUESTED.store(false, Ordering::Release);
         return None;
     }
     let deadline = Instant::now() + patience;
@@ -101,7 +144,7 @@ pub(crate) fn symbolize(frames: &[usize]) -> Vec<String> {
     // Drop the frames of the signal handler itself.
     let skip = lines
         .iter()
-        .position(|l| l.contains("record_stack"))
+        .position(|l| l.contains("on_sigurg"))
         .map_or(0, |at| at + 1);
     let skip = lines
         .iter()
@@ -112,7 +155,7 @@ pub(crate) fn symbolize(frames: &[usize]) -> Vec<String> {
     // Below the green thread's body there is only the runtime's machinery.
     if let Some(end) = frames
         .iter()
-        .position(|l| l.contains("eventlet_rt::greenthread::TaskCell"))
+        .position(|l| l.contains("eventlet_rt::greenthread::cell::TaskCell"))
     {
         frames.truncate(end);
     }

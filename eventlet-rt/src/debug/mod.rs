@@ -14,6 +14,12 @@
 //! backtrace: as a `tracing` warning (target `eventlet_rt::blocking`) when a
 //! `tracing` subscriber is set, else on stderr. Each stall is reported once.
 //!
+//! The first report installs a `SIGURG` handler for the process. A `SIGURG`
+//! the watchdog did not send (TCP urgent data, a program's own use) goes on
+//! to the handler that was installed before it, so a program that handles
+//! `SIGURG` itself keeps working; one that installs its handler *after*
+//! turning the detector on replaces the detector's and loses its backtraces.
+//!
 //! Off by default, and free when off: a hub that is not watched only tests a
 //! flag per switch. The main context is not watched (the hub only runs while
 //! it is blocked), only green threads are. Recording the stack runs the
