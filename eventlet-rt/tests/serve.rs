@@ -5,7 +5,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::time::Duration;
 
 use eventlet_rt::green::net::{SocketAddr, TcpStream};
-use eventlet_rt::{GreenPool, hub, spawn};
+use eventlet_rt::{Event, GreenPool, hub, spawn};
 
 /// Echoes lines back; a line "panic" makes the handler panic.
 fn handle(stream: TcpStream, _client: SocketAddr) {
@@ -91,14 +91,17 @@ fn serve_handles_many_connections_at_once_within_its_pool() {
 fn killing_the_server_stops_accepting_but_lets_handlers_finish() {
     let listener = eventlet_rt::listen("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let handling = Event::new();
+    let started = handling.clone();
     let server = spawn(move || {
-        eventlet_rt::serve(listener, |mut stream, _| {
+        eventlet_rt::serve(listener, move |mut stream, _| {
+            started.send(());
             eventlet_rt::sleep(Duration::from_millis(30));
             stream.write_all(b"finished").unwrap();
         })
     });
     let mut client = eventlet_rt::connect(addr).unwrap();
-    eventlet_rt::sleep(Duration::from_millis(5));
+    handling.wait(); // accepted: killing the server now cannot drop it
     server.kill();
     assert!(server.wait().unwrap_err().is_killed());
     let mut reply = String::new();
