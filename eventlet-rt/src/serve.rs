@@ -7,7 +7,9 @@ use crate::green::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use crate::{Builder, GreenPool};
 
 /// Opens a listening TCP socket on `addr` (Eventlet's `eventlet.listen`):
-/// [`TcpListener::bind`], with `SO_REUSEADDR` set.
+/// [`TcpListener::bind`], with `SO_REUSEADDR` set and a listen backlog of
+/// [`DEFAULT_BACKLOG`](crate::green::net::DEFAULT_BACKLOG) (1024, capped by
+/// `net.core.somaxconn`); [`listen_with_backlog`] chooses another.
 ///
 /// ```
 /// let listener = eventlet_rt::listen("127.0.0.1:0")?;
@@ -16,6 +18,20 @@ use crate::{Builder, GreenPool};
 /// ```
 pub fn listen<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
     TcpListener::bind(addr)
+}
+
+/// [`listen`] with a listen backlog of `backlog`: how many connections the
+/// kernel completes and keeps for the listener before `accept` takes them;
+/// see [`TcpListener::bind_with_backlog`].
+///
+/// ```
+/// // Room for a burst of 4096 clients arriving while the server is busy.
+/// let listener = eventlet_rt::listen_with_backlog("127.0.0.1:0", 4096)?;
+/// assert!(listener.local_addr()?.ip().is_loopback());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn listen_with_backlog<A: ToSocketAddrs>(addr: A, backlog: u32) -> io::Result<TcpListener> {
+    TcpListener::bind_with_backlog(addr, backlog)
 }
 
 /// Opens a TCP connection to `addr` (Eventlet's `eventlet.connect`):
