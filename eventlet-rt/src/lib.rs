@@ -202,7 +202,7 @@ pub use pile::GreenPile;
 pub use pool::{GreenPool, Imap};
 pub use queue::{LifoQueue, PriorityQueue, Queue};
 pub use semaphore::{Semaphore, SemaphoreGuard};
-pub use serve::{connect, listen, listen_with_backlog, serve, serve_with_pool};
+pub use serve::{AcceptBackoff, connect, listen, listen_with_backlog, serve, serve_with_pool};
 pub use sleep::{sleep, yield_now};
 pub use stack_pool::{DEFAULT_STACK_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 pub use timeout::{TimedOut, with_timeout};

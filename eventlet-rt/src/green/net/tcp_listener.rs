@@ -111,7 +111,22 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = self.socket.read_with(|listener| listener.accept())?;
+        self.accept_noting_empty(&mut false)
+    }
+
+    /// [`TcpListener::accept`] that also sets `found_empty` when it found no
+    /// connection waiting (and so parked): the server had caught up.
+    pub(crate) fn accept_noting_empty(
+        &self,
+        found_empty: &mut bool,
+    ) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, addr) = self.socket.read_with(|listener| {
+            let accepted = listener.accept();
+            if matches!(&accepted, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+                *found_empty = true;
+            }
+            accepted
+        })?;
         Ok((TcpStream::from_mio(stream)?, addr))
     }
 
