@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use eventlet_rt::{hub, spawn, tpool};
 
+mod child;
+use child::{CHILD_DONE, is_child, stderr_of_finished_child_with_env};
+
 #[test]
 fn the_hub_keeps_ticking_while_the_pool_blocks() {
     // The job holds its pool thread until the ticker has ticked five times:
@@ -115,4 +118,78 @@ fn more_jobs_than_threads_queue_and_all_complete() {
     let sum: u64 = jobs.into_iter().map(|gt| gt.wait().unwrap()).sum();
     assert_eq!(sum, (0..100u64).map(|i| i * i).sum());
     assert!(tpool::running_threads() <= tpool::num_threads());
+}
+
+#[test]
+fn fifty_jobs_blocked_until_a_fifty_first_releases_them_all_finish() {
+    // Fifty long waits and the job that ends them (a BLPOP and its LPUSH):
+    // the pool must grow past them instead of queueing the releaser.
+    let barrier = Arc::new(Barrier::new(51));
+    let jobs: Vec<_> = (0..51u64)
+        .map(|i| {
+            let barrier = barrier.clone();
+            spawn(move || {
+                tpool::execute(move || {
+                    barrier.wait();
+                    i
+                })
+            })
+        })
+        .collect();
+    let finished = eventlet_rt::with_timeout(Duration::from_secs(60), || {
+        jobs.into_iter().map(|gt| gt.wait().unwrap()).sum::<u64>()
+    });
+    assert_eq!(finished, Ok((0..51).sum()), "the jobs were stranded");
+    assert!(tpool::running_threads() >= 51);
+    assert!(tpool::num_threads() >= 51);
+}
+
+#[test]
+#[ignore = "run in a child process by the_size_variable_caps_the_pool_and_idle_threads_end"]
+fn child_with_a_pool_of_three() {
+    if !is_child() {
+        return;
+    }
+    assert_eq!(
+        tpool::num_threads(),
+        3,
+        "EVENTLET_THREADPOOL_SIZE=3 is the cap"
+    );
+    static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+    static MOST_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+    let jobs: Vec<_> = (0..12)
+        .map(|_| {
+            spawn(|| {
+                tpool::execute(|| {
+                    let now = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) + 1;
+                    MOST_IN_FLIGHT.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(20));
+                    IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+        })
+        .collect();
+    for job in jobs {
+        job.wait().unwrap();
+    }
+    assert!(MOST_IN_FLIGHT.load(Ordering::SeqCst) <= 3);
+    assert!((1..=3).contains(&tpool::running_threads()));
+    // Idle workers end after the keep-alive.
+    tpool::set_keep_alive(Duration::from_millis(50));
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while tpool::running_threads() > 0 && Instant::now() < give_up {
+        eventlet_rt::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(tpool::running_threads(), 0, "idle workers stayed");
+    // And the pool grows again on demand.
+    assert_eq!(tpool::execute(|| 6 * 7), 42);
+    println!("{CHILD_DONE}");
+}
+
+#[test]
+fn the_size_variable_caps_the_pool_and_idle_threads_end() {
+    stderr_of_finished_child_with_env(
+        "child_with_a_pool_of_three",
+        &[("EVENTLET_THREADPOOL_SIZE", "3")],
+    );
 }
