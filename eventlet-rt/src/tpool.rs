@@ -21,10 +21,10 @@
 //! crate that waits on a `std::sync` lock or condition variable, CPU-heavy
 //! work. For a client that talks over sockets (redis, a database driver,
 //! an HTTP client), prefer green sockets ([`green::net`](crate::green::net),
-//! or [`#[green]`](crate::green) over code written against `std::net`): then
-//! a thousand waits cost a thousand green threads, not a thousand OS threads. When a blocking client does go
-//! through `execute`, size the cap for the longest waits that can be in
-//! flight at once: waits that depend on one another (a `BLPOP` and the
+//! or [`#[green]`](macro@crate::green) over code written against `std::net`):
+//! then a thousand waits cost a thousand green threads, not a thousand OS
+//! threads. When a blocking client does go through `execute`, size the cap
+//! for the longest waits that can be in flight at once: waits that depend on one another (a `BLPOP` and the
 //! `LPUSH` that answers it) deadlock when the waiters fill the pool and the
 //! job that would release them queues behind them. Eventlet's fixed pool of
 //! 20 starved exactly so; the elastic pool grows to the cap instead.
