@@ -153,7 +153,9 @@
 //!   more than about 32,000 at once.
 //! - Every socket is a descriptor: a server with 10,000 connections needs
 //!   `RLIMIT_NOFILE` (`ulimit -n`) above that; the default soft limit is
-//!   often 1024. The listen backlog of [`listen`] is 1024 (capped by
+//!   often 1024. A server that runs out anyway keeps its connections and
+//!   accepts again once some close ([`AcceptBackoff`], which [`serve`] uses).
+//!   The listen backlog of [`listen`] is 1024 (capped by
 //!   `net.core.somaxconn`); a server that takes bursts of thousands of
 //!   connections can ask for more with [`listen_with_backlog`].
 //! - A green TCP read that returns fewer bytes than it asked for is taken to
