@@ -157,10 +157,11 @@
 //!   more than about 32,000 at once.
 //! - Every socket is a descriptor: a server with 10,000 connections needs
 //!   `RLIMIT_NOFILE` (`ulimit -n`) above that; the default soft limit is
-//!   often 1024. The listen backlog of [`listen`] is std's (128); a server
-//!   that takes bursts of thousands of connections can build its listener
-//!   with `socket2` and a larger backlog, then use
-//!   [`TcpListener::from_std`](green::net::TcpListener::from_std).
+//!   often 1024. A server that runs out anyway keeps its connections and
+//!   accepts again once some close ([`AcceptBackoff`], which [`serve`] uses).
+//!   The listen backlog of [`listen`] is 1024 (capped by
+//!   `net.core.somaxconn`); a server that takes bursts of thousands of
+//!   connections can ask for more with [`listen_with_backlog`].
 //! - A green TCP read that returns fewer bytes than it asked for is taken to
 //!   have emptied the receive buffer, so the next read waits for the poller's
 //!   next readable event instead of making a system call that would only say
@@ -212,7 +213,7 @@ pub use pile::GreenPile;
 pub use pool::{GreenPool, Imap};
 pub use queue::{LifoQueue, PriorityQueue, Queue};
 pub use semaphore::{Semaphore, SemaphoreGuard};
-pub use serve::{connect, listen, serve, serve_with_pool};
+pub use serve::{AcceptBackoff, connect, listen, listen_with_backlog, serve, serve_with_pool};
 pub use sleep::{sleep, yield_now};
 pub use stack_pool::{DEFAULT_STACK_POOL_CAPACITY, DEFAULT_STACK_SIZE, MIN_STACK_SIZE};
 pub use timeout::{TimedOut, with_timeout};

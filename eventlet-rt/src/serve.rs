@@ -2,12 +2,15 @@
 
 use std::io;
 use std::rc::Rc;
+use std::time::Duration;
 
 use crate::green::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use crate::{Builder, GreenPool};
 
 /// Opens a listening TCP socket on `addr` (Eventlet's `eventlet.listen`):
-/// [`TcpListener::bind`], with `SO_REUSEADDR` set.
+/// [`TcpListener::bind`], with `SO_REUSEADDR` set and a listen backlog of
+/// [`DEFAULT_BACKLOG`](crate::green::net::DEFAULT_BACKLOG) (1024, capped by
+/// `net.core.somaxconn`); [`listen_with_backlog`] chooses another.
 ///
 /// ```
 /// let listener = eventlet_rt::listen("127.0.0.1:0")?;
@@ -16,6 +19,20 @@ use crate::{Builder, GreenPool};
 /// ```
 pub fn listen<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
     TcpListener::bind(addr)
+}
+
+/// [`listen`] with a listen backlog of `backlog`: how many connections the
+/// kernel completes and keeps for the listener before `accept` takes them;
+/// see [`TcpListener::bind_with_backlog`].
+///
+/// ```
+/// // Room for a burst of 4096 clients arriving while the server is busy.
+/// let listener = eventlet_rt::listen_with_backlog("127.0.0.1:0", 4096)?;
+/// assert!(listener.local_addr()?.ip().is_loopback());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn listen_with_backlog<A: ToSocketAddrs>(addr: A, backlog: u32) -> io::Result<TcpListener> {
+    TcpListener::bind_with_backlog(addr, backlog)
 }
 
 /// Opens a TCP connection to `addr` (Eventlet's `eventlet.connect`):
@@ -44,8 +61,10 @@ pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
 ///
 /// A handler that panics ends its own green thread only: its stream is
 /// dropped, so the connection closes, the panic is printed by the panic hook,
-/// and the server goes on. `serve` returns only when `accept` fails with an
-/// error other than an aborted connection; to stop it, run it in a green
+/// and the server goes on. Running out of descriptors or kernel memory does
+/// not stop it either: it keeps serving the connections it has and accepts
+/// again once they free up (see [`AcceptBackoff`]). `serve` returns only
+/// when `accept` fails for another reason (the listener is broken); to stop it, run it in a green
 /// thread and [`kill`](crate::GreenThread::kill) that (handlers in flight
 /// finish on their own).
 ///
@@ -108,15 +127,161 @@ where
     H: Fn(TcpStream, SocketAddr) + 'static,
 {
     let handler = Rc::new(handler);
+    let mut backoff = AcceptBackoff::new();
     loop {
-        let (stream, client) = match listener.accept() {
-            Ok(accepted) => accepted,
-            // The client gave up before we took its connection: not the server's problem.
-            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
-            Err(e) => return Err(e),
-        };
+        let (stream, client) = backoff.accept(&listener)?;
         let handler = handler.clone();
         let span = tracing::debug_span!(target: "eventlet_rt::serve", "connection", peer = %client);
         pool.spawn_n_with(Builder::new().span(span), move || handler(stream, client));
+    }
+}
+
+/// The first pause after an `accept` failed for want of descriptors or
+/// memory (Go's `net/http`): short, since a handler may close at any moment.
+const FIRST_ACCEPT_DELAY: Duration = Duration::from_millis(5);
+/// The longest pause: doubling stops here, so a server out of descriptors
+/// for minutes still tries once a second.
+const MAX_ACCEPT_DELAY: Duration = Duration::from_secs(1);
+
+/// Accepting as a server must: running out of descriptors or kernel memory
+/// is ridden out, not returned.
+///
+/// `accept` fails with `EMFILE` / `ENFILE` when the process or the system has
+/// no descriptor left, and `ENOBUFS` / `ENOMEM` when the kernel is short of
+/// memory. Neither is permanent, and a server that gives up on it drops every
+/// connection it has. [`AcceptBackoff::accept`] instead parks the accepting
+/// green thread (the handlers of the connections already taken go on, and
+/// closing them frees descriptors), retries after 5 ms, doubling the pause up
+/// to 1 s (as Go's `net/http` does), and returns the next connection once one
+/// can be taken; the pause starts again at 5 ms after each success. Each
+/// shortage is reported once, when it starts: as a `WARN` event (target
+/// `eventlet_rt::serve`) when a `tracing` subscriber listens, else on stderr.
+/// It ends, and the next one is reported again, once the server has caught
+/// up (an `accept` found no connection waiting). A client that gave up
+/// before its connection was taken (`ECONNABORTED`) is skipped. Other errors
+/// are returned.
+///
+/// [`serve`] and [`serve_with_pool`] accept with it; a server with its own
+/// accept loop keeps one `AcceptBackoff` for its listener:
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use eventlet_rt::AcceptBackoff;
+///
+/// let listener = eventlet_rt::listen("127.0.0.1:0")?;
+/// let addr = listener.local_addr()?;
+/// let server = eventlet_rt::spawn(move || -> std::io::Result<()> {
+///     let mut backoff = AcceptBackoff::new();
+///     loop {
+///         let (mut stream, _client) = backoff.accept(&listener)?;
+///         eventlet_rt::spawn_n(move || {
+///             let mut buf = [0; 64];
+///             while let Ok(n @ 1..) = stream.read(&mut buf) {
+///                 let _ = stream.write_all(&buf[..n]);
+///             }
+///         });
+///     }
+/// });
+/// let mut client = eventlet_rt::connect(addr)?;
+/// client.write_all(b"ping")?;
+/// let mut reply = [0; 4];
+/// client.read_exact(&mut reply)?;
+/// assert_eq!(&reply, b"ping");
+/// server.kill();
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct AcceptBackoff {
+    delay: Duration,
+    /// The shortage in progress has been reported.
+    reported: bool,
+}
+
+impl AcceptBackoff {
+    /// A back-off with no shortage seen yet.
+    ///
+    /// ```
+    /// let backoff = eventlet_rt::AcceptBackoff::new();
+    /// # drop(backoff);
+    /// ```
+    pub fn new() -> AcceptBackoff {
+        AcceptBackoff {
+            delay: FIRST_ACCEPT_DELAY,
+            reported: false,
+        }
+    }
+
+    /// Waits (green) for the next connection on `listener`, riding out a
+    /// shortage of descriptors or memory as the type's docs say.
+    ///
+    /// ```
+    /// # let listener = eventlet_rt::listen("127.0.0.1:0")?;
+    /// let client = eventlet_rt::connect(listener.local_addr()?)?;
+    /// let mut backoff = eventlet_rt::AcceptBackoff::new();
+    /// let (stream, addr) = backoff.accept(&listener)?;
+    /// assert_eq!(addr, client.local_addr()?);
+    /// # drop(stream);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn accept(&mut self, listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+        loop {
+            let mut caught_up = false;
+            let accepted = listener.accept_noting_empty(&mut caught_up);
+            if caught_up {
+                self.reported = false;
+            }
+            match accepted {
+                Ok(accepted) => {
+                    self.delay = FIRST_ACCEPT_DELAY;
+                    return Ok(accepted);
+                }
+                // The client gave up before we took its connection: not the server's problem.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
+                Err(e) if is_shortage(&e) => {
+                    if !self.reported {
+                        self.reported = true;
+                        report_shortage(listener, &e);
+                    }
+                    crate::sleep(self.delay);
+                    self.delay = (self.delay * 2).min(MAX_ACCEPT_DELAY);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Default for AcceptBackoff {
+    fn default() -> AcceptBackoff {
+        AcceptBackoff::new()
+    }
+}
+
+/// Out of descriptors (process or system) or of kernel memory: it passes.
+fn is_shortage(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+#[cold]
+fn report_shortage(listener: &TcpListener, error: &io::Error) {
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| "a listener".to_string(), |addr| addr.to_string());
+    let hint = match error.raw_os_error() {
+        Some(libc::EMFILE) => " (raise the descriptor limit: ulimit -n)",
+        _ => "",
+    };
+    let message = format!(
+        "accept on {addr} failed: {error}{hint}; the server keeps its connections and \
+         retries, every 5 ms doubling to 1 s, until one can be taken (reported once until \
+         it catches up)"
+    );
+    if tracing::enabled!(target: "eventlet_rt::serve", tracing::Level::WARN) {
+        tracing::warn!(target: "eventlet_rt::serve", listener = %addr, %error, "{message}");
+    } else {
+        eprintln!("eventlet-rt: {message}");
     }
 }

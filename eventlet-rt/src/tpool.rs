@@ -7,11 +7,27 @@
 //! Use it for what cannot be made green: blocking system calls, C libraries,
 //! CPU-heavy work, file I/O. Green name resolution goes through it too.
 //!
-//! The pool is shared by the whole process. Its workers start lazily, one
-//! per job that finds no idle worker, up to [`num_threads`] (default
-//! [`DEFAULT_NUM_THREADS`] = 20, as in Eventlet, or the value of the
-//! `EVENTLET_THREADPOOL_SIZE` environment variable); idle workers wait for
-//! the next job. Jobs beyond that wait in a FIFO queue.
+//! The pool is shared by the whole process and elastic, as tokio's blocking
+//! pool: a job that finds no idle worker starts a new one, up to
+//! [`num_threads`] (default [`DEFAULT_NUM_THREADS`] = 512, as tokio's, or the
+//! value of the `EVENTLET_THREADPOOL_SIZE` environment variable, or
+//! [`set_num_threads`]); jobs beyond that wait in a FIFO queue. A worker
+//! idle for [`keep_alive`] (default [`DEFAULT_KEEP_ALIVE`] = 10 s, as tokio's;
+//! see [`set_keep_alive`]) ends, so a burst leaves no threads behind.
+//!
+//! # Third-party blocking crates
+//! Each job holds an OS thread for as long as it blocks. That is the right
+//! tool for a call that cannot be made green: a C library, file I/O, a
+//! crate that waits on a `std::sync` lock or condition variable, CPU-heavy
+//! work. For a client that talks over sockets (redis, a database driver,
+//! an HTTP client), prefer green sockets ([`green::net`](crate::green::net),
+//! or [`#[green]`](macro@crate::green) over code written against `std::net`):
+//! then a thousand waits cost a thousand green threads, not a thousand OS
+//! threads. When a blocking client does go through `execute`, size the cap
+//! for the longest waits that can be in flight at once: waits that depend on one another (a `BLPOP` and the
+//! `LPUSH` that answers it) deadlock when the waiters fill the pool and the
+//! job that would release them queues behind them. Eventlet's fixed pool of
+//! 20 starved exactly so; the elastic pool grows to the cap instead.
 //!
 //! ```
 //! use std::time::Duration;
@@ -36,11 +52,16 @@
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::hub::RemoteCompletion;
 
-/// Eventlet's default pool size.
-pub const DEFAULT_NUM_THREADS: usize = 20;
+/// The most OS threads the pool starts by default: tokio's blocking pool's
+/// cap (Eventlet's fixed 20 starved long waits).
+pub const DEFAULT_NUM_THREADS: usize = 512;
+
+/// How long an idle worker waits for a job before it ends, by default (tokio's).
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 /// The environment variable that sets the pool size, as in Eventlet.
 const SIZE_VARIABLE: &str = "EVENTLET_THREADPOOL_SIZE";
@@ -56,6 +77,7 @@ struct PoolState {
     jobs: VecDeque<Job>,
     /// `None` until first use, then the configured or environment size.
     max_threads: Option<usize>,
+    keep_alive: Duration,
     threads: usize,
     idle: usize,
     started: usize,
@@ -77,6 +99,7 @@ static POOL: Pool = Pool {
     state: Mutex::new(PoolState {
         jobs: VecDeque::new(),
         max_threads: None,
+        keep_alive: DEFAULT_KEEP_ALIVE,
         threads: 0,
         idle: 0,
         started: 0,
@@ -159,9 +182,11 @@ fn submit(job: Job) {
 }
 
 /// A worker: runs jobs in FIFO order; waits while there are none; leaves
-/// when the pool has been made smaller than the number of workers.
+/// when it has been idle for the keep-alive, or when the pool has been made
+/// smaller than the number of workers.
 fn work() {
     let mut state = lock();
+    let mut idle_since = Instant::now();
     loop {
         if state.threads > state.max_threads() {
             state.threads -= 1;
@@ -171,13 +196,19 @@ fn work() {
             drop(state);
             job();
             state = lock();
+            idle_since = Instant::now();
             continue;
         }
+        let Some(patience) = state.keep_alive.checked_sub(idle_since.elapsed()) else {
+            state.threads -= 1;
+            return;
+        };
         state.idle += 1;
         state = POOL
             .work_ready
-            .wait(state)
-            .unwrap_or_else(PoisonError::into_inner);
+            .wait_timeout(state, patience)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
         state.idle -= 1;
     }
 }
@@ -213,7 +244,8 @@ pub fn num_threads() -> usize {
     lock().max_threads()
 }
 
-/// OS threads the pool has running now (started lazily, at most [`num_threads`]).
+/// OS threads the pool has running now (started on demand, at most
+/// [`num_threads`]; idle ones end after [`keep_alive`]).
 ///
 /// ```
 /// eventlet_rt::tpool::execute(|| ());
@@ -221,4 +253,28 @@ pub fn num_threads() -> usize {
 /// ```
 pub fn running_threads() -> usize {
     lock().threads
+}
+
+/// Sets how long an idle worker waits for a job before it ends (default
+/// [`DEFAULT_KEEP_ALIVE`]). Idle workers see the new value when they next
+/// wait: at once for a shorter one.
+///
+/// ```
+/// use std::time::Duration;
+/// eventlet_rt::tpool::set_keep_alive(Duration::from_secs(30));
+/// assert_eq!(eventlet_rt::tpool::keep_alive(), Duration::from_secs(30));
+/// # eventlet_rt::tpool::set_keep_alive(eventlet_rt::tpool::DEFAULT_KEEP_ALIVE);
+/// ```
+pub fn set_keep_alive(keep_alive: Duration) {
+    lock().keep_alive = keep_alive;
+    POOL.work_ready.notify_all();
+}
+
+/// How long an idle worker waits for a job before it ends; see [`set_keep_alive`].
+///
+/// ```
+/// assert!(eventlet_rt::tpool::keep_alive() > std::time::Duration::ZERO);
+/// ```
+pub fn keep_alive() -> Duration {
+    lock().keep_alive
 }

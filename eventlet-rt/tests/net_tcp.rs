@@ -121,7 +121,8 @@ fn read_timeout_fires_while_other_green_threads_keep_running() {
     let error = silent.read(&mut [0; 16]).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     assert!(start.elapsed() >= Duration::from_millis(150));
-    assert_eq!(ticks.get(), 10, "the ticker ran during the read");
+    // Ticks, not their number: a loaded machine may run the hub late.
+    assert!(ticks.get() > 0, "the ticker did not run during the read");
     ticker.wait().unwrap();
     assert_eq!(hub::stats().io_waiters, 0);
 }

@@ -17,9 +17,11 @@ fn std_style_spawn_and_join_run_concurrently() {
         .collect();
     let total: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(total, (0..50).sum());
+    // One after another they take 2.5 s; the bound leaves room for a loaded machine.
     assert!(
-        start.elapsed() < Duration::from_millis(500),
-        "sleeps overlapped"
+        start.elapsed() < Duration::from_millis(1500),
+        "sleeps did not overlap: {:?}",
+        start.elapsed()
     );
 }
 

@@ -48,3 +48,51 @@ fn echo_server_listens_on_port_6000_by_default() {
     stream.read_exact(&mut reply).unwrap();
     assert_eq!(&reply, b"ping");
 }
+
+#[test]
+fn echo_server_limited_to_64_descriptors_serves_150_clients() {
+    // 150 clients at once need more descriptors than the server has: it must
+    // wait for some to leave, not exit with "Too many open files".
+    let exe = env!("CARGO_BIN_EXE_echo_server");
+    let server = Program::start(
+        "sh",
+        &[
+            "-c",
+            "ulimit -n 64 && exec \"$0\" \"$@\"",
+            exe,
+            "--port",
+            "0",
+            "--host",
+            "127.0.0.1",
+        ],
+    );
+    let port = server.announced_port();
+    let clients: Vec<_> = (0..150)
+        .map(|id| {
+            eventlet_rt::spawn(move || -> std::io::Result<usize> {
+                let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+                stream.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+                for round in 0..5 {
+                    let message = format!("client {id} round {round}\n");
+                    stream.write_all(message.as_bytes())?;
+                    let mut reply = vec![0; message.len()];
+                    stream.read_exact(&mut reply)?;
+                    assert_eq!(reply, message.as_bytes());
+                }
+                Ok(id)
+            })
+        })
+        .collect();
+    for (id, client) in clients.into_iter().enumerate() {
+        match client.wait().unwrap() {
+            Ok(served) => assert_eq!(served, id),
+            Err(error) => panic!("client {id} failed: {error}"),
+        }
+    }
+    // And it still serves.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(b"still here").unwrap();
+    let mut reply = [0; 10];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"still here");
+}

@@ -9,8 +9,9 @@
 //! A watchdog OS thread (started on first use, one for the process) checks
 //! each watched hub every quarter of its threshold. When the same green thread
 //! has held the hub for longer than the threshold, the watchdog interrupts the
-//! hub's OS thread with `SIGURG`, records its stack there, and reports the
-//! green thread's name, where it was spawned, how long it has run and that
+//! hub's OS thread with `SIGURG` and records its stack there; a reporter
+//! thread then names that stack (slow the first time: it loads debug info)
+//! while the watchdog goes on watching, and reports the green thread's name, where it was spawned, how long it has run and that
 //! backtrace: as a `tracing` warning (target `eventlet_rt::blocking`) when a
 //! `tracing` subscriber is set, else on stderr. Each stall is reported once.
 //!
@@ -35,6 +36,7 @@
 //! ```
 
 mod capture;
+mod reporter;
 mod watchdog;
 
 use std::cell::RefCell;
@@ -85,8 +87,8 @@ pub fn blocking_detection(threshold: Duration) {
 
 /// Stops watching the calling OS thread's hub.
 ///
-/// Returns once a report the watchdog is writing is out (naming a stack can
-/// take a second the first time debug info loads), so a program that stops
+/// Returns once every stall seen so far is reported (naming a stack can take
+/// seconds the first time debug info loads), so a program that stops
 /// watching before it exits loses none.
 ///
 /// ```

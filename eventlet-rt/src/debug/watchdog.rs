@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::hub::SwitchObserver;
+use super::reporter::Stall;
 
 /// What a watched hub publishes for the watchdog at each switch.
 pub(crate) struct HubProbe {
@@ -143,19 +144,20 @@ fn watch() {
     }
 }
 
-/// Held by the watchdog while it checks a hub and writes a report, so that
-/// [`flush_reports`] can wait for a report in progress.
-static REPORTING: Mutex<()> = Mutex::new(());
+/// Held by the watchdog while it checks a hub and hands a stall to the
+/// reporter, so that [`flush_reports`] can wait for a check in progress.
+static CHECKING: Mutex<()> = Mutex::new(());
 
-/// Returns once the report the watchdog may be writing is written: naming a
-/// stack can take a second when debug info loads for the first time, and a
-/// program that stops watching and then exits must not lose it.
+/// Returns once every stall the watchdog has seen is reported: naming a
+/// stack can take seconds when debug info loads for the first time, and a
+/// program that stops watching and then exits must not lose a report.
 pub(crate) fn flush_reports() {
-    drop(REPORTING.lock().unwrap_or_else(|p| p.into_inner()));
+    drop(CHECKING.lock().unwrap_or_else(|p| p.into_inner()));
+    super::reporter::flush();
 }
 
 fn check(probe: &Arc<HubProbe>, threshold: u64, reported: &mut Vec<(usize, u64)>) {
-    let _reporting = REPORTING.lock().unwrap_or_else(|p| p.into_inner());
+    let _checking = CHECKING.lock().unwrap_or_else(|p| p.into_inner());
     if !*probe.alive.lock().unwrap_or_else(|p| p.into_inner()) {
         return; // no longer watched
     }
@@ -178,43 +180,18 @@ fn check(probe: &Arc<HubProbe>, threshold: u64, reported: &mut Vec<(usize, u64)>
     let name = probe.name.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let spawned_at = probe.spawned_at.load(Ordering::Relaxed);
     // The green thread may have yielded before its stack and name were
-    // recorded. Once recorded, they are evidence even if it yields while the
-    // stack is named (loading debug info can take longer than the stall).
+    // recorded; then they may belong to another one.
     if probe.switches.load(Ordering::Relaxed) != switches {
         return;
     }
-    let backtrace = frames.map(|frames| super::capture::symbolize(&frames));
-    report(name, spawned_at, held, backtrace);
-}
-
-fn report(
-    name: Option<Arc<str>>,
-    spawned_at: *mut std::panic::Location<'static>,
-    held: Duration,
-    backtrace: Option<Vec<String>>,
-) {
-    let name = name.as_deref().unwrap_or("<unnamed>");
-    let spawned_at = if spawned_at.is_null() {
-        "an unknown place".to_string()
-    } else {
-        // SAFETY: the pointer came from a `&'static Location` in `entering`.
-        unsafe { &*spawned_at }.to_string()
-    };
-    let frames = match backtrace {
-        Some(frames) => frames
-            .iter()
-            .map(|frame| format!("\n    {frame}"))
-            .collect::<String>(),
-        None => "\n    (the thread did not answer the backtrace signal)".to_string(),
-    };
-    let message = format!(
-        "green thread '{name}' (spawned at {spawned_at}) has held the hub for {held:?} without \
-         yielding: it blocks every other green thread of its OS thread. Use green primitives \
-         (eventlet_rt::sleep, green sockets) or move the work to eventlet_rt::tpool. Its stack:{frames}"
-    );
-    if tracing::dispatcher::has_been_set() {
-        tracing::warn!(target: "eventlet_rt::blocking", green_thread = name, spawned_at = %spawned_at, held = ?held, "{message}");
-    } else {
-        eprintln!("eventlet-rt: {message}");
-    }
+    // SAFETY: a non-null pointer came from a `&'static Location` in `entering`.
+    let spawned_at = unsafe { spawned_at.as_ref() };
+    // Naming the stack is slow: the reporter does it, so the watchdog goes
+    // on sampling and sees the next stall even while a report is written.
+    super::reporter::send(Stall {
+        name,
+        spawned_at,
+        held,
+        frames,
+    });
 }

@@ -12,7 +12,13 @@ const CHILD_VARIABLE: &str = "EVENTLET_CHILD";
 /// Runs the `#[ignore]`d test `test_name` of this binary in a child process
 /// and returns what it printed and how it ended.
 pub fn run_child(test_name: &str) -> Output {
+    run_child_with_env(test_name, &[])
+}
+
+/// [`run_child`] with extra environment variables set for the child.
+pub fn run_child_with_env(test_name: &str, env: &[(&str, &str)]) -> Output {
     Command::new(std::env::current_exe().unwrap())
+        .envs(env.iter().copied())
         .args([
             "--ignored",
             "--exact",
@@ -37,7 +43,12 @@ pub const CHILD_DONE: &str = "CHILD DONE";
 /// Runs the child test `test_name`, asserts it ran to its end (printed
 /// [`CHILD_DONE`]) and returns what it wrote on stderr.
 pub fn stderr_of_finished_child(test_name: &str) -> String {
-    let output = run_child(test_name);
+    stderr_of_finished_child_with_env(test_name, &[])
+}
+
+/// [`stderr_of_finished_child`] with extra environment variables set for the child.
+pub fn stderr_of_finished_child_with_env(test_name: &str, env: &[(&str, &str)]) -> String {
+    let output = run_child_with_env(test_name, env);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(

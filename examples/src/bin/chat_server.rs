@@ -14,6 +14,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::rc::Rc;
 
 use clap::Parser;
+use eventlet_rt::AcceptBackoff;
 use eventlet_rt::green::net::TcpStream;
 
 /// Who is in the chat: an id (to skip the sender) and a handle to write to.
@@ -62,8 +63,10 @@ fn main() -> io::Result<()> {
     );
     io::stdout().flush()?;
     let participants: Participants = Rc::default();
-    for (id, connection) in (0..).zip(server.incoming()) {
-        let connection = connection?;
+    // Out of descriptors, it waits for participants to leave instead of exiting.
+    let mut backoff = AcceptBackoff::new();
+    for id in 0.. {
+        let (connection, _) = backoff.accept(&server)?;
         println!("Participant joined chat.");
         participants
             .borrow_mut()

@@ -12,8 +12,8 @@
 use std::io::{self, Read, Write};
 
 use clap::Parser;
-use eventlet_rt::GreenPool;
 use eventlet_rt::green::net::{SocketAddr, TcpStream};
+use eventlet_rt::{AcceptBackoff, GreenPool};
 
 /// Echoes until the client closes; returns how many bytes went back.
 fn handle(mut client: TcpStream) -> io::Result<usize> {
@@ -57,8 +57,10 @@ fn main() -> io::Result<()> {
     );
     io::stdout().flush()?;
     let pool = GreenPool::new(10_000);
+    // Out of descriptors, it waits for clients to leave instead of exiting.
+    let mut backoff = AcceptBackoff::new();
     loop {
-        let (client, address): (TcpStream, SocketAddr) = server.accept()?;
+        let (client, address): (TcpStream, SocketAddr) = backoff.accept(&server)?;
         if verbose {
             println!("accepted {address}");
         }

@@ -60,12 +60,14 @@
 //! ```
 
 mod addr;
+mod backlog;
 mod socket;
 mod tcp_listener;
 mod tcp_stream;
 mod udp;
 
 pub use addr::ToSocketAddrs;
+pub use backlog::DEFAULT_BACKLOG;
 pub use std::net::{
     AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6,
 };

@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
 
 use super::addr::each_addr;
+use super::backlog::{DEFAULT_BACKLOG, listening_socket};
 use super::socket::GreenSocket;
 use super::{TcpStream, ToSocketAddrs};
 
@@ -42,6 +43,10 @@ impl TcpListener {
     /// Binds to `addr` (the first address it resolves to that works) and
     /// listens, with `SO_REUSEADDR` set as std does. Port 0 picks a free port.
     ///
+    /// The listen backlog is [`DEFAULT_BACKLOG`] (1024, capped by
+    /// `net.core.somaxconn`), not std's 128, so that a burst of clients is
+    /// not dropped; [`TcpListener::bind_with_backlog`] chooses another.
+    ///
     /// ```
     /// use eventlet_rt::green::net::TcpListener;
     /// let listener = TcpListener::bind(("127.0.0.1", 0))?;
@@ -49,8 +54,27 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        TcpListener::bind_with_backlog(addr, DEFAULT_BACKLOG)
+    }
+
+    /// [`TcpListener::bind`] with a listen backlog of `backlog`: how many
+    /// connections the kernel completes and keeps for the listener before
+    /// `accept` takes them (more arriving meanwhile are dropped and retried
+    /// by their clients a second later). The kernel caps it at
+    /// `net.core.somaxconn` (4096 on recent Linux).
+    ///
+    /// ```
+    /// use eventlet_rt::green::net::TcpListener;
+    /// // A server that takes bursts of thousands of connections at once.
+    /// let listener = TcpListener::bind_with_backlog("127.0.0.1:0", 4096)?;
+    /// let _client = eventlet_rt::connect(listener.local_addr()?)?;
+    /// assert!(listener.accept().is_ok());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_with_backlog<A: ToSocketAddrs>(addr: A, backlog: u32) -> io::Result<TcpListener> {
         each_addr(&addr, |addr| {
-            TcpListener::from_mio(mio::net::TcpListener::bind(addr)?)
+            let listener = listening_socket(addr, backlog)?;
+            TcpListener::from_mio(mio::net::TcpListener::from_std(listener))
         })
     }
 
@@ -87,7 +111,22 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = self.socket.read_with(|listener| listener.accept())?;
+        self.accept_noting_empty(&mut false)
+    }
+
+    /// [`TcpListener::accept`] that also sets `found_empty` when it found no
+    /// connection waiting (and so parked): the server had caught up.
+    pub(crate) fn accept_noting_empty(
+        &self,
+        found_empty: &mut bool,
+    ) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, addr) = self.socket.read_with(|listener| {
+            let accepted = listener.accept();
+            if matches!(&accepted, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+                *found_empty = true;
+            }
+            accepted
+        })?;
         Ok((TcpStream::from_mio(stream)?, addr))
     }
 
