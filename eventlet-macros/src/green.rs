@@ -7,6 +7,7 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Error, Item, ItemFn, ItemMod, Meta, Result, Signature, Token, TraitItemFn};
 
+use crate::outer_use;
 use crate::rewrite::make_green;
 
 /// The whole attribute: on any error the user's item comes back unchanged with one
@@ -208,6 +209,7 @@ fn expand(args: &GreenArgs, item: GreenItem) -> TokenStream {
     };
     if !args.no_patch {
         make_green(&mut item);
+        outer_use::add_checks(&mut item);
     }
     item.into_token_stream()
 }

@@ -10,6 +10,7 @@
 
 mod green;
 mod imap;
+mod outer_use;
 mod rewrite;
 mod spawn;
 
@@ -51,9 +52,20 @@ use proc_macro::TokenStream;
 /// `#[green(no_patch)]` leaves the item as written; inside a `#[green] mod` it keeps one
 /// function on std.
 ///
-/// # What it cannot see
+/// # What it cannot see, and checks instead
 /// A macro only sees the tokens of the item it is on. A `use std::thread;` written *outside*
-/// a `#[green] fn` makes `thread::sleep` inside it refer to std's, and it stays blocking.
+/// a `#[green] fn` would make `thread::sleep` inside it std's, blocking the whole OS thread.
+/// So every bare name inside the function that may reach a blocking std item that way
+/// (`TcpStream`, `TcpListener`, `UdpSocket`, `sleep`, `spawn(..)`, `park`, `JoinHandle`,
+/// `thread::Builder`, the `mpsc` channels and their ends, through a module like `thread::`
+/// or `net::` or directly) gets a compile-time check, which is an error naming the outer
+/// `use` and the fix when the name does resolve to std's item. A name that resolves to the
+/// green item (`use eventlet_rt::green::net::TcpStream;` outside), or to an item of your own
+/// that shares the name, passes. Not checked: names the function declares, imports or binds
+/// itself (the rewrite sees those), and a generic std function named without being called
+/// (`.map(spawn)`). A type of your own called like a generic std type (`Mutex`, `Sender`,
+/// `JoinHandle`) must take one type parameter, as theirs do, or be named by a path.
+///
 /// Put the `use` inside the function, or mark the whole module:
 ///
 /// ```ignore

@@ -176,6 +176,9 @@
 //!   the bottom of its stack: the runtime's catch at the green thread boundary
 //!   re-raises it, and kills use the runtime's own unwind instead.
 
+#[doc(hidden)]
+#[path = "macro_support.rs"]
+pub mod __private;
 mod coro;
 pub mod debug;
 mod event;

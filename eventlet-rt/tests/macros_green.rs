@@ -206,3 +206,55 @@ fn spawn_n_takes_its_arguments_before_the_green_thread_starts() {
     assert_eq!(*log.borrow(), ["round 1"]);
     assert_eq!(round, 2);
 }
+
+/// The README's example: the `use` is inside the function, so `TcpStream` is green.
+#[green]
+fn fetch(addr: std::net::SocketAddr) -> std::io::Result<usize> {
+    use std::net::TcpStream;
+    let mut stream = TcpStream::connect(addr)?;
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+    let mut body = Vec::new();
+    stream.read_to_end(&mut body)?;
+    Ok(body.len())
+}
+
+/// Answers each of `clients` requests with "pong" after a nap, once it has read the request.
+#[green]
+fn serve_requests_slowly(listener: std::net::TcpListener, clients: usize) {
+    let handlers: Vec<std::thread::JoinHandle<()>> = (0..clients)
+        .map(|_| {
+            let (mut stream, _) = listener.accept().unwrap();
+            std::thread::spawn(move || {
+                let mut request = Vec::new();
+                let mut byte = [0];
+                while !request.ends_with(b"\r\n\r\n") {
+                    stream.read_exact(&mut byte).unwrap();
+                    request.push(byte[0]);
+                }
+                std::thread::sleep(NAP);
+                stream.write_all(b"pong").unwrap();
+            })
+        })
+        .collect();
+    for handler in handlers {
+        handler.join().unwrap();
+    }
+}
+
+#[test]
+fn readme_fetches_with_the_use_inside_run_together() {
+    let listener = bind_loopback();
+    let addr = listener.local_addr().unwrap();
+    let server = spawn!(serve_requests_slowly(listener, 10));
+    let start = Instant::now();
+    let pool = eventlet_rt::GreenPool::new(100);
+    let sizes: Vec<usize> =
+        eventlet_rt::pool_imap!(pool, fetch(addr).unwrap() for _ in 0..10).collect();
+    assert_eq!(sizes, [4; 10]); // "pong"
+    server.wait().unwrap();
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed < TOGETHER,
+        "10 fetches from a server that naps 50 ms each took {elapsed:?}"
+    );
+}
