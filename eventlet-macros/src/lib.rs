@@ -19,7 +19,7 @@ use proc_macro::TokenStream;
 /// Makes a blocking-style function, or every item of an inline module, green: Eventlet's
 /// monkey patching, done by the compiler and scoped to what you mark.
 ///
-/// Every path into `std::net`, `std::thread` or `std::sync::mpsc` inside the item (in
+/// Every path into `std::net`, `std::thread` or `std::sync` inside the item (in
 /// expressions, types, patterns, `use` items and the arguments of macros such as
 /// `println!`, with or without a leading `::`) is rewritten to the mirror module in
 /// `::eventlet_rt::green`. A `std::thread::sleep` then blocks only the calling green
@@ -46,8 +46,9 @@ use proc_macro::TokenStream;
 ///   rewritten too: `fn handle(stream: std::net::TcpStream)` takes a green stream.
 /// - An inline `mod m { ... }`: every item inside, `use` trees included, like Eventlet's
 ///   `import_patched`. `use std::{net, thread};` becomes
-///   `use ::eventlet_rt::green::{net, thread};`, so a later `thread::sleep(..)` is green; in
-///   `use std::sync::{mpsc, Arc};` only `mpsc` goes green.
+///   `use ::eventlet_rt::green::{net, thread};`, so a later `thread::sleep(..)` is green;
+///   `use std::sync::{mpsc, Arc, Mutex};` takes green `mpsc` and `Mutex` and std's `Arc`
+///   (`eventlet_rt::green::sync` re-exports std's plain items).
 ///
 /// `#[green(no_patch)]` leaves the item as written; inside a `#[green] mod` it keeps one
 /// function on std.
@@ -57,7 +58,8 @@ use proc_macro::TokenStream;
 /// a `#[green] fn` would make `thread::sleep` inside it std's, blocking the whole OS thread.
 /// So every bare name inside the function that may reach a blocking std item that way
 /// (`TcpStream`, `TcpListener`, `UdpSocket`, `sleep`, `spawn(..)`, `park`, `JoinHandle`,
-/// `thread::Builder`, the `mpsc` channels and their ends, through a module like `thread::`
+/// `thread::Builder`, `Mutex`, `RwLock`, `Condvar`, `Barrier`, the `mpsc` channels and
+/// their ends, through a module like `thread::`
 /// or `net::` or directly) gets a compile-time check, which is an error naming the outer
 /// `use` and the fix when the name does resolve to std's item. A name that resolves to the
 /// green item (`use eventlet_rt::green::net::TcpStream;` outside), or to an item of your own

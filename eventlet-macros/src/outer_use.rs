@@ -73,6 +73,10 @@ const STD_ITEMS: &[StdItem] = &[
         min_written: 2,
         ..item(&["thread", "Builder"], Kind::Type(0))
     },
+    item(&["sync", "Mutex"], Kind::Type(1)),
+    item(&["sync", "RwLock"], Kind::Type(1)),
+    item(&["sync", "Condvar"], Kind::Type(0)),
+    item(&["sync", "Barrier"], Kind::Type(0)),
     item(&["sync", "mpsc", "channel"], Kind::GenericFn),
     item(&["sync", "mpsc", "sync_channel"], Kind::GenericFn),
     item(&["sync", "mpsc", "Sender"], Kind::Type(1)),

@@ -21,7 +21,7 @@ use syn::{
 const GREEN_MODULES: &[(&[&str], &str)] = &[
     (&["net"], "net"),
     (&["thread"], "thread"),
-    (&["sync", "mpsc"], "mpsc"),
+    (&["sync"], "sync"),
 ];
 
 /// Makes every std blocking call of `item` green, in place.
@@ -30,7 +30,7 @@ pub(crate) fn make_green(item: &mut Item) {
 }
 
 /// The name of the green mirror of the std module named by `idents`, if it has one:
-/// `["std", "sync", "mpsc"]` gives `Some("mpsc")`.
+/// `["std", "sync"]` gives `Some("sync")`.
 fn green_mirror<S: AsRef<str>>(idents: &[S]) -> Option<&'static str> {
     let (first, rest) = idents.split_first()?;
     if first.as_ref() != "std" {

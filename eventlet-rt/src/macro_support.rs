@@ -240,6 +240,42 @@ pub mod outer_use {
 
     /// `std::sync`.
     pub mod sync {
+        blocking_std_item!(
+            /// `std::sync::Mutex`.
+            Mutex,
+            "`std::sync::Mutex` blocks the whole OS thread when a second green thread locks it (a deadlock if the holder is parked), and this `#[green]` function reaches it through a `use` outside the \
+             function",
+            "fix: move the `use std::sync::...` into the function, or write \
+             `std::sync::Mutex` in full, or import `eventlet_rt::green::sync::Mutex` \
+             instead; `#[green(no_patch)]` keeps std's on purpose"
+        );
+        blocking_std_item!(
+            /// `std::sync::RwLock`.
+            RwLock,
+            "`std::sync::RwLock` blocks the whole OS thread when a green thread waits for it (a deadlock if the holder is parked), and this `#[green]` function reaches it through a `use` outside the \
+             function",
+            "fix: move the `use std::sync::...` into the function, or write \
+             `std::sync::RwLock` in full, or import `eventlet_rt::green::sync::RwLock` \
+             instead; `#[green(no_patch)]` keeps std's on purpose"
+        );
+        blocking_std_item!(
+            /// `std::sync::Condvar`.
+            Condvar,
+            "`std::sync::Condvar` blocks the whole OS thread in `wait`, and this `#[green]` function reaches it through a `use` outside the \
+             function",
+            "fix: move the `use std::sync::...` into the function, or write \
+             `std::sync::Condvar` in full, or import `eventlet_rt::green::sync::Condvar` \
+             instead; `#[green(no_patch)]` keeps std's on purpose"
+        );
+        blocking_std_item!(
+            /// `std::sync::Barrier`.
+            Barrier,
+            "`std::sync::Barrier` blocks the whole OS thread in `wait`, so the other green threads never arrive, and this `#[green]` function reaches it through a `use` outside the \
+             function",
+            "fix: move the `use std::sync::...` into the function, or write \
+             `std::sync::Barrier` in full, or import `eventlet_rt::green::sync::Barrier` \
+             instead; `#[green(no_patch)]` keeps std's on purpose"
+        );
         /// `std::sync::mpsc`.
         #[allow(non_camel_case_types)]
         pub mod mpsc {

@@ -258,3 +258,32 @@ fn readme_fetches_with_the_use_inside_run_together() {
         "10 fetches from a server that naps 50 ms each took {elapsed:?}"
     );
 }
+
+#[green]
+fn new_log() -> std::sync::Mutex<Vec<u32>> {
+    std::sync::Mutex::new(Vec::new())
+}
+
+/// Holds the lock across a sleep: with std's `Mutex` the second green thread would block
+/// the OS thread while the first sleeps, and neither would finish.
+#[green]
+fn log_twice(log: Rc<std::sync::Mutex<Vec<u32>>>, id: u32) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    CALLS.fetch_add(1, Ordering::Relaxed);
+    let mut entries = log.lock().unwrap();
+    entries.push(id);
+    std::thread::sleep(NAP);
+    entries.push(id);
+}
+
+#[test]
+fn green_fn_std_sync_mutex_is_green_and_held_across_a_sleep() {
+    let log: eventlet_rt::green::sync::Mutex<Vec<u32>> = new_log();
+    let log = Rc::new(log);
+    let writers: Vec<_> = (0..3)
+        .map(|id| spawn!(log_twice(log.clone(), id)))
+        .collect();
+    writers.into_iter().for_each(|w| w.wait().unwrap());
+    assert_eq!(*log.lock().unwrap(), [0, 0, 1, 1, 2, 2]);
+}
