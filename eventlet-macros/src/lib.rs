@@ -4,7 +4,12 @@
 //! Use them through `eventlet_rt`, which re-exports them (`use eventlet_rt::{green, spawn};`);
 //! their expansions name `::eventlet_rt::...` items, so that crate must be a dependency under
 //! its own name (not renamed in `Cargo.toml`).
-//! The examples here are not run in this crate: the same programs run in `ui-tests`.
+//! The examples run as doc tests of this crate, which has `eventlet-rt` as a dev-dependency
+//! (as tokio-macros has tokio); compile errors are snapshotted in `ui-tests`.
+//!
+//! Each macro is parsed, checked and expanded in its own module (`green`, `spawn`, `imap`,
+//! with the rewrite pass in `rewrite` and the outer-`use` checks in `outer_use`); each
+//! module's unit tests are in `<module>/tests.rs`.
 //!
 //! [`eventlet-rt`]: https://docs.rs/eventlet-rt
 
@@ -26,7 +31,7 @@ use proc_macro::TokenStream;
 /// thread, and a `std::net::TcpStream` read lets the others run while it waits. Nothing
 /// else changes, and spans are kept, so compiler errors still point at your code.
 ///
-/// ```ignore
+/// ```
 /// use std::time::{Duration, Instant};
 /// use eventlet_rt::{green, spawn};
 ///
@@ -70,7 +75,7 @@ use proc_macro::TokenStream;
 ///
 /// Put the `use` inside the function, or mark the whole module:
 ///
-/// ```ignore
+/// ```
 /// #[eventlet_rt::green]
 /// mod worker {
 ///     use std::{net, thread};
@@ -103,7 +108,7 @@ pub fn green(args: TokenStream, item: TokenStream) -> TokenStream {
 /// the order written; only then does the call itself move to the new green thread. So a
 /// variable changed after `spawn!` does not change what the green thread sees.
 ///
-/// ```ignore
+/// ```
 /// use eventlet_rt::spawn;
 ///
 /// fn add(a: i32, b: i32) -> i32 { a + b }
@@ -146,7 +151,7 @@ pub fn spawn(input: TokenStream) -> TokenStream {
 /// is not needed. As with `eventlet_rt::spawn_n`, the call must return `()` (use `spawn!`
 /// to keep a result), and a panic in it is printed by the panic hook and goes no further.
 ///
-/// ```ignore
+/// ```
 /// use std::{cell::RefCell, rc::Rc};
 /// use eventlet_rt::{sleep, spawn_n};
 ///
@@ -171,7 +176,7 @@ pub fn spawn_n(input: TokenStream) -> TokenStream {
 /// `GreenPool.imap` and `starmap`: expands to `GreenPool::imap`, so at most the pool's size
 /// of calls are in flight and the results come back in input order.
 ///
-/// ```ignore
+/// ```
 /// use eventlet_rt::{GreenPool, pool_imap};
 ///
 /// fn fetch(host: &'static str, port: u16) -> String { format!("{host}:{port}") }
