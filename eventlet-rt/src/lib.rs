@@ -40,7 +40,7 @@
 //! ```
 //!
 //! # Green I/O
-//! [`green`](mod@green) mirrors std's blocking modules (`net`, `thread`, `sync::mpsc`)
+//! [`green`](mod@green) mirrors std's blocking modules (`net`, `thread`, `sync`)
 //! with versions that park only the calling green thread; [`tpool`] runs
 //! what cannot be made green on OS threads. Two default-on cargo features
 //! add TLS and HTTP:

@@ -259,3 +259,20 @@ fn a_writer_that_panics_poisons_the_rwlock_and_a_reader_does_not() {
     assert!(lock.is_poisoned());
     assert_eq!(*lock.read().unwrap_err().into_inner(), 2);
 }
+
+#[test]
+fn a_writer_killed_right_after_its_grant_passes_the_lock_on() {
+    let lock = Rc::new(RwLock::new(0));
+    let reading = lock.read().unwrap();
+    let l = lock.clone();
+    let writer = spawn(move || *l.write().unwrap() += 1);
+    yield_now(); // the writer waits
+    let l = lock.clone();
+    let late_reader = spawn(move || *l.read().unwrap());
+    yield_now(); // behind the writer
+    drop(reading); // grants the lock to the writer, which has not run yet
+    writer.kill();
+    assert!(matches!(writer.wait(), Err(GreenError::Killed)));
+    assert_eq!(late_reader.wait().unwrap(), 0);
+    assert!(lock.try_write().is_ok(), "nothing is left holding it");
+}

@@ -287,3 +287,29 @@ fn green_fn_std_sync_mutex_is_green_and_held_across_a_sleep() {
     writers.into_iter().for_each(|w| w.wait().unwrap());
     assert_eq!(*log.lock().unwrap(), [0, 0, 1, 1, 2, 2]);
 }
+
+/// Bare names imported outside from `eventlet_rt` pass the outer-`use` checks and run green.
+#[green]
+fn fan_in(workers: u32) -> u32 {
+    use eventlet_rt::green::mpsc;
+    let (tx, rx) = mpsc::channel();
+    let handles: Vec<GreenThread<()>> = (0..workers)
+        .map(|i| {
+            let tx = tx.clone();
+            spawn(move || {
+                std::thread::sleep(NAP);
+                tx.send(i).unwrap();
+            })
+        })
+        .collect();
+    drop(tx);
+    handles.into_iter().for_each(|h| h.wait().unwrap());
+    rx.iter().sum()
+}
+
+#[test]
+fn green_fn_calling_the_crates_spawn_by_its_bare_name_runs_together() {
+    let start = Instant::now();
+    assert_eq!(fan_in(SLEEPERS as u32), (0..SLEEPERS as u32).sum());
+    assert!(start.elapsed() < TOGETHER, "{:?}", start.elapsed());
+}
