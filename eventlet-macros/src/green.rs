@@ -7,25 +7,44 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Error, Item, ItemFn, ItemMod, Meta, Result, Signature, Token, TraitItemFn};
 
+use crate::outer_use;
 use crate::rewrite::make_green;
 
-/// The whole attribute: on any error the user's item comes back unchanged with one
-/// `compile_error!`, so there is one clear message and the IDE still sees the item.
+/// The whole attribute: on any error the user's item comes back unchanged with the errors,
+/// every one found in the arguments and the item at once, so that one build shows them
+/// all and the IDE still sees the item.
 pub(crate) fn green(args: TokenStream, item: TokenStream) -> TokenStream {
-    let expanded = parse_args(args).and_then(|args| {
-        let item = parse_item(item.clone())?;
-        Ok(expand(&args, item))
-    });
-    expanded.unwrap_or_else(|error| {
-        // Given back, a `mod m;` would add a second error when its file does not exist.
-        let mut unchanged = if is_file_module(&item) {
-            TokenStream::new()
-        } else {
-            item
-        };
-        unchanged.extend(error.into_compile_error());
-        unchanged
-    })
+    match (parse_args(args), parse_item(item.clone())) {
+        (Ok(args), Ok(green_item)) => expand(&args, green_item),
+        (args, green_item) => {
+            let errors = [args.err(), green_item.err()].into_iter().flatten();
+            let error = errors
+                .reduce(|mut all, error| {
+                    all.combine(error);
+                    all
+                })
+                .expect("one of the two failed");
+            // Given back, a `mod m;` would add a second error when its file does not exist.
+            let mut unchanged = if is_file_module(&item) {
+                TokenStream::new()
+            } else {
+                item
+            };
+            unchanged.extend(error.into_compile_error());
+            unchanged
+        }
+    }
+}
+
+/// `first` with `second` added, for reporting several errors at once.
+fn combined(first: Option<Error>, second: Error) -> Error {
+    match first {
+        Some(mut errors) => {
+            errors.combine(second);
+            errors
+        }
+        None => second,
+    }
 }
 
 fn is_file_module(item: &TokenStream) -> bool {
@@ -58,11 +77,17 @@ fn parse_args(args: TokenStream) -> Result<GreenArgs> {
             )
         })?;
     let mut parsed = GreenArgs::default();
+    let mut errors = None;
     for meta in metas {
-        validate_arg(&meta, &parsed)?;
-        parsed.no_patch = true;
+        match validate_arg(&meta, &parsed) {
+            Ok(()) => parsed.no_patch = true,
+            Err(error) => errors = Some(combined(errors, error)),
+        }
     }
-    Ok(parsed)
+    match errors {
+        Some(errors) => Err(errors),
+        None => Ok(parsed),
+    }
 }
 
 /// The item under the attribute, checked to be one `#[green]` can make green.
@@ -141,22 +166,28 @@ fn validate_item(item: Item) -> Result<GreenItem> {
 
 /// Green functions are plain blocking-style functions run by a green thread.
 fn validate_signature(sig: &Signature) -> Result<()> {
+    let mut errors = None;
     if let Some(asyncness) = &sig.asyncness {
-        return Err(Error::new_spanned(
+        let error = Error::new_spanned(
             asyncness,
             "`#[green]` functions are blocking-style, not `async`: drop `async` and every \
              `.await`; in a green thread, a blocking call already lets the other green \
              threads run",
-        ));
+        );
+        errors = Some(combined(errors, error));
     }
     if let Some(constness) = &sig.constness {
-        return Err(Error::new_spanned(
+        let error = Error::new_spanned(
             constness,
             "a `const fn` runs at compile time and never blocks, so there is nothing to make \
              green: drop `const`, or drop `#[green]`",
-        ));
+        );
+        errors = Some(combined(errors, error));
     }
-    Ok(())
+    match errors {
+        Some(errors) => Err(errors),
+        None => Ok(()),
+    }
 }
 
 /// What a misplaced `#[green]` is on, for the message: "a struct", "an impl block"...
@@ -208,164 +239,10 @@ fn expand(args: &GreenArgs, item: GreenItem) -> TokenStream {
     };
     if !args.no_patch {
         make_green(&mut item);
+        outer_use::add_checks(&mut item);
     }
     item.into_token_stream()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use quote::quote;
-
-    fn expand_str(args: TokenStream, item: TokenStream) -> String {
-        green(args, item).to_string()
-    }
-
-    #[test]
-    fn fn_body_goes_green() {
-        let out = expand_str(
-            quote!(),
-            quote!(
-                fn nap() {
-                    std::thread::sleep(d);
-                }
-            ),
-        );
-        assert_eq!(
-            out,
-            quote!(
-                fn nap() {
-                    ::eventlet_rt::green::thread::sleep(d);
-                }
-            )
-            .to_string()
-        );
-    }
-
-    #[test]
-    fn no_patch_keeps_std() {
-        let item = quote!(
-            fn nap() {
-                std::thread::sleep(d);
-            }
-        );
-        assert_eq!(expand_str(quote!(no_patch), item.clone()), item.to_string());
-    }
-
-    #[test]
-    fn other_attributes_are_kept() {
-        let out = expand_str(
-            quote!(),
-            quote!(
-                #[test]
-                fn t() {
-                    std::thread::yield_now();
-                }
-            ),
-        );
-        assert!(out.starts_with("# [test] fn t ()"), "{out}");
-    }
-
-    fn error_of(args: TokenStream, item: TokenStream) -> String {
-        let err = parse_args(args)
-            .and_then(|_| parse_item(item))
-            .err()
-            .expect("expected an error");
-        err.to_string()
-    }
-
-    #[test]
-    fn misuse_is_an_error_that_teaches() {
-        let cases = [
-            (
-                quote!(),
-                quote!(
-                    async fn f() {}
-                ),
-                "drop `async`",
-            ),
-            (
-                quote!(),
-                quote!(
-                    const fn f() {}
-                ),
-                "drop `const`",
-            ),
-            (
-                quote!(),
-                quote!(
-                    struct S;
-                ),
-                "not on a struct",
-            ),
-            (
-                quote!(),
-                quote!(
-                    enum E {
-                        A,
-                    }
-                ),
-                "not on an enum",
-            ),
-            (quote!(), quote!(impl S {}), "not on an impl block"),
-            (
-                quote!(),
-                quote!(
-                    mod m;
-                ),
-                "Write the module inline",
-            ),
-            (
-                quote!(),
-                quote!(
-                    extern "C" {}
-                ),
-                "`extern` block",
-            ),
-            (
-                quote!(foo),
-                quote!(
-                    fn f() {}
-                ),
-                "unknown `#[green]` argument `foo`",
-            ),
-            (
-                quote!(no_patch = true),
-                quote!(
-                    fn f() {}
-                ),
-                "takes no value",
-            ),
-            (
-                quote!(no_patch, no_patch),
-                quote!(
-                    fn f() {}
-                ),
-                "given twice",
-            ),
-            (
-                quote!("x"),
-                quote!(
-                    fn f() {}
-                ),
-                "malformed `#[green]` arguments",
-            ),
-        ];
-        for (args, item, expected) in cases {
-            let message = error_of(args, item.clone());
-            assert!(message.contains(expected), "{item}: {message}");
-        }
-    }
-
-    #[test]
-    fn an_error_keeps_the_item_and_adds_one_compile_error() {
-        let out = expand_str(
-            quote!(),
-            quote!(
-                async fn f() {}
-            ),
-        );
-        assert!(out.starts_with("async fn f () { }"), "{out}");
-        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
-    }
-}
+mod tests;

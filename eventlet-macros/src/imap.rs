@@ -15,10 +15,15 @@ const DEFAULT_POOL_SIZE: usize = 1000;
 const USAGE: &str = "write `pool_imap!(pool, f, iter)` or `pool_imap!(pool, f(x) for x in iter)`; \
                      without `pool,` a pool of 1000 green threads runs them";
 
-/// The macro: its expansion, or one `compile_error!` naming what to write instead.
+/// The macro: its expansion, or a `compile_error!` for each mistake naming what to write
+/// instead (several in a block, which stands where an expression is expected).
 pub(crate) fn pool_imap(input: TokenStream) -> TokenStream {
     match parse.parse2(input) {
         Ok(imap) => expand(&imap),
+        Err(error) if (&error).into_iter().count() > 1 => {
+            let errors = error.into_compile_error();
+            quote::quote!({ #errors })
+        }
         Err(error) => error.into_compile_error(),
     }
 }
@@ -172,13 +177,23 @@ fn parse_for_in(input: ParseStream) -> Result<ForIn> {
         ));
     }
     let iter: Expr = input.parse()?;
-    if input.peek(Token![if]) {
-        return Err(input.error(
+    // Both mistakes at once, when both are made.
+    let filter = input.peek(Token![if]).then(|| {
+        input.error(
             "`pool_imap!` has no `if` filter: filter the iterator first, as in \
              `pool_imap!(pool, f(x) for x in items.into_iter().filter(|x| ...))`",
-        ));
+        )
+    });
+    let errors = pattern::validate_irrefutable(&pat)
+        .err()
+        .into_iter()
+        .chain(filter);
+    if let Some(error) = errors.reduce(|mut all, error| {
+        all.combine(error);
+        all
+    }) {
+        return Err(error);
     }
-    pattern::validate_irrefutable(&pat)?;
     Ok(ForIn {
         pat: Box::new(pat),
         iter,

@@ -4,12 +4,18 @@
 //! Use them through `eventlet_rt`, which re-exports them (`use eventlet_rt::{green, spawn};`);
 //! their expansions name `::eventlet_rt::...` items, so that crate must be a dependency under
 //! its own name (not renamed in `Cargo.toml`).
-//! The examples here are not run in this crate: the same programs run in `ui-tests`.
+//! The examples run as doc tests of this crate, which has `eventlet-rt` as a dev-dependency
+//! (as tokio-macros has tokio); compile errors are snapshotted in `ui-tests`.
+//!
+//! Each macro is parsed, checked and expanded in its own module (`green`, `spawn`, `imap`,
+//! with the rewrite pass in `rewrite` and the outer-`use` checks in `outer_use`); each
+//! module's unit tests are in `<module>/tests.rs`.
 //!
 //! [`eventlet-rt`]: https://docs.rs/eventlet-rt
 
 mod green;
 mod imap;
+mod outer_use;
 mod rewrite;
 mod spawn;
 
@@ -18,14 +24,14 @@ use proc_macro::TokenStream;
 /// Makes a blocking-style function, or every item of an inline module, green: Eventlet's
 /// monkey patching, done by the compiler and scoped to what you mark.
 ///
-/// Every path into `std::net`, `std::thread` or `std::sync::mpsc` inside the item (in
+/// Every path into `std::net`, `std::thread` or `std::sync` inside the item (in
 /// expressions, types, patterns, `use` items and the arguments of macros such as
 /// `println!`, with or without a leading `::`) is rewritten to the mirror module in
 /// `::eventlet_rt::green`. A `std::thread::sleep` then blocks only the calling green
 /// thread, and a `std::net::TcpStream` read lets the others run while it waits. Nothing
 /// else changes, and spans are kept, so compiler errors still point at your code.
 ///
-/// ```ignore
+/// ```
 /// use std::time::{Duration, Instant};
 /// use eventlet_rt::{green, spawn};
 ///
@@ -45,18 +51,31 @@ use proc_macro::TokenStream;
 ///   rewritten too: `fn handle(stream: std::net::TcpStream)` takes a green stream.
 /// - An inline `mod m { ... }`: every item inside, `use` trees included, like Eventlet's
 ///   `import_patched`. `use std::{net, thread};` becomes
-///   `use ::eventlet_rt::green::{net, thread};`, so a later `thread::sleep(..)` is green; in
-///   `use std::sync::{mpsc, Arc};` only `mpsc` goes green.
+///   `use ::eventlet_rt::green::{net, thread};`, so a later `thread::sleep(..)` is green;
+///   `use std::sync::{mpsc, Arc, Mutex};` takes green `mpsc` and `Mutex` and std's `Arc`
+///   (`eventlet_rt::green::sync` re-exports std's plain items).
 ///
 /// `#[green(no_patch)]` leaves the item as written; inside a `#[green] mod` it keeps one
 /// function on std.
 ///
-/// # What it cannot see
+/// # What it cannot see, and checks instead
 /// A macro only sees the tokens of the item it is on. A `use std::thread;` written *outside*
-/// a `#[green] fn` makes `thread::sleep` inside it refer to std's, and it stays blocking.
+/// a `#[green] fn` would make `thread::sleep` inside it std's, blocking the whole OS thread.
+/// So every bare name inside the function that may reach a blocking std item that way
+/// (`TcpStream`, `TcpListener`, `UdpSocket`, `sleep`, `spawn(..)`, `park`, `JoinHandle`,
+/// `thread::Builder`, `Mutex`, `RwLock`, `Condvar`, `Barrier`, the `mpsc` channels and
+/// their ends, through a module like `thread::`
+/// or `net::` or directly) gets a compile-time check, which is an error naming the outer
+/// `use` and the fix when the name does resolve to std's item. A name that resolves to the
+/// green item (`use eventlet_rt::green::net::TcpStream;` outside), or to an item of your own
+/// that shares the name, passes. Not checked: names the function declares, imports or binds
+/// itself (the rewrite sees those), and a generic std function named without being called
+/// (`.map(spawn)`). A type of your own called like a generic std type (`Mutex`, `Sender`,
+/// `JoinHandle`) must take one type parameter, as theirs do, or be named by a path.
+///
 /// Put the `use` inside the function, or mark the whole module:
 ///
-/// ```ignore
+/// ```
 /// #[eventlet_rt::green]
 /// mod worker {
 ///     use std::{net, thread};
@@ -89,7 +108,7 @@ pub fn green(args: TokenStream, item: TokenStream) -> TokenStream {
 /// the order written; only then does the call itself move to the new green thread. So a
 /// variable changed after `spawn!` does not change what the green thread sees.
 ///
-/// ```ignore
+/// ```
 /// use eventlet_rt::spawn;
 ///
 /// fn add(a: i32, b: i32) -> i32 { a + b }
@@ -132,7 +151,7 @@ pub fn spawn(input: TokenStream) -> TokenStream {
 /// is not needed. As with `eventlet_rt::spawn_n`, the call must return `()` (use `spawn!`
 /// to keep a result), and a panic in it is printed by the panic hook and goes no further.
 ///
-/// ```ignore
+/// ```
 /// use std::{cell::RefCell, rc::Rc};
 /// use eventlet_rt::{sleep, spawn_n};
 ///
@@ -157,7 +176,7 @@ pub fn spawn_n(input: TokenStream) -> TokenStream {
 /// `GreenPool.imap` and `starmap`: expands to `GreenPool::imap`, so at most the pool's size
 /// of calls are in flight and the results come back in input order.
 ///
-/// ```ignore
+/// ```
 /// use eventlet_rt::{GreenPool, pool_imap};
 ///
 /// fn fetch(host: &'static str, port: u16) -> String { format!("{host}:{port}") }

@@ -21,7 +21,7 @@ use syn::{
 const GREEN_MODULES: &[(&[&str], &str)] = &[
     (&["net"], "net"),
     (&["thread"], "thread"),
-    (&["sync", "mpsc"], "mpsc"),
+    (&["sync"], "sync"),
 ];
 
 /// Makes every std blocking call of `item` green, in place.
@@ -30,7 +30,7 @@ pub(crate) fn make_green(item: &mut Item) {
 }
 
 /// The name of the green mirror of the std module named by `idents`, if it has one:
-/// `["std", "sync", "mpsc"]` gives `Some("mpsc")`.
+/// `["std", "sync"]` gives `Some("sync")`.
 fn green_mirror<S: AsRef<str>>(idents: &[S]) -> Option<&'static str> {
     let (first, rest) = idents.split_first()?;
     if first.as_ref() != "std" {
@@ -84,9 +84,63 @@ fn green_prefix_len(path: &Path) -> Option<usize> {
     None
 }
 
+/// The tokens of a macro call that parse as Rust expressions: `a, b, c` (`println!`,
+/// `assert_eq!`, `vec![a, b]`) or `value; count` (`vec![0; n]`).
+pub(crate) enum MacroExprs {
+    List(Punctuated<Expr, Token![,]>),
+    Repeat(Box<Expr>, Token![;], Box<Expr>),
+}
+
+impl MacroExprs {
+    /// The expressions of `mac`, if its tokens are expressions.
+    pub(crate) fn parse(mac: &Macro) -> Option<MacroExprs> {
+        let comma_separated = Punctuated::<Expr, Token![,]>::parse_terminated;
+        let repeat = |input: ParseStream| {
+            let value: Expr = input.parse()?;
+            let semi: Token![;] = input.parse()?;
+            let count: Expr = input.parse()?;
+            Ok((value, semi, count))
+        };
+        if let Ok(exprs) = mac.parse_body_with(comma_separated) {
+            Some(MacroExprs::List(exprs))
+        } else if let Ok((value, semi, count)) = mac.parse_body_with(repeat) {
+            Some(MacroExprs::Repeat(Box::new(value), semi, Box::new(count)))
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn exprs(&self) -> Box<dyn Iterator<Item = &Expr> + '_> {
+        match self {
+            MacroExprs::List(exprs) => Box::new(exprs.iter()),
+            MacroExprs::Repeat(value, _, count) => Box::new([&**value, &**count].into_iter()),
+        }
+    }
+
+    fn exprs_mut(&mut self) -> Box<dyn Iterator<Item = &mut Expr> + '_> {
+        match self {
+            MacroExprs::List(exprs) => Box::new(exprs.iter_mut()),
+            MacroExprs::Repeat(value, _, count) => {
+                Box::new([&mut **value, &mut **count].into_iter())
+            }
+        }
+    }
+}
+
+impl ToTokens for MacroExprs {
+    fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
+        match self {
+            MacroExprs::List(exprs) => exprs.to_tokens(tokens),
+            MacroExprs::Repeat(value, semi, count) => {
+                tokens.extend(quote!(#value #semi #count));
+            }
+        }
+    }
+}
+
 /// Whether `attrs` hold `#[green(no_patch)]`: such an item opted out of the rewrite even
 /// inside a `#[green] mod`.
-fn opts_out(attrs: &[Attribute]) -> bool {
+pub(crate) fn opts_out(attrs: &[Attribute]) -> bool {
     attrs.iter().any(|attr| {
         let Meta::List(list) = &attr.meta else {
             return false;
@@ -141,26 +195,12 @@ impl GreenRewrite {
     /// rewrite.
     fn visit_macro_tokens(&mut self, mac: &mut Macro) {
         let before = self.rewrites;
-        let comma_separated = Punctuated::<Expr, Token![,]>::parse_terminated;
-        let repeat = |input: ParseStream| {
-            // `vec![value; count]`
-            let value: Expr = input.parse()?;
-            let semi: Token![;] = input.parse()?;
-            let count: Expr = input.parse()?;
-            Ok((value, semi, count))
-        };
-        let rewritten = if let Ok(mut exprs) = mac.parse_body_with(comma_separated) {
-            exprs.iter_mut().for_each(|expr| self.visit_expr_mut(expr));
-            exprs.into_token_stream()
-        } else if let Ok((mut value, semi, mut count)) = mac.parse_body_with(repeat) {
-            self.visit_expr_mut(&mut value);
-            self.visit_expr_mut(&mut count);
-            quote!(#value #semi #count)
-        } else {
+        let Some(mut body) = MacroExprs::parse(mac) else {
             return;
         };
+        body.exprs_mut().for_each(|expr| self.visit_expr_mut(expr));
         if self.rewrites != before {
-            mac.tokens = rewritten;
+            mac.tokens = body.into_token_stream();
         }
     }
 

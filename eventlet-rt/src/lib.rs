@@ -43,7 +43,7 @@
 //! ```
 //!
 //! # Green I/O
-//! [`green`](mod@green) mirrors std's blocking modules (`net`, `thread`, `sync::mpsc`)
+//! [`green`](mod@green) mirrors std's blocking modules (`net`, `thread`, `sync`)
 //! with versions that park only the calling green thread; [`tpool`] runs
 //! what cannot be made green on OS threads. Two default-on cargo features
 //! add TLS and HTTP:
@@ -181,6 +181,9 @@
 //!   the bottom of its stack: the runtime's catch at the green thread boundary
 //!   re-raises it, and kills use the runtime's own unwind instead.
 
+#[doc(hidden)]
+#[path = "macro_support.rs"]
+pub mod __private;
 mod coro;
 pub mod debug;
 mod event;

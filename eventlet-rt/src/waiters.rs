@@ -67,6 +67,16 @@ impl<T> WaitList<T> {
         self.queued == 0
     }
 
+    /// The slot of the longest waiter, if anybody waits: what it is waiting for, when
+    /// waiters wait for different things (a read or a write lock).
+    #[inline]
+    pub(crate) fn front(&self) -> Option<&T> {
+        match self.head {
+            NIL => None,
+            head => self.nodes[head].slot.as_ref(),
+        }
+    }
+
     fn push_back(&mut self, task: TaskRef, slot: Option<T>) -> usize {
         let key = self.nodes.insert(Node {
             task,

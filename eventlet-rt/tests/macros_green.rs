@@ -206,3 +206,110 @@ fn spawn_n_takes_its_arguments_before_the_green_thread_starts() {
     assert_eq!(*log.borrow(), ["round 1"]);
     assert_eq!(round, 2);
 }
+
+/// The README's example: the `use` is inside the function, so `TcpStream` is green.
+#[green]
+fn fetch(addr: std::net::SocketAddr) -> std::io::Result<usize> {
+    use std::net::TcpStream;
+    let mut stream = TcpStream::connect(addr)?;
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+    let mut body = Vec::new();
+    stream.read_to_end(&mut body)?;
+    Ok(body.len())
+}
+
+/// Answers each of `clients` requests with "pong" after a nap, once it has read the request.
+#[green]
+fn serve_requests_slowly(listener: std::net::TcpListener, clients: usize) {
+    let handlers: Vec<std::thread::JoinHandle<()>> = (0..clients)
+        .map(|_| {
+            let (mut stream, _) = listener.accept().unwrap();
+            std::thread::spawn(move || {
+                let mut request = Vec::new();
+                let mut byte = [0];
+                while !request.ends_with(b"\r\n\r\n") {
+                    stream.read_exact(&mut byte).unwrap();
+                    request.push(byte[0]);
+                }
+                std::thread::sleep(NAP);
+                stream.write_all(b"pong").unwrap();
+            })
+        })
+        .collect();
+    for handler in handlers {
+        handler.join().unwrap();
+    }
+}
+
+#[test]
+fn readme_fetches_with_the_use_inside_run_together() {
+    let listener = bind_loopback();
+    let addr = listener.local_addr().unwrap();
+    let server = spawn!(serve_requests_slowly(listener, 10));
+    let start = Instant::now();
+    let pool = eventlet_rt::GreenPool::new(100);
+    let sizes: Vec<usize> =
+        eventlet_rt::pool_imap!(pool, fetch(addr).unwrap() for _ in 0..10).collect();
+    assert_eq!(sizes, [4; 10]); // "pong"
+    server.wait().unwrap();
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed < TOGETHER,
+        "10 fetches from a server that naps 50 ms each took {elapsed:?}"
+    );
+}
+
+#[green]
+fn new_log() -> std::sync::Mutex<Vec<u32>> {
+    std::sync::Mutex::new(Vec::new())
+}
+
+/// Holds the lock across a sleep: with std's `Mutex` the second green thread would block
+/// the OS thread while the first sleeps, and neither would finish.
+#[green]
+fn log_twice(log: Rc<std::sync::Mutex<Vec<u32>>>, id: u32) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    CALLS.fetch_add(1, Ordering::Relaxed);
+    let mut entries = log.lock().unwrap();
+    entries.push(id);
+    std::thread::sleep(NAP);
+    entries.push(id);
+}
+
+#[test]
+fn green_fn_std_sync_mutex_is_green_and_held_across_a_sleep() {
+    let log: eventlet_rt::green::sync::Mutex<Vec<u32>> = new_log();
+    let log = Rc::new(log);
+    let writers: Vec<_> = (0..3)
+        .map(|id| spawn!(log_twice(log.clone(), id)))
+        .collect();
+    writers.into_iter().for_each(|w| w.wait().unwrap());
+    assert_eq!(*log.lock().unwrap(), [0, 0, 1, 1, 2, 2]);
+}
+
+/// Bare names imported outside from `eventlet_rt` pass the outer-`use` checks and run green.
+#[green]
+fn fan_in(workers: u32) -> u32 {
+    use eventlet_rt::green::mpsc;
+    let (tx, rx) = mpsc::channel();
+    let handles: Vec<GreenThread<()>> = (0..workers)
+        .map(|i| {
+            let tx = tx.clone();
+            spawn(move || {
+                std::thread::sleep(NAP);
+                tx.send(i).unwrap();
+            })
+        })
+        .collect();
+    drop(tx);
+    handles.into_iter().for_each(|h| h.wait().unwrap());
+    rx.iter().sum()
+}
+
+#[test]
+fn green_fn_calling_the_crates_spawn_by_its_bare_name_runs_together() {
+    let start = Instant::now();
+    assert_eq!(fan_in(SLEEPERS as u32), (0..SLEEPERS as u32).sum());
+    assert!(start.elapsed() < TOGETHER, "{:?}", start.elapsed());
+}

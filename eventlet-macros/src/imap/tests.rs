@@ -68,7 +68,8 @@ fn comprehension_with_the_default_pool_and_irrefutable_patterns() {
 
 fn error(input: TokenStream) -> String {
     let out = expand(input);
-    assert!(out.starts_with(":: core :: compile_error !"), "{out}");
+    let errors = out.trim_start_matches("{ ");
+    assert!(errors.starts_with(":: core :: compile_error !"), "{out}");
     out
 }
 
@@ -144,4 +145,15 @@ fn refutable_patterns_are_rejected_with_the_way_out() {
             "{pat}: {message}"
         );
     }
+}
+
+#[test]
+fn a_refutable_pattern_and_a_filter_are_both_reported() {
+    let out = error(quote!(f(x) for Some(x) in items if x > 1));
+    assert_eq!(out.matches("compile_error").count(), 2, "{out}");
+    assert!(out.contains("no `if` filter"), "{out}");
+    assert!(
+        out.contains("the variant `Some`") || out.contains("Some"),
+        "{out}"
+    );
 }

@@ -39,6 +39,7 @@ fn expression_paths_with_and_without_leading_colons() {
                 ::std::thread::yield_now();
                 let s = std::net::TcpStream::connect(a);
                 let (tx, rx) = std::sync::mpsc::channel::<u8>();
+                let m = std::sync::Mutex::new(1);
             }
         ),
         quote!(
@@ -46,7 +47,8 @@ fn expression_paths_with_and_without_leading_colons() {
                 ::eventlet_rt::green::thread::sleep(d);
                 ::eventlet_rt::green::thread::yield_now();
                 let s = ::eventlet_rt::green::net::TcpStream::connect(a);
-                let (tx, rx) = ::eventlet_rt::green::mpsc::channel::<u8>();
+                let (tx, rx) = ::eventlet_rt::green::sync::mpsc::channel::<u8>();
+                let m = ::eventlet_rt::green::sync::Mutex::new(1);
             }
         ),
     );
@@ -57,12 +59,11 @@ fn other_std_paths_stay() {
     let item = quote!(
         fn f() {
             std::io::stdout();
-            std::sync::Arc::new(1);
             std::thread_local!(static X: u8 = 0);
             std::network::x();
             core::net::Ipv4Addr::LOCALHOST;
             my::std::thread::sleep(d);
-            std::sync::mpsc_like::f();
+            std::synchronize::f();
         }
     );
     assert_eq!(green(item.clone()), item.to_string());
@@ -216,7 +217,7 @@ fn use_trees_split_so_only_green_modules_move() {
         quote!(mod m {
             use std::{net, thread};
             use std::sync::{mpsc, Arc};
-            use std::sync::{Mutex, mpsc::channel, Arc as A};
+            use std::{io, sync::{Mutex, mpsc::channel, Arc as A}};
             pub use ::std::{io::{self, Read}, net::TcpListener as L, thread::{self as t}};
             use std::sync::mpsc;
             use std::thread as th;
@@ -225,13 +226,12 @@ fn use_trees_split_so_only_green_modules_move() {
         }),
         quote!(mod m {
             use ::eventlet_rt::green::{net, thread};
-            use std::sync::Arc;
-            use ::eventlet_rt::green::mpsc;
-            use std::sync::{Mutex, Arc as A};
-            use ::eventlet_rt::green::mpsc::channel;
+            use ::eventlet_rt::green::sync::{mpsc, Arc};
+            use std::io;
+            use ::eventlet_rt::green::sync::{Mutex, mpsc::channel, Arc as A};
             pub use ::std::io::{self, Read};
             pub use ::eventlet_rt::green::{net::TcpListener as L, thread::{self as t}};
-            use ::eventlet_rt::green::mpsc;
+            use ::eventlet_rt::green::sync::mpsc;
             use ::eventlet_rt::green::thread as th;
             use std::io::{self};
             use std::collections::HashMap;
@@ -251,10 +251,8 @@ fn glob_imports_of_std_are_shadowed_by_the_mirrors() {
         quote!(mod m {
             use std::*;
             #[allow(unused_imports)]
-            use ::eventlet_rt::green::{net, thread};
-            use std::sync::*;
-            #[allow(unused_imports)]
-            use ::eventlet_rt::green::mpsc;
+            use ::eventlet_rt::green::{net, thread, sync};
+            use ::eventlet_rt::green::sync::*;
             use ::eventlet_rt::green::net::*;
         }),
     );

@@ -5,10 +5,11 @@
 //! - [`net`] mirrors `std::net`: TCP and UDP sockets, green name resolution.
 //! - [`thread`] mirrors `std::thread`: `spawn`, `sleep`, `yield_now`, `JoinHandle::join`.
 //! - [`mpsc`] mirrors `std::sync::mpsc`: channels over green queues.
+//! - [`sync`] mirrors `std::sync`: `Mutex`, `RwLock`, `Condvar`, `Barrier` for green threads.
 //! - [`tls`] (feature `tls`, on by default) is Eventlet's `green.ssl`: TLS
 //!   client and server streams on rustls.
 //!
-//! `#[green]` rewrites paths into `std::net` and `std::thread` to these
+//! `#[green]` rewrites paths into `std::net`, `std::thread` and `std::sync` to these
 //! modules, so blocking-style std code turns green at compile time; they can
 //! also be used directly.
 //!
@@ -25,6 +26,7 @@
 
 pub mod mpsc;
 pub mod net;
+pub mod sync;
 pub mod thread;
 #[cfg(feature = "tls")]
 pub mod tls;
