@@ -25,7 +25,10 @@ fn child_own_sigurg_handler() {
         let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = count_sigurg as *const () as libc::sighandler_t;
         libc::sigemptyset(&mut action.sa_mask);
-        assert_eq!(libc::sigaction(libc::SIGURG, &action, std::ptr::null_mut()), 0);
+        assert_eq!(
+            libc::sigaction(libc::SIGURG, &action, std::ptr::null_mut()),
+            0
+        );
     }
     eventlet_rt::debug::blocking_detection(Duration::from_millis(20));
     // A green thread that blocks the hub: the detector interrupts it with its own SIGURG.
@@ -33,10 +36,18 @@ fn child_own_sigurg_handler() {
         .wait()
         .unwrap();
     eventlet_rt::debug::stop_blocking_detection();
-    assert_eq!(OURS.load(Ordering::SeqCst), 0, "the detector's own signals are not passed on");
+    assert_eq!(
+        OURS.load(Ordering::SeqCst),
+        0,
+        "the detector's own signals are not passed on"
+    );
     // SAFETY: raising a signal whose handler is installed.
     unsafe { libc::raise(libc::SIGURG) };
-    assert_eq!(OURS.load(Ordering::SeqCst), 1, "the program's SIGURG reached its handler");
+    assert_eq!(
+        OURS.load(Ordering::SeqCst),
+        1,
+        "the program's SIGURG reached its handler"
+    );
     println!("{CHILD_DONE}");
 }
 
@@ -45,6 +56,12 @@ fn a_programs_own_sigurg_handler_still_runs_with_the_detector_on() {
     let output = run_child("child_own_sigurg_handler");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stdout.contains(CHILD_DONE), "child failed:\n{stdout}\n{stderr}");
-    assert!(stderr.contains("blocked") || stderr.contains("held"), "no report: {stderr}");
+    assert!(
+        stdout.contains(CHILD_DONE),
+        "child failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("blocked") || stderr.contains("held"),
+        "no report: {stderr}"
+    );
 }

@@ -18,7 +18,11 @@ static REQUESTED: AtomicBool = AtomicBool::new(false);
 /// The `SIGURG` action in place before ours.
 static PREVIOUS: OnceLock<libc::sigaction> = OnceLock::new();
 
-extern "C" fn on_sigurg(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+extern "C" fn on_sigurg(
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
     if REQUESTED.swap(false, Ordering::AcqRel) {
         record_stack();
     } else {

@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use crate::hub::SwitchObserver;
 use super::reporter::Stall;
+use crate::hub::SwitchObserver;
 
 /// What a watched hub publishes for the watchdog at each switch.
 pub(crate) struct HubProbe {
