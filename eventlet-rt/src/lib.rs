@@ -184,6 +184,8 @@ mod greenthread;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod hub;
+#[cfg(target_os = "linux")]
+mod patch;
 mod pile;
 mod pool;
 pub mod queue;
@@ -199,6 +201,8 @@ mod waiters;
 pub use event::Event;
 pub use eventlet_macros::{green, pool_imap, spawn, spawn_n};
 pub use greenthread::{Builder, GreenError, GreenThread, spawn, spawn_after, spawn_n};
+#[cfg(target_os = "linux")]
+pub use patch::monkey_patch;
 pub use pile::GreenPile;
 pub use pool::{GreenPool, Imap};
 pub use queue::{LifoQueue, PriorityQueue, Queue};
