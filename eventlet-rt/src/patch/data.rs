@@ -129,7 +129,7 @@ unsafe fn send_message(descriptor: &Descriptor, message: *const msghdr, flags: c
     // SAFETY: as above.
     let message = unsafe { &*message };
     // SAFETY: `msg_iov` has `msg_iovlen` entries.
-    let buffers = unsafe { iovecs(message.msg_iov, message.msg_iovlen as usize) };
+    let buffers = unsafe { iovecs(message.msg_iov, message.msg_iovlen) };
     let total: usize = buffers.iter().map(|buffer| buffer.iov_len).sum();
     if first < 0 || !descriptor.is_stream() || first as usize >= total {
         return first;

@@ -29,7 +29,10 @@ macro_rules! real_functions {
                         // SAFETY: the symbol is libc's function of that name,
                         // whose C prototype is the field's type.
                         $name: unsafe {
-                            std::mem::transmute::<*mut c_void, _>(
+                            std::mem::transmute::<
+                                *mut c_void,
+                                unsafe extern "C" fn($($arg),* $(, $variadic)?) -> $ret,
+                            >(
                                 lookup(concat!(stringify!($name), "\0")),
                             )
                         },
