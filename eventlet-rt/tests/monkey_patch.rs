@@ -249,13 +249,19 @@ fn a_plain_os_thread_sharing_a_descriptor_is_untouched() {
 }
 
 #[test]
-fn descriptors_made_before_monkey_patch_become_green() {
-    // This test's listener and connection exist before this test patches
-    // (another test may have patched already; then it shows the same).
+#[ignore = "run by descriptors_made_before_monkey_patch_become_green in a child process"]
+fn child_descriptors_made_before_monkey_patch() {
+    if !child::is_child() {
+        return;
+    }
+    // Made strictly before the patch: this child process patches below.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let mut early = TcpStream::connect(addr).unwrap();
     let (mut early_server, _) = listener.accept().unwrap();
+    early_server
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     monkey_patch();
     let reader = spawn(move || {
         let mut buf = [0; 3];
@@ -271,6 +277,138 @@ fn descriptors_made_before_monkey_patch_become_green() {
     early.write_all(b"abc").unwrap();
     assert_eq!(&reader.wait().unwrap(), b"abc");
     other.wait().unwrap();
+    // The listener from before the patch accepts green too.
+    let acceptor = spawn(move || listener.accept().map(|_| ()));
+    eventlet_rt::yield_now();
+    let _late = TcpStream::connect(addr).unwrap();
+    acceptor.wait().unwrap().unwrap();
+    println!("{}", child::CHILD_DONE);
+}
+
+#[test]
+fn descriptors_made_before_monkey_patch_become_green() {
+    let output = child::run_child("child_descriptors_made_before_monkey_patch");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(child::CHILD_DONE),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_blocking_write_sends_everything_while_the_peer_reads_slowly() {
+    monkey_patch();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (mut server_side, _) = listener.accept().unwrap();
+    let payload: Vec<u8> = (0..8 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let expected = payload.clone();
+    let writer = spawn(move || {
+        let fd = client.as_raw_fd();
+        // One write(2) of 8 MiB on a blocking socket: the kernel would send
+        // all of it before returning, and so does the green version.
+        // SAFETY: the payload outlives the call.
+        let written = unsafe { libc::write(fd, payload.as_ptr().cast(), payload.len()) };
+        drop(client);
+        written
+    });
+    let mut received = Vec::new();
+    let mut buf = vec![0; 256 * 1024];
+    loop {
+        match server_side.read(&mut buf).unwrap() {
+            0 => break,
+            n => received.extend_from_slice(&buf[..n]),
+        }
+        eventlet_rt::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(writer.wait().unwrap(), expected.len() as isize);
+    assert!(received == expected, "every byte arrived in order");
+}
+
+#[test]
+fn vectored_io_udp_and_select_park_only_the_caller() {
+    monkey_patch();
+    // readv/writev through std's vectored calls.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (mut server_side, _) = listener.accept().unwrap();
+    let reader = spawn(move || {
+        let (mut a, mut b) = ([0; 3], [0; 4]);
+        let mut bufs = [
+            std::io::IoSliceMut::new(&mut a),
+            std::io::IoSliceMut::new(&mut b),
+        ];
+        let n = server_side.read_vectored(&mut bufs).unwrap();
+        (n, a, b)
+    });
+    eventlet_rt::yield_now();
+    let written = client
+        .write_vectored(&[
+            std::io::IoSlice::new(b"abc"),
+            std::io::IoSlice::new(b"defg"),
+        ])
+        .unwrap();
+    assert_eq!(written, 7);
+    assert_eq!(reader.wait().unwrap(), (7, *b"abc", *b"defg"));
+
+    // UDP: recv_from parks until the datagram comes.
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = receiver.local_addr().unwrap();
+    let waiting = spawn(move || {
+        let mut buf = [0; 16];
+        let (n, _) = receiver.recv_from(&mut buf).unwrap();
+        buf[..n].to_vec()
+    });
+    eventlet_rt::yield_now();
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender.send_to(b"datagram", to).unwrap();
+    assert_eq!(waiting.wait().unwrap(), b"datagram");
+
+    // select(2) with a timeout, ten at once.
+    let took = concurrently(10, move || {
+        let quiet = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let fd = quiet.as_raw_fd();
+        // SAFETY: an fd_set and a timeval of our own.
+        let ready = unsafe {
+            let mut read: libc::fd_set = std::mem::zeroed();
+            libc::FD_SET(fd, &mut read);
+            let mut timeout = libc::timeval {
+                tv_sec: 0,
+                tv_usec: 200_000,
+            };
+            libc::select(
+                fd + 1,
+                &mut read,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut timeout,
+            )
+        };
+        assert_eq!(ready, 0);
+    });
+    assert!(
+        took < Duration::from_millis(1500),
+        "ten 200 ms selects overlapped: {took:?}"
+    );
+}
+
+#[test]
+fn a_kill_ends_a_patched_sleep_early_and_unwinds_the_sleeper() {
+    monkey_patch();
+    let woke_early = Rc::new(Cell::new(false));
+    let w = woke_early.clone();
+    let sleeper = spawn(move || {
+        let start = Instant::now();
+        std::thread::sleep(Duration::from_secs(30));
+        w.set(start.elapsed() < Duration::from_secs(10));
+        eventlet_rt::yield_now(); // the pending kill unwinds here
+        unreachable!("a killed green thread went on");
+    });
+    eventlet_rt::yield_now();
+    sleeper.kill();
+    assert!(sleeper.wait().unwrap_err().is_killed());
+    assert!(woke_early.get(), "the sleep ended at the kill");
 }
 
 #[test]
@@ -345,4 +483,23 @@ fn connect_timeout_polls_green() {
         took < Duration::from_millis(1500),
         "ten 200 ms polls overlapped: {took:?}"
     );
+}
+
+#[test]
+fn child_processes_run_from_green_threads_after_monkey_patch() {
+    monkey_patch();
+    let runs: Vec<_> = (0..4)
+        .map(|i| {
+            spawn(move || {
+                let output = std::process::Command::new("sh")
+                    .args(["-c", &format!("sleep 0.2; echo run {i}")])
+                    .output()
+                    .unwrap();
+                String::from_utf8(output.stdout).unwrap()
+            })
+        })
+        .collect();
+    for (i, run) in runs.into_iter().enumerate() {
+        assert_eq!(run.wait().unwrap(), format!("run {i}\n"));
+    }
 }

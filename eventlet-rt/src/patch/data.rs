@@ -12,15 +12,18 @@ use std::ffi::{c_int, c_void};
 use libc::{iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 
 use super::fds::{Descriptor, Timeout};
+use super::in_green_code;
 use super::real::real;
 use super::wait::{Wait, errno};
-use crate::hub::{self, Direction};
+use crate::hub::Direction;
 
 /// The descriptor, when green code (a green thread, or the main context of a
 /// thread with a hub) calls on a socket the program treats as blocking.
 #[inline]
 pub(super) fn green_socket(fd: c_int) -> Option<Descriptor> {
-    hub::existing()?;
+    if !in_green_code() {
+        return None;
+    }
     Descriptor::of(fd).filter(Descriptor::is_blocking_socket)
 }
 

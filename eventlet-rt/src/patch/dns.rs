@@ -5,9 +5,9 @@ use std::ffi::{CStr, CString, c_char, c_int};
 
 use libc::addrinfo;
 
+use super::in_green_code;
 use super::real::real;
 use super::wait::catch_interrupt;
-use crate::hub;
 
 /// A resolver's answer on its way back from the pool thread; freed there if
 /// the green thread that asked was killed meanwhile.
@@ -40,7 +40,7 @@ pub(super) unsafe extern "C" fn getaddrinfo(
     hints: *const addrinfo,
     result: *mut *mut addrinfo,
 ) -> c_int {
-    if hub::existing().is_none() || result.is_null() {
+    if !in_green_code() || result.is_null() {
         // SAFETY: the caller's arguments, passed on.
         return unsafe { (real().getaddrinfo)(node, service, hints, result) };
     }

@@ -11,9 +11,9 @@ use std::ffi::{c_int, c_ulong, c_void};
 use libc::socklen_t;
 
 use super::fds::{self, Descriptor, Timeout};
+use super::in_green_code;
 use super::real::real;
 use super::wait;
-use crate::hub;
 
 pub(super) unsafe extern "C" fn fcntl(fd: c_int, command: c_int, argument: c_ulong) -> c_int {
     // SAFETY: the caller's arguments, passed on.
@@ -60,7 +60,7 @@ pub(super) unsafe extern "C" fn fcntl(fd: c_int, command: c_int, argument: c_ulo
 /// (set) or are made green (cleared).
 fn user_set_nonblocking(descriptor: &Descriptor, nonblocking: bool) {
     descriptor.set_user_nonblocking(nonblocking);
-    if nonblocking && hub::existing().is_some() {
+    if nonblocking && in_green_code() {
         wait::release(descriptor.fd);
     }
 }

@@ -13,6 +13,7 @@ mod sockets;
 mod wait;
 
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use got::Hook;
 
@@ -112,8 +113,10 @@ use got::Hook;
 ///   listeners shared with another process: they block as before, or (for
 ///   the last) may see `EAGAIN` where a listener was accepted on by green
 ///   code, since that listener is non-blocking underneath.
-/// - `fork`: the child inherits the patch and the descriptor table; a
-///   listener kept non-blocking underneath stays so in the child.
+/// - `fork`: in the child every call goes to libc unchanged (its hub is a
+///   copy that shares the parent's epoll set); a listener kept non-blocking
+///   underneath stays so in the child, and a child that execs another
+///   program hands it on non-blocking.
 /// - The vDSO (`clock_gettime`, `gettimeofday`) is never blocking, so it is
 ///   left alone.
 /// - Descriptors numbered past about a million pass through unchanged.
@@ -122,6 +125,8 @@ pub fn monkey_patch() {
     static PATCHED: Once = Once::new();
     PATCHED.call_once(|| {
         real::init();
+        // SAFETY: registers a handler that only stores to an atomic.
+        unsafe { libc::pthread_atfork(None, None, Some(forked)) };
         let rewritten = got::install(&hooks());
         tracing::debug!(
             target: "eventlet_rt::patch",
@@ -129,6 +134,22 @@ pub fn monkey_patch() {
             "monkey_patch: GOT slots now point at the green versions"
         );
     });
+}
+
+/// Set in the child of a `fork`: its hub and registrations are copies of
+/// the parent's, sharing the parent's epoll set, so its calls go to libc.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn forked() {
+    FORKED.store(true, Ordering::Relaxed);
+}
+
+/// Whether the calling code is green code: a green thread, or the main
+/// context of an OS thread that has a hub, in a process that was not forked
+/// from the one that patched.
+#[inline]
+fn in_green_code() -> bool {
+    crate::hub::existing().is_some() && !FORKED.load(Ordering::Relaxed)
 }
 
 /// Each taken-over libc symbol and its hook.

@@ -12,16 +12,17 @@ use std::time::{Duration, Instant};
 
 use libc::{fd_set, nfds_t, pollfd, sigset_t, timespec, timeval};
 
+use super::in_green_code;
 use super::real::real;
 use super::wait::{catch_interrupt, fail};
-use crate::hub::{self, Direction, IoRegistration};
+use crate::hub::{Direction, IoRegistration};
 
 pub(super) unsafe extern "C" fn poll(
     fds: *mut pollfd,
     count: nfds_t,
     milliseconds: c_int,
 ) -> c_int {
-    if hub::existing().is_none() || milliseconds == 0 {
+    if !in_green_code() || milliseconds == 0 {
         // SAFETY: the caller's arguments, passed on.
         return unsafe { (real().poll)(fds, count, milliseconds) };
     }
@@ -45,7 +46,7 @@ pub(super) unsafe extern "C" fn ppoll(
             .filter(|&n| n < 1_000_000_000)?;
         Some(Duration::new(seconds, nanos))
     });
-    if hub::existing().is_none() || (wait.is_some() && duration.is_none_or(|d| d.is_zero())) {
+    if !in_green_code() || (wait.is_some() && duration.is_none_or(|d| d.is_zero())) {
         // SAFETY: the caller's arguments, passed on.
         return unsafe { (real().ppoll)(fds, count, timeout, mask) };
     }
@@ -70,10 +71,7 @@ pub(super) unsafe extern "C" fn select(
         Some(Duration::new(seconds, micros * 1000))
     });
     let usable = (0..=libc::FD_SETSIZE as c_int).contains(&count);
-    if hub::existing().is_none()
-        || !usable
-        || (wait.is_some() && duration.is_none_or(|d| d.is_zero()))
-    {
+    if !in_green_code() || !usable || (wait.is_some() && duration.is_none_or(|d| d.is_zero())) {
         // SAFETY: the caller's arguments, passed on.
         return unsafe { (real().select)(count, read, write, except, timeout) };
     }

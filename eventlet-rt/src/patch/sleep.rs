@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use libc::{clockid_t, timespec};
 
+use super::in_green_code;
 use super::real::real;
 use super::wait::{catch_interrupt, fail};
-use crate::hub;
 
 pub(super) unsafe extern "C" fn nanosleep(request: *const timespec, left: *mut timespec) -> c_int {
     // SAFETY: the caller's `timespec`, when not null.
@@ -20,7 +20,7 @@ pub(super) unsafe extern "C" fn nanosleep(request: *const timespec, left: *mut t
         .then(|| unsafe { *request })
         .and_then(duration);
     match duration {
-        Some(duration) if hub::existing().is_some() => match green_sleep(duration) {
+        Some(duration) if in_green_code() => match green_sleep(duration) {
             0 => 0,
             // SAFETY: the caller's `timespec`, when not null.
             _ => unsafe {
@@ -47,7 +47,7 @@ pub(super) unsafe extern "C" fn clock_nanosleep(
     let wanted = (!request.is_null())
         .then(|| unsafe { *request })
         .and_then(duration);
-    let (Some(wanted), true, true) = (wanted, green_clock, hub::existing().is_some()) else {
+    let (Some(wanted), true, true) = (wanted, green_clock, in_green_code()) else {
         // SAFETY: the caller's arguments, passed on.
         return unsafe { (real().clock_nanosleep)(clock, flags, request, left) };
     };

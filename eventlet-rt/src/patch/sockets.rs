@@ -17,9 +17,10 @@ use libc::{sockaddr, socklen_t};
 
 use super::data::green_socket;
 use super::fds::{self, Descriptor, Timeout};
+use super::in_green_code;
 use super::real::real;
 use super::wait::{self, Retire, Wait, errno, fail};
-use crate::hub::{self, Direction};
+use crate::hub::Direction;
 
 /// The type of a socket without its creation flags.
 fn is_stream(kind: c_int) -> bool {
@@ -79,7 +80,7 @@ pub(super) unsafe extern "C" fn accept4(
         timeout_errno: libc::EAGAIN,
         stream_read: None,
     };
-    let accepted = if listener.is_blocking_socket() && hub::existing().is_some() {
+    let accepted = if listener.is_blocking_socket() && in_green_code() {
         if !listener.kernel_nonblocking() && set_nonblocking(fd, true) {
             listener.set_kernel_nonblocking();
         }
@@ -197,14 +198,14 @@ pub(super) unsafe extern "C" fn connect(
 pub(super) unsafe extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
     // SAFETY: the caller's arguments, passed on.
     let result = unsafe { (real().shutdown)(fd, how) };
-    if result == 0 && how != libc::SHUT_WR && hub::existing().is_some() {
+    if result == 0 && how != libc::SHUT_WR && in_green_code() {
         wait::read_side_shut(fd);
     }
     result
 }
 
 pub(super) unsafe extern "C" fn close(fd: c_int) -> c_int {
-    let deferred = hub::existing().is_some() && wait::retire(fd, Retire::Close);
+    let deferred = in_green_code() && wait::retire(fd, Retire::Close);
     fds::closed(fd);
     if deferred {
         return 0;
@@ -232,7 +233,7 @@ pub(super) unsafe extern "C" fn dup2(fd: c_int, onto: c_int) -> c_int {
 }
 
 pub(super) unsafe extern "C" fn dup3(fd: c_int, onto: c_int, flags: c_int) -> c_int {
-    if fd != onto && hub::existing().is_some() {
+    if fd != onto && in_green_code() {
         wait::retire(onto, Retire::Replaced);
     }
     // SAFETY: the caller's arguments, passed on.
