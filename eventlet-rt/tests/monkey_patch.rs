@@ -503,3 +503,22 @@ fn child_processes_run_from_green_threads_after_monkey_patch() {
         assert_eq!(run.wait().unwrap(), format!("run {i}\n"));
     }
 }
+
+#[test]
+fn every_os_thread_with_a_hub_gets_green_calls() {
+    monkey_patch();
+    let hub_threads: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(|| {
+                concurrently(10, || std::thread::sleep(Duration::from_millis(200)))
+            })
+        })
+        .collect();
+    for thread in hub_threads {
+        let took = thread.join().unwrap();
+        assert!(
+            took < Duration::from_millis(1500),
+            "ten 200 ms naps overlapped: {took:?}"
+        );
+    }
+}
