@@ -109,6 +109,7 @@ use got::Hook;
 /// - io_uring, `epoll_wait` and anything built on them: a crate that runs
 ///   its own epoll loop, mio or a tokio runtime inside blocks the hub.
 /// - Pipes, terminals and files: only sockets are made green.
+/// - `MSG_WAITALL` is honoured by `recv` and `recvfrom` only, not `recvmsg`.
 /// - `recvmmsg`, `sendmmsg`, `sendfile`, `splice`, `pselect`, `accept` on
 ///   listeners shared with another process: they block as before, or (for
 ///   the last) may see `EAGAIN` where a listener was accepted on by green
