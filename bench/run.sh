@@ -132,13 +132,16 @@ declare -A SERVERS=(
 if [ -x "$BIN/echo_eventlet" ]; then
     SERVERS[eventlet-rt]="$BIN/echo_eventlet 127.0.0.1:"
 fi
+if [ -x "$BIN/echo_patched" ]; then
+    SERVERS[eventlet-patched]="$BIN/echo_patched 127.0.0.1:"
+fi
 : >"$RESULTS/echo.jsonl"
 # Every server is started first (idle ones cost nothing), then each round
 # loads them one after another at each connection count: the machine's load
 # drifts (2 shared cores), and interleaving spreads that drift over all servers
 # instead of charging it to whichever ran at the wrong moment.
 declare -A PORTS=() PIDS=()
-for server in eventlet-rt mio tokio may eventlet-py; do
+for server in eventlet-rt eventlet-patched mio tokio may eventlet-py; do
     if [ -z "${SERVERS[$server]:-}" ]; then
         echo "{\"server\":\"$server\",\"skipped\":\"no server binary yet\"}" >>"$RESULTS/echo.jsonl"
         continue
@@ -156,7 +159,7 @@ done
 sleep 1 # let every server bind its port
 # Each round starts one server later than the one before, so that none always
 # runs first or last in a round; the report compares servers within a round.
-ORDER=(eventlet-rt mio tokio may eventlet-py)
+ORDER=(eventlet-rt eventlet-patched mio tokio may eventlet-py)
 for round in $(seq 1 "$ECHO_REPEATS"); do
     for connections in $CONNECTIONS; do
         for k in "${!ORDER[@]}"; do

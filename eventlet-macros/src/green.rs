@@ -5,6 +5,7 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Error, Item, ItemFn, ItemMod, Meta, Result, Signature, Token, TraitItemFn};
 
 use crate::outer_use;
@@ -14,10 +15,16 @@ use crate::rewrite::make_green;
 /// every one found in the arguments and the item at once, so that one build shows them
 /// all and the IDE still sees the item.
 pub(crate) fn green(args: TokenStream, item: TokenStream) -> TokenStream {
-    match (parse_args(args), parse_item(item.clone())) {
-        (Ok(args), Ok(green_item)) => expand(&args, green_item),
-        (args, green_item) => {
-            let errors = [args.err(), green_item.err()].into_iter().flatten();
+    let parsed = match (parse_args(args), parse_item(item.clone())) {
+        (Ok(args), Ok(green_item)) => {
+            validate_combination(&args, &green_item).map(|()| (args, green_item))
+        }
+        (args, green_item) => Err([args.err(), green_item.err()]),
+    };
+    match parsed {
+        Ok((args, green_item)) => expand(&args, green_item),
+        Err(errors) => {
+            let errors = errors.into_iter().flatten();
             let error = errors
                 .reduce(|mut all, error| {
                     all.combine(error);
@@ -56,6 +63,8 @@ fn is_file_module(item: &TokenStream) -> bool {
 struct GreenArgs {
     /// `no_patch`: keep std's blocking calls as they are.
     no_patch: bool,
+    /// `monkey_patch`: call `eventlet_rt::monkey_patch()` first (with its span).
+    monkey_patch: Option<proc_macro2::Span>,
 }
 
 /// The items `#[green]` can go on.
@@ -72,15 +81,17 @@ fn parse_args(args: TokenStream) -> Result<GreenArgs> {
         .map_err(|error| {
             Error::new(
                 error.span(),
-                "malformed `#[green]` arguments: write `#[green]`, or `#[green(no_patch)]` \
-                 to keep std's blocking calls as they are",
+                "malformed `#[green]` arguments: write `#[green]`, `#[green(no_patch)]` to \
+                 keep std's blocking calls as they are, or `#[green(monkey_patch)]` to call \
+                 `eventlet_rt::monkey_patch()` first",
             )
         })?;
     let mut parsed = GreenArgs::default();
     let mut errors = None;
     for meta in metas {
         match validate_arg(&meta, &parsed) {
-            Ok(()) => parsed.no_patch = true,
+            Ok(Arg::NoPatch) => parsed.no_patch = true,
+            Ok(Arg::MonkeyPatch) => parsed.monkey_patch = Some(meta.path().span()),
             Err(error) => errors = Some(combined(errors, error)),
         }
     }
@@ -98,31 +109,68 @@ fn parse_item(item: TokenStream) -> Result<GreenItem> {
 
 // ---- validate ------------------------------------------------------------------------
 
-/// `no_patch` is the only argument, and it takes no value.
-fn validate_arg(meta: &Meta, parsed: &GreenArgs) -> Result<()> {
-    if !meta.path().is_ident("no_patch") {
+/// The arguments `#[green]` knows.
+enum Arg {
+    NoPatch,
+    MonkeyPatch,
+}
+
+/// `no_patch` and `monkey_patch` are the arguments; they take no value and
+/// come once each.
+fn validate_arg(meta: &Meta, parsed: &GreenArgs) -> Result<Arg> {
+    let (arg, name, given) = if meta.path().is_ident("no_patch") {
+        (Arg::NoPatch, "no_patch", parsed.no_patch)
+    } else if meta.path().is_ident("monkey_patch") {
+        (
+            Arg::MonkeyPatch,
+            "monkey_patch",
+            parsed.monkey_patch.is_some(),
+        )
+    } else {
         let name = meta.path().to_token_stream().to_string().replace(' ', "");
         return Err(Error::new_spanned(
             meta,
             format!(
-                "unknown `#[green]` argument `{name}`: the only argument is `no_patch`; \
-                 write `#[green]`, or `#[green(no_patch)]` to keep std's blocking calls as they are"
+                "unknown `#[green]` argument `{name}`: the arguments are `no_patch` and \
+                 `monkey_patch`; write `#[green]`, `#[green(no_patch)]` to keep std's blocking \
+                 calls as they are, or `#[green(monkey_patch)]` to call \
+                 `eventlet_rt::monkey_patch()` first"
             ),
         ));
-    }
+    };
     if !matches!(meta, Meta::Path(_)) {
         return Err(Error::new_spanned(
             meta,
-            "`no_patch` takes no value: write `#[green(no_patch)]`",
+            format!("`{name}` takes no value: write `#[green({name})]`"),
         ));
     }
-    if parsed.no_patch {
+    if given {
         return Err(Error::new_spanned(
             meta,
-            "`no_patch` is given twice: write `#[green(no_patch)]`",
+            format!("`{name}` is given twice: write `#[green({name})]`"),
         ));
     }
-    Ok(())
+    Ok(arg)
+}
+
+/// `monkey_patch` goes on a function: it makes the function's first statement
+/// the call.
+fn validate_combination(
+    args: &GreenArgs,
+    item: &GreenItem,
+) -> std::result::Result<(), [Option<Error>; 2]> {
+    match (args.monkey_patch, item) {
+        (Some(span), GreenItem::Mod(_)) => Err([
+            Some(Error::new(
+                span,
+                "`monkey_patch` goes on a function (usually `fn main`), whose first statement \
+                 it makes `eventlet_rt::monkey_patch()`; on a module, call \
+                 `eventlet_rt::monkey_patch()` from `main` instead",
+            )),
+            None,
+        ]),
+        _ => Ok(()),
+    }
 }
 
 fn validate_item(item: Item) -> Result<GreenItem> {
@@ -234,7 +282,16 @@ fn head(keyword: &impl ToTokens, name: &impl ToTokens) -> TokenStream {
 
 fn expand(args: &GreenArgs, item: GreenItem) -> TokenStream {
     let mut item = match item {
-        GreenItem::Fn(item_fn) => Item::Fn(*item_fn),
+        GreenItem::Fn(mut item_fn) => {
+            if let Some(span) = args.monkey_patch {
+                let call: syn::Stmt = syn::parse_quote_spanned! {span=>
+                    #[cfg(target_os = "linux")]
+                    ::eventlet_rt::monkey_patch();
+                };
+                item_fn.block.stmts.insert(0, call);
+            }
+            Item::Fn(*item_fn)
+        }
         GreenItem::Mod(item_mod) => Item::Mod(item_mod),
     };
     if !args.no_patch {

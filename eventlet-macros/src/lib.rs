@@ -58,6 +58,23 @@ use proc_macro::TokenStream;
 /// `#[green(no_patch)]` leaves the item as written; inside a `#[green] mod` it keeps one
 /// function on std.
 ///
+/// `#[green(monkey_patch)]` on a function (usually `fn main`) makes its first statement
+/// `eventlet_rt::monkey_patch()` (on Linux), so that third-party code the macro never sees
+/// turns green at run time too:
+///
+/// ```
+/// fn third_party_nap() {
+///     std::thread::sleep(std::time::Duration::from_millis(10)); // not rewritten: not ours
+/// }
+///
+/// #[eventlet_rt::green(monkey_patch)]
+/// fn main() {
+///     let naps: Vec<_> = (0..3).map(|_| eventlet_rt::spawn(third_party_nap)).collect();
+///     naps.into_iter().for_each(|nap| nap.wait().unwrap()); // the naps overlap
+/// }
+/// # main();
+/// ```
+///
 /// # What it cannot see, and checks instead
 /// A macro only sees the tokens of the item it is on. A `use std::thread;` written *outside*
 /// a `#[green] fn` would make `thread::sleep` inside it std's, blocking the whole OS thread.
@@ -94,8 +111,9 @@ use proc_macro::TokenStream;
 ///
 /// # Errors
 /// `#[green]` on an `async fn` or a `const fn`, on a struct, enum, impl block or `extern`
-/// block, on a `mod m;` whose items live in another file, or with an argument other than
-/// `no_patch`, is a compile error that says what to write instead.
+/// block, on a `mod m;` whose items live in another file, with an argument other than
+/// `no_patch` and `monkey_patch`, or with `monkey_patch` on a module, is a compile error
+/// that says what to write instead.
 #[proc_macro_attribute]
 pub fn green(args: TokenStream, item: TokenStream) -> TokenStream {
     green::green(args.into(), item.into()).into()

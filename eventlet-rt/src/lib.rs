@@ -193,6 +193,8 @@ mod greenthread;
 pub mod http;
 pub mod hub;
 pub mod hubs;
+#[cfg(target_os = "linux")]
+mod patch;
 mod pile;
 mod pool;
 pub mod queue;
@@ -212,6 +214,8 @@ pub use eventlet_macros::{green, pool_imap, spawn, spawn_n};
 pub use greenthread::{
     Builder, GreenError, GreenThread, StackRefused, spawn, spawn_after, spawn_n,
 };
+#[cfg(target_os = "linux")]
+pub use patch::monkey_patch;
 pub use pile::GreenPile;
 pub use pool::{GreenPool, Imap};
 pub use queue::{LifoQueue, PriorityQueue, Queue};

@@ -94,6 +94,14 @@ impl IoRegistration {
         current().poller.forget_read_drained(self.slot);
     }
 
+    /// Wakes every green thread waiting on this source as if it were ready
+    /// both ways (its descriptor is being closed: their retries fail).
+    pub(crate) fn wake_all(&self) {
+        let hub = current();
+        hub.poller
+            .wake_all(self.slot, |task| hub.unpark_owned(task));
+    }
+
     /// Parks until the poller reports readiness in `direction`.
     pub(crate) fn wait_ready(
         &self,

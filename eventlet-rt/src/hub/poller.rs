@@ -242,6 +242,19 @@ impl Poller {
         }
     }
 
+    /// Marks a slot ready both ways and wakes all its waiters.
+    pub(crate) fn wake_all(&self, slot: usize, mut wake: impl FnMut(TaskRef)) {
+        let mut sources = self.sources.borrow_mut();
+        let Some(io) = sources.get_mut(slot) else {
+            return;
+        };
+        (io.readable, io.writable, io.read_closed) = (true, true, true);
+        let waiters: Waiters = io.readers.drain(..).chain(io.writers.drain(..)).collect();
+        drop(sources);
+        self.io_waiters.set(self.io_waiters.get() - waiters.len());
+        waiters.into_iter().for_each(&mut wake);
+    }
+
     /// Green threads blocked on readiness.
     pub(crate) fn io_waiters(&self) -> usize {
         self.io_waiters.get()
