@@ -16,7 +16,9 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
-async fn techempower(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn techempower(
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let (body, content_type) = match req.uri().path() {
         "/plaintext" => (PLAINTEXT, "text/plain"),
         "/json" => (JSON, "application/json"),
@@ -41,7 +43,9 @@ fn serve(addr: SocketAddr) {
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(reuseport_listener(addr)).unwrap();
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
                 let _ = http1::Builder::new()
@@ -56,7 +60,9 @@ fn serve(addr: SocketAddr) {
 fn main() {
     let (addr, threads) = server_args();
     let addr: SocketAddr = addr.parse().expect("ADDR");
-    let handles: Vec<_> = (0..threads).map(|_| std::thread::spawn(move || serve(addr))).collect();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| std::thread::spawn(move || serve(addr)))
+        .collect();
     for handle in handles {
         handle.join().unwrap();
     }

@@ -61,6 +61,10 @@ fn main() {
          \"requests_per_s\":{:.0},\"server_cpu_s\":{cpu:.3},\"cpu_us_per_request\":{:.3},\
          \"errors\":{errors},\"non_2xx\":{non_2xx}}}",
         requests / f64::from(seconds),
-        if requests > 0.0 { cpu * 1e6 / requests } else { 0.0 },
+        if requests > 0.0 {
+            cpu * 1e6 / requests
+        } else {
+            0.0
+        },
     );
 }

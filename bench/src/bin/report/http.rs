@@ -54,7 +54,8 @@ pub fn write(out: &mut String, lines: &str) {
                 entry.cpu_us_by_round.insert(round, cpu);
             }
         }
-        entry.errors += result["errors"].as_f64().unwrap_or(0.0) + result["non_2xx"].as_f64().unwrap_or(0.0);
+        entry.errors +=
+            result["errors"].as_f64().unwrap_or(0.0) + result["non_2xx"].as_f64().unwrap_or(0.0);
     }
     if figures.is_empty() && notes.is_empty() {
         return;
@@ -98,7 +99,9 @@ pub fn write(out: &mut String, lines: &str) {
             let cpu = Summary::of(&theirs.cpu_us)
                 .map_or("-".into(), |s| s.show(|v| format!("{v:.2} µs")));
             let versus = match ours {
-                Some(ours) if server != "eventlet-rt" => cpu_ratio(ours, theirs).map_or("-".into(), ratio),
+                Some(ours) if server != "eventlet-rt" => {
+                    cpu_ratio(ours, theirs).map_or("-".into(), ratio)
+                }
                 _ => "".into(),
             };
             writeln!(
