@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs every benchmark of eventlet-rt against its peers and writes BENCHMARKS.md
-# at the repository root. Bounded: about 15 minutes on 2 cores.
+# at the repository root. Bounded: about 20 minutes on 2 cores.
 #
 #   bench/run.sh                   everything
 #   QUICK=1 bench/run.sh           a short pass (about 4 minutes): one run of
 #                                  everything, shorter criterion and echo
 #                                  measurements, memory at 10k and 100k only
 #
-#   PARTS="echo" bench/run.sh      only some parts (of: micro memory echo tls); a
+#   PARTS="echo" bench/run.sh      only some parts (of: micro memory echo http tls); a
 #                                  partial report goes to
 #                                  bench/target/bench-results/BENCHMARKS.md,
 #                                  leaving the repository's one alone
@@ -24,14 +24,18 @@ ROOT=$(cd .. && pwd)
 if [ "${QUICK:-0}" = 1 ]; then
     export BENCH_QUICK=1
     REPEATS=${REPEATS:-1} ECHO_REPEATS=${ECHO_REPEATS:-1} ECHO_SECONDS=${ECHO_SECONDS:-1}
+    HTTP_REPEATS=${HTTP_REPEATS:-1} HTTP_SECONDS=${HTTP_SECONDS:-2}
     MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000"}
 fi
-PARTS=${PARTS:-"micro memory echo tls"}
+ALL_PARTS="micro memory echo http tls"
+PARTS=${PARTS:-$ALL_PARTS}
 REPEATS=${REPEATS:-3}               # criterion runs of the micro-benchmarks
 ECHO_REPEATS=${ECHO_REPEATS:-5}     # load generator rounds (one run per server and load each)
 ECHO_SECONDS=${ECHO_SECONDS:-2}     # measured seconds per load generator run (after 1 s warm-up)
 MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000 1000000"}
 CONNECTIONS=${CONNECTIONS:-"1 100 1000"}
+HTTP_REPEATS=${HTTP_REPEATS:-3}     # wrk rounds per server, route and hub count
+HTTP_SECONDS=${HTTP_SECONDS:-5}     # measured seconds per wrk run (after 1 s warm-up)
 PORT=${PORT:-9400}
 RESULTS=$BENCH_DIR/target/bench-results
 BIN=$BENCH_DIR/target/release
@@ -114,13 +118,19 @@ done
 
 fi
 
+# Python Eventlet, the seed's reference, in a virtual environment of its own.
+VENV=$BENCH_DIR/target/py-venv
+python_eventlet() {
+    if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import eventlet' 2>/dev/null; then
+        run python3 -m venv "$VENV" && run "$VENV/bin/pip" install --quiet eventlet || true
+    fi
+    "$VENV/bin/python" -c 'import eventlet' 2>/dev/null
+}
+
 if wanted echo; then
 echo "== echo"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-VENV=$BENCH_DIR/target/py-venv
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import eventlet' 2>/dev/null; then
-    run python3 -m venv "$VENV" && run "$VENV/bin/pip" install --quiet eventlet || true
-fi
+python_eventlet || true
 
 # The command that starts each server; the port comes last.
 declare -A SERVERS=(
@@ -179,6 +189,65 @@ for pid in "${PIDS[@]}"; do
 done
 fi
 
+if wanted http; then
+echo "== http"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+: >"$RESULTS/http.jsonl"
+HUBS="1"
+[ "$(nproc)" -gt 1 ] && HUBS="1 $(nproc)"
+for hubs in $HUBS; do
+    # One hub: server on core 0, wrk on core 1. Every core: nothing pinned.
+    PINNED=() LOADER=()
+    if [ "$hubs" = 1 ]; then
+        PINNED=("${SERVER_CORE[@]}") LOADER=("${LOADGEN_CORE[@]}")
+    fi
+    declare -A HTTP_SERVERS=(
+        [eventlet-rt]="$BIN/http_eventlet 127.0.0.1:PORT $hubs"
+        [may_minihttp]="$BIN/http_may 127.0.0.1:PORT $hubs"
+        [hyper]="$BIN/http_hyper 127.0.0.1:PORT $hubs"
+    )
+    HTTP_ORDER=(eventlet-rt may_minihttp hyper)
+    if [ "$hubs" = 1 ]; then
+        if python_eventlet; then
+            HTTP_SERVERS[eventlet-py]="env PYTHONWARNINGS=ignore $VENV/bin/python $BENCH_DIR/py/eventlet_wsgi.py PORT"
+            HTTP_ORDER+=(eventlet-py)
+        else
+            echo "{\"server\":\"eventlet-py\",\"skipped\":\"pip could not install eventlet\"}" >>"$RESULTS/http.jsonl"
+        fi
+    fi
+    declare -A PORTS=() PIDS=()
+    for server in "${HTTP_ORDER[@]}"; do
+        PORT=$((PORT + 1))
+        command=${HTTP_SERVERS[$server]//PORT/$PORT}
+        echo "${PINNED[*]} $command &" >>"$RESULTS/commands.txt"
+        # shellcheck disable=SC2086 # the server command is split on purpose
+        "${PINNED[@]}" $command &
+        PORTS[$server]=$PORT PIDS[$server]=$!
+    done
+    sleep 1 # let every server bind its port
+    for round in $(seq 1 "$HTTP_REPEATS"); do
+        for route in plaintext json; do
+            pipeline=1
+            [ "$route" = plaintext ] && pipeline=16
+            for k in "${!HTTP_ORDER[@]}"; do
+                server=${HTTP_ORDER[$(((k + round - 1) % ${#HTTP_ORDER[@]}))]}
+                line=$(run timeout 60 "${LOADER[@]}" "$BIN/http_wrk" "http://127.0.0.1:${PORTS[$server]}/$route" 256 "$pipeline" "$HTTP_SECONDS" "${PIDS[$server]}" "$BENCH_DIR/http/pipeline.lua") || line=""
+                if [ -n "$line" ]; then
+                    echo "{\"server\":\"$server\",\"threads\":$hubs,\"route\":\"$route\",\"round\":$round,\"result\":$line}" >>"$RESULTS/http.jsonl"
+                else
+                    echo "{\"server\":\"$server\",\"skipped\":\"wrk failed on $route with $hubs hubs\"}" >>"$RESULTS/http.jsonl"
+                fi
+            done
+        done
+    done
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" && wait "$pid" 2>/dev/null || true
+    done
+    unset PORTS PIDS HTTP_SERVERS
+done
+fi
+
 if wanted tls; then
 echo "== TLS (bench/tls, its own workspace)"
 echo "cd tls" >>"$RESULTS/commands.txt"
@@ -192,7 +261,7 @@ fi
 
 echo "== report"
 REPORT=$ROOT/BENCHMARKS.md
-if [ "$PARTS" != "micro memory echo tls" ]; then
+if [ "$PARTS" != "$ALL_PARTS" ]; then
     REPORT=$RESULTS/BENCHMARKS.md
 fi
 "$BIN/report" "$RESULTS" >"$REPORT"

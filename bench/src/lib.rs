@@ -2,6 +2,7 @@
 //! every benchmark and every binary uses it, so the rows compare like with like.
 
 pub mod echo;
+pub mod http;
 pub mod latency;
 pub mod peers;
 pub mod proc_stats;

@@ -50,7 +50,9 @@
 //! - `tls`: [`green::tls`](mod@green::tls), client and server TLS streams on rustls (its
 //!   `ring` provider, `webpki-roots` as the default trust store);
 //! - `http`: [`http::agent()`], a ready `ureq` agent whose connects, reads,
-//!   writes and DNS lookups are green, for `http://` and `https://` alike.
+//!   writes and DNS lookups are green, for `http://` and `https://` alike;
+//!   and [`http::Server`], an HTTP/1.1 server whose handler is a plain
+//!   blocking function from a request to a response (Eventlet's `wsgi`).
 //!
 //! # Stacks and their limits
 //! Each green thread gets a stack of [`DEFAULT_STACK_SIZE`] (128 KiB) when it

@@ -3,9 +3,11 @@
 //! `report RESULTS_DIR` prints the Markdown to stdout. RESULTS_DIR holds
 //! `criterion-N/` (a copy of criterion's output after micro-benchmark run N),
 //! `memory.jsonl` (idle_memory lines), `echo.jsonl` (loadgen lines tagged
-//! with their server), `machine.txt` and `commands.txt`.
+//! with their server), `http.jsonl` (http_wrk lines tagged with server,
+//! hubs, route and round), `machine.txt` and `commands.txt`.
 
 mod echo;
+mod http;
 mod memory;
 mod micro;
 mod stats;
@@ -33,6 +35,7 @@ fn main() {
     micro::write(&mut out, &dir);
     memory::write(&mut out, &read(&dir, "memory.jsonl"));
     echo::write(&mut out, &read(&dir, "echo.jsonl"));
+    http::write(&mut out, &read(&dir, "http.jsonl"));
     tls(&mut out, &read(&dir, "tls.txt"));
     section(
         &mut out,

@@ -48,23 +48,49 @@ pub(crate) fn encode_head(
 ) -> Result<(Payload, bool), UnsafeHeader> {
     let (parts, body) = response.into_parts();
     let status = parts.status;
-    let headers = &parts.headers;
-    if headers.values().any(splits_response) {
-        return Err(UnsafeHeader);
+    let mark = out.len();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    // One pass: the handler's headers out, and what they say about framing.
+    let mut close = !exchange.keep_alive;
+    let mut set_length = None;
+    let mut has_date = false;
+    for (name, value) in &parts.headers {
+        if splits_response(value) {
+            out.truncate(mark);
+            return Err(UnsafeHeader);
+        }
+        match *name {
+            header::CONTENT_LENGTH => {
+                set_length = value
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                continue;
+            }
+            header::TRANSFER_ENCODING => continue,
+            header::CONNECTION => {
+                close |= value
+                    .as_bytes()
+                    .split(|&b| b == b',')
+                    .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"));
+                continue;
+            }
+            header::DATE => has_date = true,
+            _ => {}
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
-    let mut close = !exchange.keep_alive
-        || headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
-            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"));
+
     let bodiless_status = status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
-    let set_length = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok());
-
     let (length, payload) = match body.into_kind() {
         Kind::Full(bytes) => {
             let length = bytes.len() as u64;
@@ -94,24 +120,6 @@ pub(crate) fn encode_head(
     } else {
         payload
     };
-
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for (name, value) in headers {
-        if matches!(
-            *name,
-            header::CONTENT_LENGTH | header::TRANSFER_ENCODING | header::CONNECTION
-        ) {
-            continue;
-        }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
     if !bodiless_status {
         match (&payload, length) {
             (Payload::Chunked(_), _) => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
@@ -128,7 +136,7 @@ pub(crate) fn encode_head(
     } else if exchange.version == Version::HTTP_10 {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
-    if !headers.contains_key(header::DATE) {
+    if !has_date {
         out.extend_from_slice(b"Date: ");
         out.extend_from_slice(date);
         out.extend_from_slice(b"\r\n");

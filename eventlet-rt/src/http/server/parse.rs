@@ -2,8 +2,10 @@
 //! checked as bytes arrive, and the framing read from the headers
 //! (RFC 9112 section 6).
 
-use ::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use ::http::header::{HeaderMap, HeaderName, HeaderValue};
 use ::http::{Method, StatusCode, Uri, Version};
+use std::mem::MaybeUninit;
+
 use bytes::Bytes;
 
 use super::limits::Settings;
@@ -104,16 +106,18 @@ impl HeadScan {
 }
 
 fn parse_with_httparse(buf: &[u8], settings: &Settings) -> Result<Option<Head>, StatusCode> {
-    let mut on_stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    // Uninitialised slots: filling 100 empty headers per request would cost
+    // more than parsing a short head.
+    let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
     let mut on_heap = Vec::new();
-    let fields = if settings.max_headers <= STACK_HEADERS {
+    let slots = if settings.max_headers <= STACK_HEADERS {
         &mut on_stack[..settings.max_headers]
     } else {
-        on_heap.resize(settings.max_headers, httparse::EMPTY_HEADER);
+        on_heap.resize_with(settings.max_headers, MaybeUninit::uninit);
         &mut on_heap[..]
     };
-    let mut parsed = httparse::Request::new(fields);
-    match parsed.parse(buf) {
+    let mut parsed = httparse::Request::new(&mut []);
+    match parsed.parse_with_uninit_headers(buf, slots) {
         Ok(httparse::Status::Complete(len)) => build(&parsed, buf, len, settings).map(Some),
         Ok(httparse::Status::Partial) => Ok(None),
         Err(httparse::Error::TooManyHeaders) => Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
@@ -176,25 +180,27 @@ fn build(
     let uri = Uri::from_maybe_shared(share(path.as_bytes())).map_err(|_| bad)?;
 
     let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    let mut fields = FramingFields::default();
     for field in parsed.headers.iter() {
         if field.name.len() + field.value.len() + 2 > settings.max_header_line {
             return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         }
+        fields.note(field.name.as_bytes(), field.value)?;
         let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| bad)?;
         let value = HeaderValue::from_maybe_shared(share(field.value)).map_err(|_| bad)?;
         headers.append(name, value);
     }
 
-    let framing = framing(&headers, version)?;
+    let framing = fields.framing(version)?;
     if let (Framing::Length(n), Some(max)) = (framing, settings.max_body_bytes)
         && n > max
     {
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
-    let keep_alive = keep_alive(&headers, version);
-    let expect_continue = match headers.get(header::EXPECT) {
+    let keep_alive = !fields.close && (version == Version::HTTP_11 || fields.keep_alive);
+    let expect_continue = match fields.expect {
         None => false,
-        Some(value) if value.as_bytes().eq_ignore_ascii_case(b"100-continue") => {
+        Some(value) if value.eq_ignore_ascii_case(b"100-continue") => {
             version == Version::HTTP_11 && framing != Framing::Length(0)
         }
         Some(_) => return Err(StatusCode::EXPECTATION_FAILED),
@@ -214,61 +220,71 @@ fn build(
     })
 }
 
-/// The body's framing (RFC 9112 6.3): `Transfer-Encoding` ending in
-/// `chunked`, or agreeing `Content-Length` values, or no body. Both at once,
-/// a bad length, or a coding we cannot undo is refused.
-fn framing(headers: &HeaderMap, version: Version) -> Result<Framing, StatusCode> {
-    let bad = StatusCode::BAD_REQUEST;
-    let mut length = None;
-    for part in tokens(headers, header::CONTENT_LENGTH) {
-        let n = decimal(part).ok_or(bad)?;
-        if length.is_some_and(|seen| seen != n) {
-            return Err(bad);
-        }
-        length = Some(n);
-    }
-    if !headers.contains_key(header::TRANSFER_ENCODING) {
-        return Ok(Framing::Length(length.unwrap_or(0)));
-    }
-    if length.is_some() || version == Version::HTTP_10 {
-        return Err(bad); // a smuggling attempt, or framing we cannot trust
-    }
-    let (mut chunked, mut other) = (false, false);
-    for coding in tokens(headers, header::TRANSFER_ENCODING) {
-        if chunked {
-            return Err(bad); // chunked must be the last coding, once
-        }
-        if coding.eq_ignore_ascii_case(b"chunked") {
-            chunked = true;
-        } else {
-            other = true;
-        }
-    }
-    match (chunked, other) {
-        (false, _) => Err(bad),
-        (true, true) => Err(StatusCode::NOT_IMPLEMENTED),
-        (true, false) => Ok(Framing::Chunked),
-    }
+/// What the headers say about framing and the connection, gathered in the
+/// one pass that builds the header map.
+#[derive(Default)]
+struct FramingFields<'a> {
+    length: Option<u64>,
+    transfer_encoding: bool,
+    chunked: bool,
+    other_coding: bool,
+    close: bool,
+    keep_alive: bool,
+    expect: Option<&'a [u8]>,
 }
 
-/// HTTP/1.1 keeps the connection unless told `close`; 1.0 closes it unless told `keep-alive`.
-fn keep_alive(headers: &HeaderMap, version: Version) -> bool {
-    let (mut close, mut keep) = (false, false);
-    for token in tokens(headers, header::CONNECTION) {
-        close |= token.eq_ignore_ascii_case(b"close");
-        keep |= token.eq_ignore_ascii_case(b"keep-alive");
+impl<'a> FramingFields<'a> {
+    fn note(&mut self, name: &[u8], value: &'a [u8]) -> Result<(), StatusCode> {
+        let bad = StatusCode::BAD_REQUEST;
+        let elements = || value.split(|&b| b == b',').map(<[u8]>::trim_ascii);
+        if name.eq_ignore_ascii_case(b"content-length") {
+            for part in elements() {
+                let n = decimal(part).ok_or(bad)?;
+                if self.length.is_some_and(|seen| seen != n) {
+                    return Err(bad);
+                }
+                self.length = Some(n);
+            }
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            self.transfer_encoding = true;
+            for coding in elements() {
+                if self.chunked {
+                    return Err(bad); // chunked must be the last coding, once
+                }
+                if coding.eq_ignore_ascii_case(b"chunked") {
+                    self.chunked = true;
+                } else {
+                    self.other_coding = true;
+                }
+            }
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            for token in elements() {
+                self.close |= token.eq_ignore_ascii_case(b"close");
+                self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if name.eq_ignore_ascii_case(b"expect") {
+            self.expect = Some(value);
+        }
+        Ok(())
     }
-    !close && (version == Version::HTTP_11 || keep)
-}
 
-/// The comma-separated elements of every `name` field, trimmed; an empty
-/// element is given as is (and refused where a value is needed).
-fn tokens(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &[u8]> {
-    headers
-        .get_all(name)
-        .into_iter()
-        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
-        .map(|part| part.trim_ascii())
+    /// The body's framing (RFC 9112 6.3): `Transfer-Encoding` ending in
+    /// `chunked`, or agreeing `Content-Length` values, or no body. Both at
+    /// once, a bad length, or a coding we cannot undo is refused.
+    fn framing(&self, version: Version) -> Result<Framing, StatusCode> {
+        let bad = StatusCode::BAD_REQUEST;
+        if !self.transfer_encoding {
+            return Ok(Framing::Length(self.length.unwrap_or(0)));
+        }
+        if self.length.is_some() || version == Version::HTTP_10 {
+            return Err(bad); // a smuggling attempt, or framing we cannot trust
+        }
+        match (self.chunked, self.other_coding) {
+            (false, _) => Err(bad),
+            (true, true) => Err(StatusCode::NOT_IMPLEMENTED),
+            (true, false) => Ok(Framing::Chunked),
+        }
+    }
 }
 
 fn decimal(digits: &[u8]) -> Option<u64> {

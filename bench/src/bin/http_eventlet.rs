@@ -1,0 +1,32 @@
+//! eventlet-rt's HTTP server (`eventlet_rt::http::Server`) on TechEmpower's
+//! plaintext and json: one hub per thread, each with its own `SO_REUSEPORT`
+//! listener.
+//!
+//! `http_eventlet ADDR THREADS`
+
+use eventlet_bench::http::{JSON, PLAINTEXT, server_args};
+use eventlet_rt::http::header::{CONTENT_TYPE, HeaderValue, SERVER};
+use eventlet_rt::http::{Body, Request, Response, Server, StatusCode};
+
+fn techempower(request: Request) -> Response {
+    let (body, content_type) = match request.uri().path() {
+        "/plaintext" => (PLAINTEXT, "text/plain"),
+        "/json" => (JSON, "application/json"),
+        _ => {
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            return response;
+        }
+    };
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(SERVER, HeaderValue::from_static("eventlet-rs"));
+    response
+}
+
+fn main() {
+    let (addr, threads) = server_args();
+    let listeners = eventlet_rt::http::reuseport_listeners(addr.as_str(), threads).expect("bind");
+    Server::new(techempower).serve_threads(listeners).unwrap();
+}
