@@ -58,7 +58,7 @@ pub(crate) use observe::SwitchObserver;
 pub(crate) use poller::Direction;
 pub(crate) use remote::{RemoteCompletion, RemoteWaker, WaitQueue, lock_unpoisoned, wait_on};
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
-pub(crate) use unwind::{catch, rethrow};
+pub(crate) use unwind::{catch, catch_user_panic, rethrow};
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {

@@ -9,6 +9,7 @@
 //! the whole OS thread, so it stays true while any green thread is suspended
 //! mid-unwind and would make every other one immune to kills.
 
+use std::any::Any;
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 
@@ -85,6 +86,15 @@ fn mark_current_unwinding() {
         hub.current_header().unwinding.set(true);
     }
     let _ = IN_HOOK.try_with(|flag| flag.set(false));
+}
+
+/// Runs user code, catching its panics but not the runtime's own unwinds
+/// (kill, timeout, a dropped coroutine), which go on at once.
+pub(crate) fn catch_user_panic<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
+    catch(f).map_err(|caught| match caught {
+        Caught::Panicked(payload) => payload,
+        runtime => rethrow(runtime),
+    })
 }
 
 /// Raises again, from a catch site that had to clean up first, what [`catch`] caught.

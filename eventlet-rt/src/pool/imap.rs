@@ -20,8 +20,7 @@ use std::panic;
 use std::rc::Rc;
 
 use super::GreenPool;
-use crate::hub;
-use crate::task::Caught;
+use crate::hub::catch_user_panic;
 use crate::waiters::{self, WaitList};
 
 /// The iterator of [`GreenPool::imap`]: results in input order.
@@ -254,15 +253,6 @@ impl<I, F, T> Drop for Worker<I, F, T> {
         state.workers -= 1;
         let _ = state.consumer.wake_front(());
     }
-}
-
-/// Runs user code, catching its panics but not the runtime's own unwinds
-/// (kill, timeout, a dropped coroutine), which must go on.
-fn catch_user_panic<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
-    hub::catch(f).map_err(|caught| match caught {
-        Caught::Panicked(payload) => payload,
-        runtime => hub::rethrow(runtime),
-    })
 }
 
 /// A worker's claim on one item's slot in the window. Settled with the

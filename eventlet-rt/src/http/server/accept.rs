@@ -86,13 +86,10 @@ pub(crate) fn serve_hub(
 }
 
 fn accept_loop(listener: TcpListener, server: &Rc<HubServer>) -> io::Result<()> {
+    // Out of descriptors: back off and keep the connections (see `AcceptBackoff`).
+    let mut backoff = crate::AcceptBackoff::new();
     loop {
-        let (stream, peer) = match listener.accept() {
-            Ok(accepted) => accepted,
-            // The client gave up before we took its connection: not the server's problem.
-            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
-            Err(e) => return Err(e),
-        };
+        let (stream, peer) = backoff.accept(&listener)?;
         if server.conns.borrow().len() >= server.settings.max_connections {
             shed(stream);
             continue;

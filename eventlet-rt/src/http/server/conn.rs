@@ -2,10 +2,8 @@
 //! call the handler for each, encode the responses into one batch, write the
 //! batch once when the buffer holds no further complete request.
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::io::{self, Read};
-use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +19,7 @@ use super::limits::{
 use super::parse::{Head, HeadScan};
 use super::wire::{SharedWire, Transport, Wire};
 use super::{Request, Response};
-use crate::task::Unwind;
+use crate::hub::catch_user_panic;
 
 /// What the connection's server tells it, and what the server sees of it.
 pub(crate) struct ConnState {
@@ -279,17 +277,6 @@ fn finish<S: Transport>(wire: &mut Wire<S>) {
             Ok(n) => dropped += n,
         }
     }
-}
-
-/// Runs the handler, catching its panics but not the runtime's own unwinds
-/// (kill, timeout, a dropped coroutine), which must go on.
-fn catch_user_panic<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-        if payload.is::<Unwind>() || payload.is::<generator::Error>() {
-            panic::resume_unwind(payload);
-        }
-        payload
-    })
 }
 
 #[cfg(test)]
