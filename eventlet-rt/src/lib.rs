@@ -182,6 +182,13 @@
 //! - Dropping a suspended generator cancels it with an unwind that must reach
 //!   the bottom of its stack: the runtime's catch at the green thread boundary
 //!   re-raises it, and kills use the runtime's own unwind instead.
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    clippy::undocumented_unsafe_blocks
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(hidden)]
 #[path = "macro_support.rs"]
@@ -192,6 +199,7 @@ mod event;
 pub mod green;
 mod greenthread;
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 pub mod hub;
 pub mod hubs;

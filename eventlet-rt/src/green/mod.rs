@@ -29,4 +29,5 @@ pub mod net;
 pub mod sync;
 pub mod thread;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;

@@ -295,6 +295,7 @@ pub(super) fn duplicated(from: c_int, to: c_int) {
 fn classify(fd: c_int, entry: &Entry) -> u32 {
     // SAFETY: `fstat` writes a `stat` into the zeroed one it is given.
     let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `stat` is a valid, writable `stat` for `fstat` to fill.
     if unsafe { libc::fstat(fd, &mut stat) } != 0 {
         return 0; // not open: leave it unknown, the call fails by itself
     }

@@ -204,9 +204,10 @@ unsafe fn write_slot(slot: usize, value: usize, read_only: bool) {
     // SAFETY: `sysconf` has no preconditions.
     let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
     let page = (slot & !(page_size - 1)) as *mut c_void;
-    // SAFETY: the page belongs to the object's mapped RELRO segment; making it
+    // The page belongs to the object's mapped RELRO segment; making it
     // writable for a moment changes nothing for the threads that read it.
     if read_only
+        // SAFETY: `page` is the page-aligned start of that mapped page.
         && unsafe { libc::mprotect(page, page_size, libc::PROT_READ | libc::PROT_WRITE) } != 0
     {
         return;

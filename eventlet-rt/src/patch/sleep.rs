@@ -54,6 +54,7 @@ pub(super) unsafe extern "C" fn clock_nanosleep(
     let sleep = if flags & libc::TIMER_ABSTIME != 0 {
         // SAFETY: `clock_gettime` writes the zeroed `timespec` it is given.
         let mut now: timespec = unsafe { std::mem::zeroed() };
+        // SAFETY: `now` is a valid, writable `timespec`.
         unsafe { libc::clock_gettime(clock, &mut now) };
         wanted.saturating_sub(duration(now).unwrap_or_default())
     } else {

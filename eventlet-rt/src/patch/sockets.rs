@@ -224,8 +224,9 @@ pub(super) unsafe extern "C" fn dup(fd: c_int) -> c_int {
 }
 
 pub(super) unsafe extern "C" fn dup2(fd: c_int, onto: c_int) -> c_int {
-    // SAFETY: `dup2` is `dup3` without flags, except onto itself.
+    // `dup2` is `dup3` without flags, except onto itself.
     if fd == onto {
+        // SAFETY: the caller's arguments, passed on to the real `dup2`.
         return unsafe { (real().dup2)(fd, onto) };
     }
     // SAFETY: as above.

@@ -112,6 +112,14 @@ pub struct Server<H> {
     shutdown: ShutdownHandle,
 }
 
+impl<H> std::fmt::Debug for Server<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<H> Server<H>
 where
     H: Fn(Request) -> Response,
