@@ -23,17 +23,32 @@ use crate::coro::Coroutine;
 /// the mapping is address space. Change it per OS thread with
 /// [`hub::set_default_stack_size`](crate::hub::set_default_stack_size) or per
 /// green thread with [`Builder::stack_size`](crate::Builder::stack_size).
+///
+/// ```
+/// assert_eq!(eventlet_rt::hub::default_stack_size(), eventlet_rt::DEFAULT_STACK_SIZE);
+/// ```
 pub const DEFAULT_STACK_SIZE: usize = 128 * 1024;
 
 /// How many finished stacks a hub keeps for reuse for good unless set otherwise.
 ///
 /// More are kept while the workload keeps needing them; see
 /// [`hub::set_stack_pool_capacity`](crate::hub::set_stack_pool_capacity).
+///
+/// ```
+/// eventlet_rt::hub::set_stack_pool_capacity(eventlet_rt::DEFAULT_STACK_POOL_CAPACITY / 4);
+/// ```
 pub const DEFAULT_STACK_POOL_CAPACITY: usize = 1024;
 
 use crate::tuning::{PREFETCH_BATCH, STACK_TRIM_INTERVAL as TRIM_INTERVAL, prefetching};
 
 /// The smallest stack a green thread may ask for: 16 KiB.
+///
+/// ```
+/// let gt = eventlet_rt::Builder::new()
+///     .stack_size(eventlet_rt::MIN_STACK_SIZE)
+///     .spawn(|| 1 + 1);
+/// assert_eq!(gt.wait().unwrap(), 2);
+/// ```
 pub const MIN_STACK_SIZE: usize = 16 * 1024;
 
 /// Finished coroutines of the default stack size, ready to be re-armed.

@@ -7,6 +7,15 @@ use crate::hub::{self, TimerAction, TimerGuard};
 use crate::task::{Caught, Interrupt, Unwind};
 
 /// The error of [`with_timeout`] when time ran out.
+///
+/// ```
+/// use std::time::Duration;
+/// let outcome = eventlet_rt::with_timeout(Duration::from_millis(5), || {
+///     eventlet_rt::sleep(Duration::from_secs(60))
+/// });
+/// assert_eq!(outcome, Err(eventlet_rt::TimedOut));
+/// assert_eq!(eventlet_rt::TimedOut.to_string(), "the operation timed out");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimedOut;
 

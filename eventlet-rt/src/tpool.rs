@@ -58,9 +58,17 @@ use crate::hub::RemoteCompletion;
 
 /// The most OS threads the pool starts by default: tokio's blocking pool's
 /// cap (Eventlet's fixed 20 starved long waits).
+///
+/// ```
+/// assert_eq!(eventlet_rt::tpool::DEFAULT_NUM_THREADS, 512);
+/// ```
 pub const DEFAULT_NUM_THREADS: usize = 512;
 
 /// How long an idle worker waits for a job before it ends, by default (tokio's).
+///
+/// ```
+/// assert_eq!(eventlet_rt::tpool::DEFAULT_KEEP_ALIVE, std::time::Duration::from_secs(10));
+/// ```
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 /// The environment variable that sets the pool size, as in Eventlet.

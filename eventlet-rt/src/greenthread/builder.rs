@@ -30,11 +30,23 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with the hub's defaults.
+    ///
+    /// ```
+    /// let gt = eventlet_rt::Builder::new().spawn(|| "default stack, no name");
+    /// assert_eq!(gt.name(), None);
+    /// gt.wait().unwrap();
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
 
     /// Names the green thread (shown in `Debug` and diagnostics).
+    ///
+    /// ```
+    /// let gt = eventlet_rt::Builder::new().name("fetcher").spawn(|| ());
+    /// assert_eq!(gt.name().as_deref(), Some("fetcher"));
+    /// gt.wait().unwrap();
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(Arc::from(name.into()));
         self
@@ -44,6 +56,13 @@ impl Builder {
     ///
     /// # Panics
     /// If `bytes` is below [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE).
+    ///
+    /// ```
+    /// let deep = eventlet_rt::Builder::new()
+    ///     .stack_size(1024 * 1024)
+    ///     .spawn(|| std::hint::black_box([0u8; 512 * 1024]).len());
+    /// assert_eq!(deep.wait().unwrap(), 512 * 1024);
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = Some(crate::stack_pool::checked_stack_size(bytes));
         self
@@ -71,6 +90,11 @@ impl Builder {
     }
 
     /// Spawns the green thread: it runs once the caller blocks or yields.
+    ///
+    /// ```
+    /// let gt = eventlet_rt::Builder::new().name("adder").spawn(|| 2 + 3);
+    /// assert_eq!(gt.wait().unwrap(), 5);
+    /// ```
     #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> GreenThread<T>
     where
@@ -93,6 +117,15 @@ impl Builder {
     }
 
     /// Spawns the green thread after `delay`.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let start = Instant::now();
+    /// let gt = eventlet_rt::Builder::new()
+    ///     .name("later")
+    ///     .spawn_after(Duration::from_millis(10), move || start.elapsed());
+    /// assert!(gt.wait().unwrap() >= Duration::from_millis(10));
+    /// ```
     #[track_caller]
     pub fn spawn_after<F, T>(self, delay: Duration, f: F) -> GreenThread<T>
     where

@@ -150,11 +150,24 @@ impl<T: 'static> GreenThread<T> {
     }
 
     /// True once the green thread has ended, whatever the outcome.
+    ///
+    /// ```
+    /// let gt = eventlet_rt::spawn(|| ());
+    /// assert!(!gt.is_finished(), "spawned, not run yet");
+    /// eventlet_rt::yield_now();
+    /// assert!(gt.is_finished());
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()
     }
 
     /// The name given with [`Builder::name`] or [`GreenThread::set_name`], if any.
+    ///
+    /// ```
+    /// let gt = eventlet_rt::Builder::new().name("worker").spawn(|| ());
+    /// assert_eq!(gt.name().as_deref(), Some("worker"));
+    /// gt.wait().unwrap();
+    /// ```
     pub fn name(&self) -> Option<Arc<str>> {
         self.task.header().name.borrow().clone()
     }

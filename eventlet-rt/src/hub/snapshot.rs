@@ -10,6 +10,15 @@ use super::{HubStats, TimerAction, current, stats};
 use crate::task::{State, TaskRef};
 
 /// Where a green thread is, as [`snapshot`] sees it.
+///
+/// ```
+/// use eventlet_rt::hub::{self, GreenThreadState};
+/// let sleeper = eventlet_rt::spawn(|| eventlet_rt::sleep(std::time::Duration::from_millis(20)));
+/// assert_eq!(hub::snapshot().count(GreenThreadState::NotStarted), 1);
+/// eventlet_rt::yield_now();
+/// assert_eq!(hub::snapshot().count(GreenThreadState::Blocked), 1);
+/// sleeper.wait().unwrap();
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GreenThreadState {
@@ -24,6 +33,14 @@ pub enum GreenThreadState {
 }
 
 /// One green thread in a [`HubSnapshot`].
+///
+/// ```
+/// let gt = eventlet_rt::Builder::new().name("listed").spawn(|| ());
+/// let picture = eventlet_rt::hub::snapshot();
+/// let info = picture.green_threads.iter().find(|t| t.name.as_deref() == Some("listed")).unwrap();
+/// assert_eq!(info.spawned_at.line(), line!() - 3);
+/// gt.wait().unwrap();
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct GreenThreadInfo {
@@ -37,6 +54,14 @@ pub struct GreenThreadInfo {
 }
 
 /// One socket registered with the hub, in a [`HubSnapshot`].
+///
+/// ```
+/// let listener = eventlet_rt::listen("127.0.0.1:0")?;
+/// let picture = eventlet_rt::hub::snapshot();
+/// assert!(picture.sockets.iter().any(|s| s.readers == 0 && s.writers == 0));
+/// drop(listener);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SocketInfo {
@@ -50,6 +75,12 @@ pub struct SocketInfo {
 
 /// The green threads, sockets and counters of the calling thread's hub; see
 /// [`snapshot`].
+///
+/// ```
+/// let picture = eventlet_rt::hub::snapshot();
+/// assert_eq!(picture.stats.live_green_threads, 0);
+/// println!("{picture}");
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct HubSnapshot {
@@ -63,6 +94,13 @@ pub struct HubSnapshot {
 
 impl HubSnapshot {
     /// How many green threads are in `state`.
+    ///
+    /// ```
+    /// use eventlet_rt::hub::{self, GreenThreadState};
+    /// let gt = eventlet_rt::spawn(|| ());
+    /// assert_eq!(hub::snapshot().count(GreenThreadState::NotStarted), 1);
+    /// gt.wait().unwrap();
+    /// ```
     pub fn count(&self, state: GreenThreadState) -> usize {
         self.green_threads
             .iter()

@@ -278,6 +278,12 @@ impl Builder {
     ///
     /// # Panics
     /// If `threads` is 0.
+    ///
+    /// ```
+    /// let hubs = eventlet_rt::hubs::Hubs::builder().threads(2).build()?;
+    /// assert_eq!(hubs.len(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn threads(mut self, threads: usize) -> Builder {
         assert!(
             threads > 0,
@@ -291,6 +297,12 @@ impl Builder {
     /// around), with `sched_setaffinity`. Off by default: pinning pays when
     /// the machine runs little else, and hurts when other processes need
     /// those cores.
+    ///
+    /// ```
+    /// let hubs = eventlet_rt::hubs::Hubs::builder().threads(1).pin_to_cores(true).build()?;
+    /// assert_eq!(hubs.handle(0).spawn(|| 7).wait().unwrap(), 7);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn pin_to_cores(mut self, pin: bool) -> Builder {
         self.pin_to_cores = pin;
         self
@@ -303,6 +315,13 @@ impl Builder {
     /// # Panics
     /// In [`build`](Builder::build), if `bytes` is below
     /// [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE).
+    ///
+    /// ```
+    /// let hubs = eventlet_rt::hubs::Hubs::builder().threads(1).stack_size(256 * 1024).build()?;
+    /// let size = hubs.handle(0).spawn(eventlet_rt::hub::default_stack_size).wait().unwrap();
+    /// assert_eq!(size, 256 * 1024);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = Some(bytes);
         self
@@ -314,6 +333,12 @@ impl Builder {
     /// # Errors
     /// When an OS thread, a hub's poller or the pinning fails; the hubs
     /// started so far are shut down.
+    ///
+    /// ```
+    /// let hubs = eventlet_rt::hubs::Hubs::builder().threads(2).build()?;
+    /// hubs.join();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn build(self) -> io::Result<Hubs> {
         if let Some(bytes) = self.stack_size {
             assert!(
