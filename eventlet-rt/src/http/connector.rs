@@ -7,9 +7,10 @@ use std::time::Instant;
 use ureq::Error;
 use ureq::unversioned::transport::{ConnectionDetails, Connector, Either, LazyBuffers, Transport};
 
+use super::homed::HomedSource;
 use super::transport::{GreenTransport, Socket, deadline, ureq_error};
 use crate::green::net::connect_outcome;
-use crate::hub::{Direction, HomedSource};
+use crate::hub::Direction;
 
 /// The link of a ureq connector chain that opens TCP connections green: the
 /// connect parks only the calling green thread, and the resulting

@@ -50,6 +50,7 @@
 //! ```
 
 mod connector;
+mod homed;
 mod resolver;
 pub mod server;
 mod transport;

@@ -10,7 +10,8 @@ use std::time::Instant;
 use ureq::Error;
 use ureq::unversioned::transport::{Buffers, LazyBuffers, NextTimeout, ShutdownHandle, Transport};
 
-use crate::hub::{Direction, HomedSource};
+use super::homed::HomedSource;
+use crate::hub::Direction;
 
 /// A connected non-blocking socket; shared (weakly) with the agent so that
 /// `Agent::shutdown` can shut it down from any thread.

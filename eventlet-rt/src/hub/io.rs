@@ -35,7 +35,8 @@ impl IoRegistration {
         Ok(IoRegistration { slot })
     }
 
-    /// Its slot in the hub's poller.
+    /// Its slot in the hub's poller (for sources released from another thread).
+    #[cfg(feature = "http")]
     pub(crate) fn slot(&self) -> usize {
         self.slot
     }

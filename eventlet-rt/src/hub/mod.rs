@@ -19,8 +19,6 @@
 //! assert_eq!(eventlet_rt::hub::stats().live_green_threads, 0);
 //! ```
 
-#[cfg_attr(not(feature = "http"), allow(dead_code))]
-mod homed;
 mod io;
 mod observe;
 mod poller;
@@ -51,11 +49,10 @@ use prefetch::{prefetch_ahead, prefetch_header};
 use refusals::RefusalReport;
 use unwind::raise_interrupt;
 
-#[cfg_attr(not(feature = "http"), allow(unused_imports))]
-pub(crate) use homed::HomedSource;
 pub(crate) use io::IoRegistration;
 pub(crate) use observe::SwitchObserver;
 pub(crate) use poller::Direction;
+pub(crate) use poller::RemoteInbox;
 pub(crate) use remote::{RemoteCompletion, RemoteWaker, WaitQueue, lock_unpoisoned, wait_on};
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
 pub(crate) use unwind::{catch, catch_user_panic, rethrow};
@@ -202,6 +199,12 @@ impl Hub {
             Rc::increment_strong_count(current);
             Rc::from_raw(current)
         }
+    }
+
+    /// This hub's inbox: where other OS threads post to it (and what tells
+    /// one hub from another).
+    pub(crate) fn inbox(&self) -> &Arc<RemoteInbox> {
+        self.poller.inbox()
     }
 
     /// The running task's header.

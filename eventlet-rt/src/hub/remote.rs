@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::Thread;
 use std::time::Instant;
 
-use super::poller::{RemoteInbox, RemoteWait};
+use super::RemoteInbox;
+use super::poller::RemoteWait;
 use super::{current, existing};
 
 /// The green side of a remote wake-up: created by the green thread that will wait.
@@ -90,7 +91,7 @@ impl RemoteWaker {
     pub(crate) fn wake(self) {
         match existing() {
             // On the waiter's own hub: no inbox, no system call.
-            Some(hub) if Arc::ptr_eq(hub.poller.inbox(), &self.inbox) => {
+            Some(hub) if Arc::ptr_eq(hub.inbox(), &self.inbox) => {
                 if let Some(task) = hub.poller.wake_remote_here(self.slot, self.seq) {
                     hub.unpark(&task);
                 }

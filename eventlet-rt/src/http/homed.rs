@@ -17,8 +17,7 @@ use std::time::Instant;
 
 use mio::unix::SourceFd;
 
-use super::poller::RemoteInbox;
-use super::{Direction, IoRegistration, current, existing};
+use crate::hub::{Direction, IoRegistration, RemoteInbox, current, existing};
 
 pub(crate) struct HomedSource<S: AsRawFd + Send + Sync + 'static> {
     source: Arc<S>,
@@ -34,7 +33,7 @@ impl<S: AsRawFd + Send + Sync + 'static> HomedSource<S> {
         Ok(HomedSource {
             source: Arc::new(source),
             registration,
-            inbox: current().poller.inbox().clone(),
+            inbox: current().inbox().clone(),
         })
     }
 
@@ -48,7 +47,7 @@ impl<S: AsRawFd + Send + Sync + 'static> HomedSource<S> {
     /// registered the source (not just the same thread, whose hub may have
     /// been torn down). Never creates a hub.
     pub(crate) fn is_home(&self) -> bool {
-        existing().is_some_and(|hub| Arc::ptr_eq(hub.poller.inbox(), &self.inbox))
+        existing().is_some_and(|hub| Arc::ptr_eq(hub.inbox(), &self.inbox))
     }
 
     /// Runs `op` until it stops reporting `WouldBlock`, parking the calling
