@@ -72,7 +72,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub use handle::{HubHandle, RemoteGreenThread};
-pub use serve::{serve, serve_on};
+pub use serve::{serve, serve_on, serve_on_with_pool};
 
 use inbox::{Inbox, Job};
 use oneshot::Promise;
