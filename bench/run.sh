@@ -7,7 +7,7 @@
 #                                  everything, shorter criterion and echo
 #                                  measurements, memory at 10k and 100k only
 #
-#   PARTS="echo" bench/run.sh      only some parts (of: micro memory echo tls); a
+#   PARTS="echo" bench/run.sh      only some parts (of: micro memory echo tls cores); a
 #                                  partial report goes to
 #                                  bench/target/bench-results/BENCHMARKS.md,
 #                                  leaving the repository's one alone
@@ -26,7 +26,7 @@ if [ "${QUICK:-0}" = 1 ]; then
     REPEATS=${REPEATS:-1} ECHO_REPEATS=${ECHO_REPEATS:-1} ECHO_SECONDS=${ECHO_SECONDS:-1}
     MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000"}
 fi
-PARTS=${PARTS:-"micro memory echo tls"}
+PARTS=${PARTS:-"micro memory echo tls cores"}
 REPEATS=${REPEATS:-3}               # criterion runs of the micro-benchmarks
 ECHO_REPEATS=${ECHO_REPEATS:-5}     # load generator rounds (one run per server and load each)
 ECHO_SECONDS=${ECHO_SECONDS:-2}     # measured seconds per load generator run (after 1 s warm-up)
@@ -187,10 +187,18 @@ echo "cd tls" >>"$RESULTS/commands.txt"
 echo "cd .." >>"$RESULTS/commands.txt"
 fi
 
+if wanted cores; then
+echo "== many cores (both cores, no pinning: every runtime runs 2 threads)"
+run timeout 300 "$BIN/many_cores" "$ECHO_SECONDS" >"$RESULTS/cores.md"
+fi
+
 echo "== report"
 REPORT=$ROOT/BENCHMARKS.md
-if [ "$PARTS" != "micro memory echo tls" ]; then
+if [ "$PARTS" != "micro memory echo tls cores" ]; then
     REPORT=$RESULTS/BENCHMARKS.md
 fi
 "$BIN/report" "$RESULTS" >"$REPORT"
+if [ -s "$RESULTS/cores.md" ]; then
+    { echo; cat "$RESULTS/cores.md"; } >>"$REPORT"
+fi
 echo "wrote $REPORT"
