@@ -55,7 +55,12 @@ fn dropping_hubs_with_blocked_green_threads_runs_every_destructor_once_and_ends_
             };
             block("sleep", Box::new(|| sleep(Duration::from_secs(3600))));
             let queue = Queue::<u8>::new();
-            block("queue", Box::new(move || drop(queue.get())));
+            block(
+                "queue",
+                Box::new(move || {
+                    let _ = queue.get();
+                }),
+            );
             let listener = eventlet_rt::listen("127.0.0.1:0").unwrap();
             let mut client = eventlet_rt::connect(listener.local_addr().unwrap()).unwrap();
             let (server_side, _) = listener.accept().unwrap();

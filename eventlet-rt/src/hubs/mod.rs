@@ -47,7 +47,7 @@
 //!   of another hub locks a mutex and writes to that hub's eventfd: a system
 //!   call, and a wake-up of the other core (about 5 to 12 us per hop on a
 //!   small VM, see `BENCHMARKS.md`, against well under a microsecond for
-//!   [`Queue`](crate::Queue) and [`spawn`](crate::spawn) within a hub).
+//!   [`Queue`](crate::Queue) and [`spawn`](crate::spawn()) within a hub).
 //!   Cross the hubs with batches of work, not with every small step.
 //! - **A busy hub reads its inbox when it polls**: when it runs out of
 //!   runnable green threads, or after many switches. Remote spawns and
