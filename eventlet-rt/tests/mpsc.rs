@@ -334,3 +334,13 @@ fn the_last_sender_going_on_another_hub_wakes_the_receiver() {
     assert_eq!(rx.recv(), Err(RecvError));
     holder.wait().unwrap();
 }
+
+#[test]
+fn try_send_on_a_rendezvous_succeeds_only_with_a_receiver_waiting() {
+    let (tx, rx) = mpsc::sync_channel(0);
+    assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
+    let receiver = spawn(move || rx.recv());
+    yield_now(); // the receiver starts and waits
+    assert_eq!(tx.try_send(2), Ok(()));
+    assert_eq!(receiver.wait().unwrap(), Ok(2));
+}

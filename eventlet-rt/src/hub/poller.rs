@@ -377,7 +377,10 @@ impl Poller {
 
     /// Drops every remote wait (hub teardown).
     pub(crate) fn clear_remote(&self) {
-        self.remote.borrow_mut().clear();
+        let waits = std::mem::take(&mut *self.remote.borrow_mut());
+        // After the borrow: a task dropped here may drop a channel end,
+        // whose wake-ups come back to this poller.
+        drop(waits);
     }
 }
 
