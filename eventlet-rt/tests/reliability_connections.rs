@@ -260,12 +260,17 @@ fn expected_bytes(connections: usize) -> usize {
         .sum()
 }
 
-/// The tests count the process's descriptors: one at a time.
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+/// The tests count the process's descriptors: they run one at a time, each
+/// on a thread of its own that has ended (its hub's descriptors closed)
+/// before the next begins.
+fn one_at_a_time(test: fn()) {
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL
+    let _serial = SERIAL
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Err(panic) = std::thread::spawn(test).join() {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 /// How many connections to test, within the descriptor limit.
@@ -320,7 +325,10 @@ fn start_clients(addr: SocketAddr, connections: usize) -> std::process::Child {
 
 #[test]
 fn ten_thousand_connections_with_faults_lose_no_byte_and_leak_nothing() {
-    let _serial = one_at_a_time();
+    one_at_a_time(one_hub);
+}
+
+fn one_hub() {
     let connections = connections_to_test();
     let stalled = (0..connections)
         .filter(|&id| Kind::of(id) == Kind::Stall)
@@ -450,8 +458,11 @@ enum Report {
 
 #[test]
 fn ten_thousand_connections_over_two_hubs_lose_no_byte_and_leak_nothing() {
+    one_at_a_time(two_hubs);
+}
+
+fn two_hubs() {
     const HUBS: usize = 2;
-    let _serial = one_at_a_time();
     let connections = connections_to_test();
     let stalled = (0..connections)
         .filter(|&id| Kind::of(id) == Kind::Stall)
