@@ -7,7 +7,7 @@
 #                                  everything, shorter criterion and echo
 #                                  measurements, memory at 10k and 100k only
 #
-#   PARTS="echo" bench/run.sh      only some parts (of: micro memory echo http tls); a
+#   PARTS="echo" bench/run.sh      only some parts (of: micro memory echo http tls cores); a
 #                                  partial report goes to
 #                                  bench/target/bench-results/BENCHMARKS.md,
 #                                  leaving the repository's one alone
@@ -27,7 +27,7 @@ if [ "${QUICK:-0}" = 1 ]; then
     HTTP_REPEATS=${HTTP_REPEATS:-1} HTTP_SECONDS=${HTTP_SECONDS:-2}
     MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000"}
 fi
-ALL_PARTS="micro memory echo http tls"
+ALL_PARTS="micro memory echo http tls cores"
 PARTS=${PARTS:-$ALL_PARTS}
 REPEATS=${REPEATS:-3}               # criterion runs of the micro-benchmarks
 ECHO_REPEATS=${ECHO_REPEATS:-5}     # load generator rounds (one run per server and load each)
@@ -259,10 +259,18 @@ echo "cd tls" >>"$RESULTS/commands.txt"
 echo "cd .." >>"$RESULTS/commands.txt"
 fi
 
+if wanted cores; then
+echo "== many cores (both cores, no pinning: every runtime runs 2 threads)"
+run timeout 300 "$BIN/many_cores" "$ECHO_SECONDS" >"$RESULTS/cores.md"
+fi
+
 echo "== report"
 REPORT=$ROOT/BENCHMARKS.md
 if [ "$PARTS" != "$ALL_PARTS" ]; then
     REPORT=$RESULTS/BENCHMARKS.md
 fi
 "$BIN/report" "$RESULTS" >"$REPORT"
+if [ -s "$RESULTS/cores.md" ]; then
+    { echo; cat "$RESULTS/cores.md"; } >>"$REPORT"
+fi
 echo "wrote $REPORT"

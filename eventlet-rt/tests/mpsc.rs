@@ -177,3 +177,170 @@ fn debug_is_opaque_like_std() {
     let (tx, rx) = mpsc::channel::<u8>();
     assert_eq!(format!("{tx:?} {rx:?}"), "Sender { .. } Receiver { .. }");
 }
+
+fn assert_send<T: Send>() {}
+fn assert_clone<T: Clone>() {}
+
+#[test]
+fn the_handles_are_send_like_std() {
+    assert_send::<mpsc::Sender<String>>();
+    assert_send::<mpsc::SyncSender<String>>();
+    assert_send::<mpsc::Receiver<String>>();
+    assert_clone::<mpsc::Sender<String>>();
+    assert_clone::<mpsc::SyncSender<String>>();
+}
+
+#[test]
+fn values_cross_hubs_and_plain_threads_in_order_per_sender() {
+    let hubs = eventlet_rt::hubs::Hubs::new(2).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let from_hub = tx.clone();
+    let on_hub = hubs.handle(1).spawn(move || {
+        for n in 0..1000 {
+            from_hub.send(("hub", n)).unwrap();
+            if n % 100 == 0 {
+                yield_now();
+            }
+        }
+    });
+    let plain = std::thread::spawn(move || {
+        for n in 0..1000 {
+            tx.send(("plain", n)).unwrap();
+        }
+    });
+    // The receiver on hub 0; the channel ends when both senders are gone.
+    let received = hubs.handle(0).spawn(move || rx.iter().collect::<Vec<_>>());
+    let received = received.wait().unwrap();
+    on_hub.wait().unwrap();
+    plain.join().unwrap();
+    for who in ["hub", "plain"] {
+        let mine: Vec<i32> = received
+            .iter()
+            .filter(|(w, _)| *w == who)
+            .map(|(_, n)| *n)
+            .collect();
+        assert_eq!(mine, (0..1000).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn a_recv_blocked_on_another_hubs_sender_parks_only_its_green_thread() {
+    let hubs = eventlet_rt::hubs::Hubs::new(2).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let (ticks_tx, ticks_rx) = mpsc::channel();
+    let waiting = hubs.handle(0).spawn(move || {
+        let ticker = spawn(move || {
+            for tick in 0..3 {
+                eventlet_rt::sleep(Duration::from_millis(1));
+                ticks_tx.send(tick).unwrap();
+            }
+        });
+        let value = rx.recv().unwrap(); // the ticker runs meanwhile
+        ticker.wait().unwrap();
+        value
+    });
+    // Three ticks arrive while the receiver waits: its hub is not blocked.
+    assert_eq!(ticks_rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(!waiting.is_finished());
+    hubs.handle(1)
+        .spawn(move || tx.send("from hub 1").unwrap())
+        .wait()
+        .unwrap();
+    assert_eq!(waiting.wait().unwrap(), "from hub 1");
+}
+
+#[test]
+fn a_plain_thread_blocked_in_recv_is_woken_by_a_green_sender() {
+    let (tx, rx) = mpsc::sync_channel(0);
+    let plain = std::thread::spawn(move || (rx.recv(), rx.recv(), rx.recv()));
+    let sender = spawn(move || {
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+    });
+    sender.wait().unwrap();
+    assert_eq!(plain.join().unwrap(), (Ok(1), Ok(2), Err(RecvError)));
+}
+
+#[test]
+fn a_rendezvous_across_threads_returns_only_once_the_value_is_taken() {
+    let (tx, rx) = mpsc::sync_channel(0);
+    let (log_tx, log_rx) = mpsc::channel();
+    let log = log_tx.clone();
+    let sender = std::thread::spawn(move || {
+        tx.send("value").unwrap();
+        log.send("sent").unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(
+        log_rx.try_recv(),
+        Err(TryRecvError::Empty),
+        "nobody took it yet"
+    );
+    assert_eq!(rx.recv(), Ok("value"));
+    sender.join().unwrap();
+    drop(log_tx);
+    assert_eq!(log_rx.iter().collect::<Vec<_>>(), ["sent"]);
+}
+
+#[test]
+fn recv_timeout_on_a_plain_thread() {
+    let (tx, rx) = mpsc::channel::<u8>();
+    let plain = std::thread::spawn(move || {
+        let first = rx.recv_timeout(Duration::from_millis(10));
+        let second = rx.recv_timeout(Duration::from_secs(30));
+        (first, second)
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    tx.send(3).unwrap();
+    assert_eq!(
+        plain.join().unwrap(),
+        (Err(RecvTimeoutError::Timeout), Ok(3))
+    );
+}
+
+#[test]
+fn ping_pong_between_hubs_loses_no_wake_up() {
+    const ROUNDS: u32 = 20_000;
+    let hubs = eventlet_rt::hubs::Hubs::new(2).unwrap();
+    for bound in [0, 1, 16] {
+        let (ping_tx, ping_rx) = mpsc::sync_channel::<u32>(bound);
+        let (pong_tx, pong_rx) = mpsc::channel::<u32>();
+        let echo = hubs.handle(1).spawn(move || {
+            for n in ping_rx.iter() {
+                pong_tx.send(n + 1).unwrap();
+            }
+        });
+        let player = hubs.handle(0).spawn(move || {
+            let mut ball = 0;
+            for _ in 0..ROUNDS {
+                ping_tx.send(ball).unwrap();
+                ball = pong_rx.recv().unwrap();
+            }
+            ball
+        });
+        assert_eq!(player.wait().unwrap(), ROUNDS, "bound {bound}");
+        echo.wait().unwrap();
+    }
+}
+
+#[test]
+fn the_last_sender_going_on_another_hub_wakes_the_receiver() {
+    let hubs = eventlet_rt::hubs::Hubs::new(1).unwrap();
+    let (tx, rx) = mpsc::channel::<u8>();
+    let holder = hubs.handle(0).spawn(move || {
+        eventlet_rt::sleep(Duration::from_millis(10));
+        drop(tx);
+    });
+    assert_eq!(rx.recv(), Err(RecvError));
+    holder.wait().unwrap();
+}
+
+#[test]
+fn try_send_on_a_rendezvous_succeeds_only_with_a_receiver_waiting() {
+    let (tx, rx) = mpsc::sync_channel(0);
+    assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
+    let receiver = spawn(move || rx.recv());
+    yield_now(); // the receiver starts and waits
+    assert_eq!(tx.try_send(2), Ok(()));
+    assert_eq!(receiver.wait().unwrap(), Ok(2));
+}

@@ -11,6 +11,8 @@
 //! own binary: descriptors are counted for the whole process.
 //! `EVENTLET_RELIABILITY_CONNS` sets the number of connections (default
 //! 10,000); with too low a descriptor limit the test scales down and says so.
+//! The second test does the same against a server on two hubs
+//! (`hubs::serve_on_with_pool`); the two run one after the other.
 
 use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -20,6 +22,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use eventlet_rt::green::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use eventlet_rt::green::mpsc;
+use eventlet_rt::hubs::{self, Hubs};
 use eventlet_rt::{Event, GreenPool, Queue, hub, serve_with_pool, spawn, tpool, with_timeout};
 
 const DEFAULT_CONNECTIONS: usize = 10_000;
@@ -254,8 +260,21 @@ fn expected_bytes(connections: usize) -> usize {
         .sum()
 }
 
-#[test]
-fn ten_thousand_connections_with_faults_lose_no_byte_and_leak_nothing() {
+/// The tests count the process's descriptors: they run one at a time, each
+/// on a thread of its own that has ended (its hub's descriptors closed)
+/// before the next begins.
+fn one_at_a_time(test: fn()) {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Err(panic) = std::thread::spawn(test).join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// How many connections to test, within the descriptor limit.
+fn connections_to_test() -> usize {
     let wanted: usize = std::env::var("EVENTLET_RELIABILITY_CONNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -269,6 +288,48 @@ fn ten_thousand_connections_with_faults_lose_no_byte_and_leak_nothing() {
         );
     }
     assert!(connections >= 100, "too few descriptors to test anything");
+    connections
+}
+
+/// Waits for the client process, reading what it still prints (its test
+/// harness's summary) so that it never writes into a closed pipe.
+fn finish(
+    mut child: std::process::Child,
+    mut from_child: BufReader<ChildStdout>,
+) -> std::process::ExitStatus {
+    tpool::execute(move || {
+        let mut rest = String::new();
+        let _ = from_child.read_to_string(&mut rest);
+        child.wait()
+    })
+    .unwrap()
+}
+
+/// Starts the client process against `addr`.
+fn start_clients(addr: SocketAddr, connections: usize) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "client_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("EVENTLET_SERVER_ADDR", addr.to_string())
+        .env("EVENTLET_CLIENTS", connections.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn ten_thousand_connections_with_faults_lose_no_byte_and_leak_nothing() {
+    one_at_a_time(one_hub);
+}
+
+fn one_hub() {
+    let connections = connections_to_test();
     let stalled = (0..connections)
         .filter(|&id| Kind::of(id) == Kind::Stall)
         .count();
@@ -298,20 +359,7 @@ fn ten_thousand_connections_with_faults_lose_no_byte_and_leak_nothing() {
         })
     };
 
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "client_process",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("EVENTLET_SERVER_ADDR", addr.to_string())
-        .env("EVENTLET_CLIENTS", connections.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = start_clients(addr, connections);
     let mut to_child = child.stdin.take().unwrap();
     let from_child = BufReader::new(child.stdout.take().unwrap());
 
@@ -379,8 +427,8 @@ fn ten_thousand_connections_with_faults_lose_no_byte_and_leak_nothing() {
     let (intact, from_child) = expect_line(from_child, "DONE");
     let intact: usize = intact.parse().unwrap();
     assert_eq!(intact, expected_bytes(connections));
-    drop((to_child, from_child));
-    let status = tpool::execute(move || child.wait()).unwrap();
+    drop(to_child);
+    let status = finish(child, from_child);
     assert!(status.success(), "the client process failed: {status}");
     assert_eq!(peak_handlers.get(), connections);
     assert_eq!(clean + failed + stalled, connections);
@@ -399,6 +447,146 @@ fn ten_thousand_connections_with_faults_lose_no_byte_and_leak_nothing() {
     eprintln!(
         "{connections} connections: {intact} bytes echoed intact, {clean} clean ends, \
          {failed} handlers saw a reset, {stalled} stalled and resumed"
+    );
+}
+
+/// What the handlers on the hubs report to the test.
+enum Report {
+    Accepted(String),
+    Ended(HandlerEnd),
+}
+
+#[test]
+fn ten_thousand_connections_over_two_hubs_lose_no_byte_and_leak_nothing() {
+    one_at_a_time(two_hubs);
+}
+
+fn two_hubs() {
+    const HUBS: usize = 2;
+    let connections = connections_to_test();
+    let stalled = (0..connections)
+        .filter(|&id| Kind::of(id) == Kind::Stall)
+        .count();
+    hub::stats(); // this thread's own hub exists before the count
+    let baseline_descriptors = open_descriptors();
+    let hubs = std::sync::Arc::new(Hubs::new(HUBS).unwrap());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let (reports, from_handlers) = mpsc::channel();
+    let open = std::sync::Arc::new(AtomicUsize::new(0));
+    {
+        let (hubs, open) = (hubs.clone(), open.clone());
+        let reports = std::sync::Mutex::new(reports);
+        std::thread::spawn(move || {
+            // Room for every connection on one hub: the kernel's spread is not even.
+            hubs::serve_on_with_pool(&hubs, addr, connections + 16, move |stream, _| {
+                let reports = reports.lock().unwrap().clone();
+                open.fetch_add(1, Ordering::SeqCst);
+                let hub = std::thread::current().name().unwrap().to_owned();
+                reports.send(Report::Accepted(hub)).unwrap();
+                let end = echo(stream);
+                open.fetch_sub(1, Ordering::SeqCst);
+                reports.send(Report::Ended(end)).unwrap();
+            })
+        });
+    }
+    // The listeners are bound on the hubs: wait until one answers.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let mut probe = loop {
+        match TcpStream::connect(addr) {
+            Ok(probe) => break probe,
+            Err(_) if std::time::Instant::now() < deadline => {
+                eventlet_rt::sleep(Duration::from_millis(5))
+            }
+            Err(e) => panic!("the hubs never listened: {e}"),
+        }
+    };
+    probe.set_read_timeout(Some(PATIENCE)).unwrap();
+    expect_echo(&mut probe, &[WELCOME]).unwrap();
+    drop(probe);
+    let next = || {
+        from_handlers
+            .recv_timeout(PATIENCE)
+            .expect("no handler said anything")
+    };
+    assert!(matches!(next(), Report::Accepted(_)));
+    assert!(matches!(next(), Report::Ended(HandlerEnd::Eof(0))));
+
+    let mut child = start_clients(addr, connections);
+    let mut to_child = child.stdin.take().unwrap();
+    let from_child = BufReader::new(child.stdout.take().unwrap());
+    let mut per_hub = std::collections::BTreeMap::new();
+    for _ in 0..connections {
+        match next() {
+            Report::Accepted(hub) => *per_hub.entry(hub).or_insert(0) += 1,
+            Report::Ended(end) => panic!("a handler ended before the clients spoke: {end:?}"),
+        }
+    }
+    let (_, from_child) = expect_line(from_child, "CONNECTED");
+    assert_eq!(open.load(Ordering::SeqCst), connections);
+    assert_eq!(
+        per_hub.len(),
+        HUBS,
+        "every hub takes connections: {per_hub:?}"
+    );
+
+    tell(&mut to_child, "GO");
+    let (mut clean, mut failed) = (0, 0);
+    for _ in 0..connections - stalled {
+        match next() {
+            Report::Ended(HandlerEnd::Eof(_)) => clean += 1,
+            Report::Ended(HandlerEnd::Failed(kind)) => {
+                assert!(
+                    matches!(
+                        kind,
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                    ),
+                    "a handler failed with {kind:?}"
+                );
+                failed += 1;
+            }
+            Report::Accepted(hub) => panic!("an extra connection on {hub}"),
+        }
+    }
+    let (_, from_child) = expect_line(from_child, "STALLED");
+    assert_eq!(
+        open.load(Ordering::SeqCst),
+        stalled,
+        "only the stalled remain"
+    );
+    tell(&mut to_child, "RELEASE");
+    for _ in 0..stalled {
+        let end = next();
+        assert!(matches!(end, Report::Ended(HandlerEnd::Eof(_))));
+    }
+    let (intact, from_child) = expect_line(from_child, "DONE");
+    let intact: usize = intact.parse().unwrap();
+    assert_eq!(intact, expected_bytes(connections));
+    drop(to_child);
+    let status = finish(child, from_child);
+    assert!(status.success(), "the client process failed: {status}");
+    assert_eq!(clean + failed + stalled, connections);
+
+    // Each hub is left with its server and its listener only.
+    for index in 0..HUBS {
+        let stats = hubs.handle(index).spawn(hub::stats).wait().unwrap();
+        assert_eq!(stats.io_sources, 1, "hub {index}: {stats:?}");
+        assert_eq!(stats.io_waiters, 1, "hub {index}, the accept: {stats:?}");
+        assert_eq!(stats.timers, 0, "hub {index}: {stats:?}");
+        assert_eq!(
+            stats.live_green_threads, 2,
+            "hub {index}: server + this: {stats:?}"
+        );
+    }
+    // Per hub: its listener, its epoll and its waker's eventfd.
+    assert_eq!(open_descriptors(), baseline_descriptors + 3 * HUBS);
+    eprintln!(
+        "{connections} connections over {HUBS} hubs ({per_hub:?}): {intact} bytes echoed intact, \
+         {clean} clean ends, {failed} handlers saw a reset, {stalled} stalled and resumed"
     );
 }
 

@@ -86,10 +86,13 @@ impl<T> State<T> {
         self.receiving.wake_one();
     }
 
-    fn has_room(&self, bound: Option<usize>) -> bool {
+    /// Whether a value can go in now. A rendezvous holds one offered value
+    /// at a time; one that will not wait for its taker (`try_send`) goes
+    /// in only when a receiver is already waiting.
+    fn has_room(&self, bound: Option<usize>, wait: bool) -> bool {
         match bound {
             None => true,
-            Some(0) => self.queue.is_empty(),
+            Some(0) => self.queue.is_empty() && (wait || !self.receiving.is_empty()),
             Some(bound) => self.queue.len() < bound,
         }
     }
@@ -115,7 +118,7 @@ impl<T> SenderSide<T> {
             if !state.receiver_alive {
                 return Some(Err(TrySendError::Disconnected(value.take()?)));
             }
-            if state.has_room(bound) {
+            if state.has_room(bound, wait) {
                 let seq = state.received + state.queue.len() as u64;
                 state.push(value.take()?);
                 return Some(Ok(seq));
@@ -132,7 +135,7 @@ impl<T> SenderSide<T> {
         } else {
             put(&mut self.channel.lock()).expect("a non-blocking send always decides")
         }?;
-        if bound == Some(0) {
+        if bound == Some(0) && wait {
             self.await_rendezvous(seq)?;
         }
         Ok(())

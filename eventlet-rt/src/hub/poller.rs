@@ -84,7 +84,7 @@ impl RemoteInbox {
     /// Hands the source registered at `slot` back to this hub, which
     /// deregisters it and then drops `fd` (closing it). Callable from any
     /// OS thread; if the hub is gone, `fd` closes when the inbox drops.
-    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    #[cfg(feature = "http")]
     pub(crate) fn release(&self, slot: usize, fd: Released) {
         self.released
             .lock()
@@ -390,7 +390,10 @@ impl Poller {
 
     /// Drops every remote wait (hub teardown).
     pub(crate) fn clear_remote(&self) {
-        self.remote.borrow_mut().clear();
+        let waits = std::mem::take(&mut *self.remote.borrow_mut());
+        // After the borrow: a task dropped here may drop a channel end,
+        // whose wake-ups come back to this poller.
+        drop(waits);
     }
 }
 

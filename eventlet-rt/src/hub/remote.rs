@@ -150,6 +150,11 @@ impl WaitQueue {
         }
     }
 
+    /// True when nobody waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.waiters.is_empty()
+    }
+
     /// Wakes the longest waiter, if any.
     pub(crate) fn wake_one(&mut self) {
         if let Some((_, wakeup)) = self.waiters.pop_front() {

@@ -42,11 +42,16 @@
 //! - **A stall stalls one hub.** A green thread that blocks its OS thread
 //!   (a blocking call, a long computation) stops every green thread of its
 //!   hub; the other hubs go on serving.
-//! - **Crossing costs a wake-up.** A [`RemoteGreenThread`] or a
-//!   [`green::mpsc`](crate::green::mpsc) message to another hub locks a
-//!   mutex and, if that hub sleeps, writes to its eventfd: a system call,
-//!   and a wake-up of the other core. Within a hub, [`Queue`](crate::Queue)
-//!   and [`spawn`](crate::spawn) cost no system call at all.
+//! - **Crossing costs a wake-up.** A [`HubHandle::spawn`] or a
+//!   [`green::mpsc`](crate::green::mpsc) message that wakes a green thread
+//!   of another hub locks a mutex and writes to that hub's eventfd: a system
+//!   call, and a wake-up of the other core (about 5 to 12 us per hop on a
+//!   small VM, see `BENCHMARKS.md`, against well under a microsecond for
+//!   [`Queue`](crate::Queue) and [`spawn`](crate::spawn()) within a hub).
+//!   Cross the hubs with batches of work, not with every small step.
+//! - **A busy hub reads its inbox when it polls**: when it runs out of
+//!   runnable green threads, and at least every 61 switches. Remote spawns and
+//!   wake-ups wait behind a hub's local work, never ahead of it.
 //! - One `epoll` instance, stack pool and run queue per hub: memory grows
 //!   with the number of hubs.
 //!
@@ -72,7 +77,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub use handle::{HubHandle, RemoteGreenThread};
-pub use serve::{serve, serve_on};
+pub use serve::{serve, serve_on, serve_on_with_pool};
 
 use inbox::{Inbox, Job};
 use oneshot::Promise;

@@ -8,11 +8,15 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::oneshot::Promise;
 use super::{Hubs, RemoteGreenThread};
+use crate::GreenPool;
 use crate::green::net::{TcpListener, TcpStream};
 
 /// The listen backlog of each hub's listener: bursts of thousands of
 /// connections are spread over the hubs, each queueing this many.
 const BACKLOG: i32 = 1024;
+
+/// Handler green threads per hub, as [`crate::serve`] has: Eventlet's default.
+const DEFAULT_POOL_SIZE: usize = 1000;
 
 /// Serves connections on `threads` new hubs (Eventlet's `serve`, on every
 /// core): each hub binds its own listener on `addr` with `SO_REUSEPORT`, so
@@ -88,6 +92,30 @@ where
     A: ToSocketAddrs,
     H: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
 {
+    serve_on_with_pool(hubs, addr, DEFAULT_POOL_SIZE, handler)
+}
+
+/// [`serve_on`] with `pool_size` handler green threads per hub (the
+/// default is 1000, Eventlet's): it bounds the connections each hub handles
+/// at once; past it, that hub waits for a handler to finish before it
+/// accepts again (as [`crate::serve_with_pool`] does).
+///
+/// ```no_run
+/// let hubs = eventlet_rt::hubs::Hubs::new(2)?;
+/// // Up to 20,000 connections at once, 10,000 per hub.
+/// eventlet_rt::hubs::serve_on_with_pool(&hubs, "0.0.0.0:6000", 10_000, |stream, _| drop(stream))?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn serve_on_with_pool<A, H>(
+    hubs: &Hubs,
+    addr: A,
+    pool_size: usize,
+    handler: H,
+) -> io::Result<()>
+where
+    A: ToSocketAddrs,
+    H: Fn(TcpStream, SocketAddr) + Send + Sync + 'static,
+{
     let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -105,8 +133,10 @@ where
             let handler = handler.clone();
             let first_end = first_end.clone();
             hubs.handle(index).spawn(move || {
-                let served = TcpListener::from_std(listener)
-                    .and_then(|listener| crate::serve(listener, move |s, a| handler(s, a)));
+                let pool = GreenPool::new(pool_size);
+                let served = TcpListener::from_std(listener).and_then(|listener| {
+                    crate::serve_with_pool(listener, &pool, move |s, a| handler(s, a))
+                });
                 let promise = crate::hub::lock_unpoisoned(&first_end).take();
                 if let Some(promise) = promise {
                     promise.set(Ok(served));

@@ -5,7 +5,12 @@
 //! cargo run --release -p eventlet-examples --bin echo_server                  # port 6000
 //! cargo run --release -p eventlet-examples --bin echo_server -- --port 0      # any free port
 //! cargo run --release -p eventlet-examples --bin echo_server -- --host 127.0.0.1 --verbose
+//! cargo run --release -p eventlet-examples --bin echo_server -- --threads 2   # a hub per core
 //! ```
+//!
+//! With `--threads N` above 1, `N` hubs each accept on their own
+//! `SO_REUSEPORT` listener (`eventlet_rt::hubs::serve`) and the kernel spreads
+//! the connections over them.
 //!
 //! The first line says the port it listens on. Try it with `nc localhost 6000`.
 
@@ -41,6 +46,9 @@ struct Options {
     /// Print a line per connection.
     #[arg(long)]
     verbose: bool,
+    /// Hubs (OS threads) to serve on; 1 runs everything on the main thread.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 fn main() -> io::Result<()> {
@@ -48,7 +56,11 @@ fn main() -> io::Result<()> {
         port,
         host,
         verbose,
+        threads,
     } = Options::parse();
+    if threads > 1 {
+        return serve_on_hubs(&host, port, threads, verbose);
+    }
 
     let server = eventlet_rt::listen((host.as_str(), port))?;
     println!(
@@ -70,4 +82,25 @@ fn main() -> io::Result<()> {
             _ => {}
         });
     }
+}
+
+/// `--threads N`: a hub per thread, each on its own `SO_REUSEPORT` listener.
+fn serve_on_hubs(host: &str, port: u16, threads: usize, verbose: bool) -> io::Result<()> {
+    // Every hub binds the same port: pick a free one first if asked for any.
+    let port = match port {
+        0 => std::net::TcpListener::bind((host, 0))?.local_addr()?.port(),
+        port => port,
+    };
+    println!("server socket listening with {threads} hubs on port {port}");
+    io::stdout().flush()?;
+    eventlet_rt::hubs::serve((host, port), threads, move |client, address| {
+        if verbose {
+            println!("accepted {address}");
+        }
+        match handle(client) {
+            Ok(bytes) if verbose => println!("{address} disconnected after {bytes} bytes"),
+            Err(error) if verbose => println!("{address} failed: {error}"),
+            _ => {}
+        }
+    })
 }
