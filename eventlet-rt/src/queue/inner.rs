@@ -12,7 +12,6 @@
 use std::cell::RefCell;
 use std::time::Instant;
 
-use super::GenericQueue;
 use super::storage::Storage;
 use crate::waiters::{self, WaitList, Waited};
 
@@ -127,27 +126,36 @@ impl<T, S: Storage<T>> Inner<T, S> {
     }
 }
 
-impl<T, S: Storage<T>> GenericQueue<T, S> {
+/// The blocking side of a queue: what its handles call, on the shared state.
+impl<T, S: Storage<T>> Inner<T, S> {
     /// Puts `item`, blocking while the queue is full until `deadline`.
-    pub(crate) fn put_until(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
-        let accepted = self.inner.borrow_mut().offer(item);
+    pub(crate) fn put_until(
+        cell: &RefCell<Self>,
+        item: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), PutError<T>> {
+        let accepted = cell.borrow_mut().offer(item);
         match accepted {
             Ok(Accepted::Stored) => Ok(()),
             Ok(Accepted::HandedToGetter) => {
-                if self.inner.borrow().capacity == Some(0) {
+                if cell.borrow().capacity == Some(0) {
                     // A rendezvous put returns once the getter has the item in
                     // hand: let it run first.
                     crate::yield_now();
                 }
                 Ok(())
             }
-            Err(PutError::Full(item)) => self.wait_for_room(item, deadline),
+            Err(PutError::Full(item)) => Self::wait_for_room(cell, item, deadline),
         }
     }
 
-    fn wait_for_room(&self, item: T, deadline: Option<Instant>) -> Result<(), PutError<T>> {
+    fn wait_for_room(
+        cell: &RefCell<Self>,
+        item: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), PutError<T>> {
         let waited = waiters::wait(
-            &self.inner,
+            cell,
             |inner| &mut inner.putters,
             Some(item),
             deadline,
@@ -163,22 +171,25 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     }
 
     /// Puts `item` if that needs no waiting.
-    pub(crate) fn offer(&self, item: T) -> Result<(), PutError<T>> {
-        self.inner.borrow_mut().offer(item).map(|_| ())
+    pub(crate) fn try_put(cell: &RefCell<Self>, item: T) -> Result<(), PutError<T>> {
+        cell.borrow_mut().offer(item).map(|_| ())
     }
 
     /// Takes an item, blocking while the queue is empty until `deadline`.
-    pub(crate) fn get_until(&self, deadline: Option<Instant>) -> Result<T, GetError> {
-        let taken = self.poll();
+    pub(crate) fn get_until(
+        cell: &RefCell<Self>,
+        deadline: Option<Instant>,
+    ) -> Result<T, GetError> {
+        let taken = Self::try_take(cell);
         if !matches!(taken, Err(GetError::Empty)) {
             return taken;
         }
         let waited = waiters::wait(
-            &self.inner,
+            cell,
             |inner| &mut inner.getters,
             None,
             deadline,
-            |inner: &RefCell<Inner<T, S>>, item| inner.borrow_mut().give_back(item),
+            |inner: &RefCell<Self>, item| inner.borrow_mut().give_back(item),
         );
         match waited {
             Waited::Woken(Some(item)) => Ok(item),
@@ -188,8 +199,8 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     }
 
     /// Takes an item if that needs no waiting.
-    pub(crate) fn poll(&self) -> Result<T, GetError> {
-        let mut inner = self.inner.borrow_mut();
+    pub(crate) fn try_take(cell: &RefCell<Self>) -> Result<T, GetError> {
+        let mut inner = cell.borrow_mut();
         match inner.take() {
             Some(item) => Ok(item),
             None => Err(GetError::Empty),
@@ -197,15 +208,9 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     }
 
     /// Blocks until every item put has been marked done.
-    pub(super) fn wait_until_done(&self) {
-        while self.inner.borrow().unfinished > 0 {
-            waiters::wait(
-                &self.inner,
-                |inner| &mut inner.joiners,
-                None,
-                None,
-                |_, ()| {},
-            );
+    pub(super) fn wait_until_done(cell: &RefCell<Self>) {
+        while cell.borrow().unfinished > 0 {
+            waiters::wait(cell, |inner| &mut inner.joiners, None, None, |_, ()| {});
         }
     }
 }

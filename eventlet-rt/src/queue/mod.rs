@@ -131,7 +131,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     /// assert_eq!(getter.wait().unwrap(), "hand-off");
     /// ```
     pub fn put(&self, item: T) {
-        if self.put_until(item, None).is_err() {
+        if Inner::put_until(&self.inner, item, None).is_err() {
             unreachable!("a queue without deadline nor receiver to close it accepts every put")
         }
     }
@@ -146,7 +146,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     /// assert_eq!(q.get(), 7);
     /// ```
     pub fn get(&self) -> T {
-        match self.get_until(None) {
+        match Inner::get_until(&self.inner, None) {
             Ok(item) => item,
             Err(_) => unreachable!("a queue without deadline nor senders to close it yields items"),
         }
@@ -161,7 +161,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     /// assert_eq!(q.try_put('b'), Err('b'));
     /// ```
     pub fn try_put(&self, item: T) -> Result<(), T> {
-        self.offer(item).map_err(PutError::into_item)
+        Inner::try_put(&self.inner, item).map_err(PutError::into_item)
     }
 
     /// Takes an item if one is there (or a putter is waiting) right now.
@@ -173,7 +173,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     /// assert_eq!(q.try_get(), Some(1));
     /// ```
     pub fn try_get(&self) -> Option<T> {
-        self.poll().ok()
+        Inner::try_take(&self.inner).ok()
     }
 
     /// Like [`put`](GenericQueue::put), giving the item back if the queue is
@@ -186,7 +186,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     /// assert_eq!(q.putting(), 0);
     /// ```
     pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), T> {
-        self.put_until(item, Some(Instant::now() + timeout))
+        Inner::put_until(&self.inner, item, Some(Instant::now() + timeout))
             .map_err(PutError::into_item)
     }
 
@@ -199,7 +199,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     /// assert_eq!(q.getting(), 0);
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Option<T> {
-        self.get_until(Some(Instant::now() + timeout)).ok()
+        Inner::get_until(&self.inner, Some(Instant::now() + timeout)).ok()
     }
 
     /// Items in the queue (not counting those of blocked putters).
@@ -338,7 +338,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     /// worker.kill();
     /// ```
     pub fn join(&self) {
-        self.wait_until_done();
+        Inner::wait_until_done(&self.inner);
     }
 
     /// Items put and not yet marked done with [`task_done`](GenericQueue::task_done).
