@@ -60,7 +60,7 @@ pub use ::http::{
 };
 pub use connector::GreenConnector;
 pub use resolver::GreenResolver;
-pub use server::{Body, Request, Response, Server, ShutdownHandle, reuseport_listeners};
+pub use server::{Body, Request, Response, Server, ShutdownHandle};
 pub use transport::GreenTransport;
 pub use ureq;
 

@@ -77,6 +77,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub use handle::{HubHandle, RemoteGreenThread};
+pub(crate) use serve::reuseport_listeners;
 pub use serve::{serve, serve_on, serve_on_with_pool};
 
 use inbox::{Inbox, Job};

@@ -14,6 +14,7 @@
 //! `GET /sleep?ms=N` (a green sleep, then 200).
 
 use std::io::{self, Write};
+use std::net::ToSocketAddrs;
 use std::time::Duration;
 
 use clap::Parser;
@@ -92,9 +93,25 @@ fn main() -> io::Result<()> {
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let listeners = eventlet_rt::http::reuseport_listeners((host.as_str(), port), threads)?;
-    let addr = listeners[0].local_addr()?;
-    println!("listening on http://{addr}/");
-    io::stdout().flush()?;
-    Server::new(app).serve_threads(listeners)
+    let hubs = eventlet_rt::hubs::Hubs::new(threads)?;
+    // Every hub listens on the same port: with port 0, pick a free one first.
+    let port = match port {
+        0 => std::net::TcpListener::bind((host.as_str(), 0))?
+            .local_addr()?
+            .port(),
+        port => port,
+    };
+    let addr = (host.as_str(), port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on"))?;
+    // Announce the address once the hubs accept on it.
+    std::thread::spawn(move || {
+        while std::net::TcpStream::connect(addr).is_err() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        println!("listening on http://{addr}/");
+        let _ = io::stdout().flush();
+    });
+    Server::new(app).serve_on(&hubs, addr)
 }

@@ -60,19 +60,19 @@ mod chunked;
 mod conn;
 mod date;
 mod encode;
+mod hubs;
 mod limits;
 mod parse;
 mod shutdown;
-mod threads;
 mod wire;
 
 use std::io;
+use std::net::ToSocketAddrs;
 use std::rc::Rc;
 use std::time::Duration;
 
 pub use body::Body;
 pub use shutdown::ShutdownHandle;
-pub use threads::reuseport_listeners;
 
 use crate::green::net::TcpListener;
 use crate::green::tls::TlsAcceptor;
@@ -90,7 +90,7 @@ pub type Response = ::http::Response<Body>;
 /// An HTTP/1.1 server around `handler`; see the [module](self) for what it
 /// speaks. Build it, adjust its settings, then [`serve`](Server::serve) a
 /// listener (one hub), [`serve_tls`](Server::serve_tls), or
-/// [`serve_threads`](Server::serve_threads) (one hub per listener).
+/// [`serve_on`](Server::serve_on) (every hub of a [`Hubs`](crate::hubs::Hubs)).
 ///
 /// ```
 /// use std::time::Duration;
@@ -358,30 +358,41 @@ impl<H> Server<H>
 where
     H: Fn(Request) -> Response + Send + Sync + 'static,
 {
-    /// Serves on many hubs: each listener on its own new OS thread with its
-    /// own hub, all sharing `handler` (hence `Send + Sync`). Give it the
-    /// listeners of [`reuseport_listeners`] so that the kernel spreads the
-    /// connections. Blocks the calling OS thread until every hub has stopped
-    /// (after a [shutdown](Server::shutdown_handle), `Ok(())`); an accept
-    /// error on one hub shuts the others down and is returned. Settings
-    /// such as the connection limit apply to each hub.
+    /// Serves on every hub of `hubs`: each hub binds its own listener on
+    /// `addr` with `SO_REUSEPORT` (port 0: one free port for all), so that
+    /// the kernel spreads the connections, and serves it as
+    /// [`serve`](Server::serve) does, all sharing `handler` (hence
+    /// `Send + Sync`). Settings such as the connection limit apply to each
+    /// hub. Blocks the calling thread until every hub has stopped: after a
+    /// [shutdown](Server::shutdown_handle), `Ok(())`; an accept error on
+    /// one hub shuts the others down and is returned. Call it from an OS
+    /// thread that is not one of the hubs.
     ///
     /// ```
-    /// use eventlet_rt::http::{reuseport_listeners, Body, Response, Server};
+    /// use eventlet_rt::http::{Body, Response, Server};
+    /// use eventlet_rt::hubs::Hubs;
     ///
-    /// let listeners = reuseport_listeners("127.0.0.1:0", 2)?;
-    /// let url = format!("http://{}/", listeners[0].local_addr()?);
+    /// let hubs = std::sync::Arc::new(Hubs::new(2)?);
+    /// // Find a free port first: every hub must listen on the same one.
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     /// let server = Server::new(|_| Response::new(Body::from("from some hub")));
     /// let stop = server.shutdown_handle();
-    /// let serving = std::thread::spawn(move || server.serve_threads(listeners));
-    /// let mut response = eventlet_rt::http::agent().get(&url).call()?;
+    /// let serving = hubs.clone();
+    /// let serving = std::thread::spawn(move || server.serve_on(&serving, ("127.0.0.1", port)));
+    /// let url = format!("http://127.0.0.1:{port}/");
+    /// let mut response = loop {
+    ///     match eventlet_rt::http::agent().get(&url).call() {
+    ///         Ok(response) => break response,
+    ///         Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+    ///     }
+    /// };
     /// assert_eq!(response.body_mut().read_to_string()?, "from some hub");
     /// stop.shutdown();
     /// serving.join().unwrap()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn serve_threads(self, listeners: Vec<std::net::TcpListener>) -> io::Result<()> {
-        threads::serve_threads(self.handler, self.settings, self.shutdown, listeners)
+    pub fn serve_on(self, hubs: &crate::hubs::Hubs, addr: impl ToSocketAddrs) -> io::Result<()> {
+        hubs::serve_on(self.handler, self.settings, self.shutdown, hubs, addr)
     }
 }
 
