@@ -210,6 +210,7 @@ mod pool;
 pub mod queue;
 mod semaphore;
 mod serve;
+mod signal_chain;
 mod sleep;
 mod stack_pool;
 mod task;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use child::{CHILD_DONE, is_child, run_child};
+use child::{CHILD_DONE, is_child, stderr_of_finished_child};
 use eventlet_rt::{sleep, spawn_n, yield_now};
 
 /// Counts itself closed after a green sleep of `delay`.
@@ -142,13 +142,7 @@ fn child_destructor_blocks_past_the_grace_period() {
 
 #[test]
 fn a_destructor_blocked_past_the_grace_period_is_abandoned_and_reported() {
-    let output = run_child("child_destructor_blocks_past_the_grace_period");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stdout.contains(CHILD_DONE),
-        "child failed:\n{stdout}\n{stderr}"
-    );
+    let stderr = stderr_of_finished_child("child_destructor_blocks_past_the_grace_period");
     assert!(
         stderr.contains("abandoned") && stderr.contains("stubborn-closer"),
         "the abandoned green thread is not named: {stderr}"

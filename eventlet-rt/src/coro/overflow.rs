@@ -8,6 +8,8 @@
 use std::cell::Cell;
 use std::sync::Once;
 
+use crate::signal_chain::call_previous;
+
 thread_local! {
     static FAULTED: Cell<bool> = const { Cell::new(false) };
 }
@@ -59,22 +61,9 @@ extern "C" fn note_fault(
     // SAFETY: `PREVIOUS` was filled before this handler was installed and is
     // never written again.
     let previous = unsafe { &*(&raw const PREVIOUS[index]).cast::<libc::sigaction>() };
-    let handler = previous.sa_sigaction;
-    if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
+    if !call_previous(previous, signal, info, context) {
         // SAFETY: restoring the previous disposition and returning makes the
         // faulting instruction fault again under it, as if we were not here.
         unsafe { libc::sigaction(signal, previous, std::ptr::null_mut()) };
-        return;
-    }
-    if previous.sa_flags & libc::SA_SIGINFO != 0 {
-        // SAFETY: the previous handler was installed with `SA_SIGINFO`, so it
-        // has this signature; we pass it the arguments the kernel gave us.
-        let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-            unsafe { std::mem::transmute(handler) };
-        handler(signal, info, context);
-    } else {
-        // SAFETY: without `SA_SIGINFO` the handler takes the signal number only.
-        let handler: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(handler) };
-        handler(signal);
     }
 }

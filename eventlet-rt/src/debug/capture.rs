@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::signal_chain::call_previous;
+
 const MAX_FRAMES: usize = 64;
 
 /// One capture at a time: the watchdog is a single thread and waits for each.
@@ -35,21 +37,8 @@ fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::
     let Some(previous) = PREVIOUS.get() else {
         return;
     };
-    let handler = previous.sa_sigaction;
-    if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
-        return; // SIGURG's default action is to ignore it
-    }
-    if previous.sa_flags & libc::SA_SIGINFO != 0 {
-        // SAFETY: installed with `SA_SIGINFO`, the handler has this signature;
-        // it gets the arguments the kernel gave us.
-        let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-            unsafe { std::mem::transmute(handler) };
-        handler(signal, info, context);
-    } else {
-        // SAFETY: without `SA_SIGINFO` a handler takes the signal number only.
-        let handler: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(handler) };
-        handler(signal);
-    }
+    // SIGURG's default action is to ignore it: nothing to do then.
+    call_previous(previous, signal, info, context);
 }
 
 fn record_stack() {
