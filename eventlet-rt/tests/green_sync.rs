@@ -276,3 +276,25 @@ fn a_writer_killed_right_after_its_grant_passes_the_lock_on() {
     assert_eq!(late_reader.wait().unwrap(), 0);
     assert!(lock.try_write().is_ok(), "nothing is left holding it");
 }
+
+#[test]
+fn another_green_threads_unwind_does_not_poison_a_lock() {
+    struct SlowClose;
+    impl Drop for SlowClose {
+        fn drop(&mut self) {
+            sleep(Duration::from_millis(20));
+        }
+    }
+    let mutex = Mutex::new(0);
+    let guard = mutex.lock().unwrap();
+    let closing = spawn(|| {
+        let _close = SlowClose;
+        sleep(Duration::from_secs(60));
+    });
+    yield_now();
+    closing.kill(); // it unwinds into SlowClose and is suspended there, mid-unwind
+    yield_now();
+    drop(guard); // this green thread is not unwinding
+    assert!(!mutex.is_poisoned());
+    assert!(closing.wait().unwrap_err().is_killed());
+}

@@ -55,7 +55,7 @@ pub(crate) use poller::Direction;
 pub(crate) use poller::RemoteInbox;
 pub(crate) use remote::{RemoteCompletion, RemoteWaker, WaitQueue, lock_unpoisoned, wait_on};
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
-pub(crate) use unwind::{catch, catch_user_panic, rethrow};
+pub(crate) use unwind::{catch, catch_user_panic, is_unwinding, rethrow};
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {

@@ -35,6 +35,12 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
     })
 }
 
+/// Whether the running task is unwinding now (a panic, a kill or a timeout
+/// under way on its stack); false outside any hub.
+pub(crate) fn is_unwinding() -> bool {
+    std::thread::panicking() && existing().is_some_and(|hub| hub.current_header().unwinding.get())
+}
+
 /// Unwinds the running task if an interrupt is pending for it.
 #[inline]
 pub(super) fn raise_interrupt(header: &Header) {

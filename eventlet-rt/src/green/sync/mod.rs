@@ -42,6 +42,7 @@
 mod barrier;
 mod condvar;
 mod mutex;
+mod poison;
 mod rwlock;
 
 pub use barrier::{Barrier, BarrierWaitResult};

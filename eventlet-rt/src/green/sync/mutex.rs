@@ -1,11 +1,11 @@
 //! Green `Mutex`: std's API on the semaphore's permit counter with one permit.
 
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
-use std::thread;
+use std::sync::{LockResult, TryLockError, TryLockResult};
 
+use super::poison::Poison;
 use crate::semaphore::{Permits, take_permit};
 
 /// A mutual exclusion lock for green threads, with `std::sync::Mutex`'s API.
@@ -44,7 +44,7 @@ use crate::semaphore::{Permits, take_permit};
 /// ```
 pub struct Mutex<T: ?Sized> {
     permit: RefCell<Permits>,
-    poisoned: Cell<bool>,
+    poison: Poison,
     data: UnsafeCell<T>,
 }
 
@@ -58,7 +58,7 @@ impl<T> Mutex<T> {
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
             permit: RefCell::new(Permits::new(1)),
-            poisoned: Cell::new(false),
+            poison: Poison::default(),
             data: UnsafeCell::new(value),
         }
     }
@@ -70,12 +70,8 @@ impl<T> Mutex<T> {
     /// assert_eq!(m.into_inner().unwrap(), "x");
     /// ```
     pub fn into_inner(self) -> LockResult<T> {
-        let poisoned = self.poisoned.get();
-        let value = self.data.into_inner();
-        match poisoned {
-            true => Err(PoisonError::new(value)),
-            false => Ok(value),
-        }
+        let poison = &self.poison;
+        poison.result(self.data.into_inner())
     }
 }
 
@@ -119,7 +115,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert!(!m.is_poisoned());
     /// ```
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned.get()
+        self.poison.get()
     }
 
     /// Clears the poison, after the value has been checked or repaired.
@@ -138,7 +134,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert!(m.lock().is_ok());
     /// ```
     pub fn clear_poison(&self) {
-        self.poisoned.set(false);
+        self.poison.clear();
     }
 
     /// The value, through `&mut self`: no locking needed.
@@ -149,32 +145,23 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock().unwrap(), 2);
     /// ```
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
-        let poisoned = self.poisoned.get();
-        let value = self.data.get_mut();
-        match poisoned {
-            true => Err(PoisonError::new(value)),
-            false => Ok(value),
-        }
+        let poison = &self.poison;
+        poison.result(self.data.get_mut())
     }
 
     /// The guard for a lock just taken, poisoned or not.
     fn guard(&self) -> LockResult<MutexGuard<'_, T>> {
         let guard = MutexGuard {
             mutex: self,
-            panicking: thread::panicking(),
+            panicking: Poison::unwinding(),
         };
-        match self.poisoned.get() {
-            true => Err(PoisonError::new(guard)),
-            false => Ok(guard),
-        }
+        self.poison.result(guard)
     }
 
     /// Gives the lock back (to the longest waiter first), poisoning it if the holder
     /// started unwinding while holding it.
     fn unlock(&self, panicking_at_lock: bool) {
-        if !panicking_at_lock && thread::panicking() {
-            self.poisoned.set(true);
-        }
+        self.poison.guard_dropped(panicking_at_lock);
         self.permit.borrow_mut().release();
     }
 }
@@ -199,7 +186,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
             Err(TryLockError::Poisoned(poisoned)) => d.field("data", &&*poisoned.into_inner()),
             Err(TryLockError::WouldBlock) => d.field("data", &format_args!("<locked>")),
         };
-        d.field("poisoned", &self.poisoned.get())
+        d.field("poisoned", &self.poison.get())
             .finish_non_exhaustive()
     }
 }

@@ -1,11 +1,11 @@
 //! Green `RwLock`: many readers or one writer, granted in arrival order.
 
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
-use std::thread;
+use std::sync::{LockResult, TryLockError, TryLockResult};
 
+use super::poison::Poison;
 use crate::waiters::{self, WaitList};
 
 /// What a waiter waits for.
@@ -68,7 +68,7 @@ impl State {
 /// ```
 pub struct RwLock<T: ?Sized> {
     state: RefCell<State>,
-    poisoned: Cell<bool>,
+    poison: Poison,
     data: UnsafeCell<T>,
 }
 
@@ -86,7 +86,7 @@ impl<T> RwLock<T> {
                 writer: false,
                 waiters: WaitList::new(),
             }),
-            poisoned: Cell::new(false),
+            poison: Poison::default(),
             data: UnsafeCell::new(value),
         }
     }
@@ -98,12 +98,8 @@ impl<T> RwLock<T> {
     /// assert_eq!(lock.into_inner().unwrap(), 3);
     /// ```
     pub fn into_inner(self) -> LockResult<T> {
-        let poisoned = self.poisoned.get();
-        let value = self.data.into_inner();
-        match poisoned {
-            true => Err(PoisonError::new(value)),
-            false => Ok(value),
-        }
+        let poison = &self.poison;
+        poison.result(self.data.into_inner())
     }
 }
 
@@ -117,7 +113,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         self.acquire(Access::Read);
-        self.poison_check(RwLockReadGuard { lock: self })
+        self.poison.result(RwLockReadGuard { lock: self })
     }
 
     /// Locks for reading if that is possible right now.
@@ -134,7 +130,7 @@ impl<T: ?Sized> RwLock<T> {
         if !self.try_acquire(Access::Read) {
             return Err(TryLockError::WouldBlock);
         }
-        Ok(self.poison_check(RwLockReadGuard { lock: self })?)
+        Ok(self.poison.result(RwLockReadGuard { lock: self })?)
     }
 
     /// Locks for writing, blocking the calling green thread while anyone else holds it.
@@ -146,7 +142,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         self.acquire(Access::Write);
-        self.poison_check(self.write_guard())
+        self.poison.result(self.write_guard())
     }
 
     /// Locks for writing if nobody holds the lock right now.
@@ -162,7 +158,7 @@ impl<T: ?Sized> RwLock<T> {
         if !self.try_acquire(Access::Write) {
             return Err(TryLockError::WouldBlock);
         }
-        Ok(self.poison_check(self.write_guard())?)
+        Ok(self.poison.result(self.write_guard())?)
     }
 
     /// Whether a writer panicked while holding the lock.
@@ -171,7 +167,7 @@ impl<T: ?Sized> RwLock<T> {
     /// assert!(!eventlet_rt::green::sync::RwLock::new(0).is_poisoned());
     /// ```
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned.get()
+        self.poison.get()
     }
 
     /// Clears the poison.
@@ -182,7 +178,7 @@ impl<T: ?Sized> RwLock<T> {
     /// assert!(!lock.is_poisoned());
     /// ```
     pub fn clear_poison(&self) {
-        self.poisoned.set(false);
+        self.poison.clear();
     }
 
     /// The value, through `&mut self`: no locking needed.
@@ -193,12 +189,8 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(*lock.read().unwrap(), 5);
     /// ```
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
-        let poisoned = self.poisoned.get();
-        let value = self.data.get_mut();
-        match poisoned {
-            true => Err(PoisonError::new(value)),
-            false => Ok(value),
-        }
+        let poison = &self.poison;
+        poison.result(self.data.get_mut())
     }
 
     /// Takes `access` at once when nobody waits ahead and the lock allows it.
@@ -236,14 +228,7 @@ impl<T: ?Sized> RwLock<T> {
     fn write_guard(&self) -> RwLockWriteGuard<'_, T> {
         RwLockWriteGuard {
             lock: self,
-            panicking: thread::panicking(),
-        }
-    }
-
-    fn poison_check<G>(&self, guard: G) -> LockResult<G> {
-        match self.poisoned.get() {
-            true => Err(PoisonError::new(guard)),
-            false => Ok(guard),
+            panicking: Poison::unwinding(),
         }
     }
 }
@@ -268,7 +253,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
             Err(TryLockError::Poisoned(poisoned)) => d.field("data", &&*poisoned.into_inner()),
             Err(TryLockError::WouldBlock) => d.field("data", &format_args!("<locked>")),
         };
-        d.field("poisoned", &self.poisoned.get())
+        d.field("poisoned", &self.poison.get())
             .finish_non_exhaustive()
     }
 }
@@ -337,9 +322,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
-        if !self.panicking && thread::panicking() {
-            self.lock.poisoned.set(true);
-        }
+        self.lock.poison.guard_dropped(self.panicking);
         self.lock.state.borrow_mut().release(Access::Write);
     }
 }
