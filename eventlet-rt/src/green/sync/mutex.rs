@@ -18,7 +18,7 @@ use crate::semaphore::{Permits, take_permit};
 ///
 /// Poisoning is std's: a green thread that panics (or is killed, or timed out) while
 /// holding the guard poisons the mutex, and later `lock` calls return
-/// [`PoisonError`], whose `into_inner` still gives the guard.
+/// [`PoisonError`](std::sync::PoisonError), whose `into_inner` still gives the guard.
 ///
 /// It is for the green threads of one OS thread (`!Sync`): share it with `Rc`, or with
 /// `Arc` in code written for std.
