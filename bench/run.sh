@@ -36,6 +36,8 @@ MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000 1000000"}
 CONNECTIONS=${CONNECTIONS:-"1 100 1000"}
 HTTP_REPEATS=${HTTP_REPEATS:-3}     # wrk rounds per server, route and hub count
 HTTP_SECONDS=${HTTP_SECONDS:-5}     # measured seconds per wrk run (after 1 s warm-up)
+CORES_THREADS=${CORES_THREADS:-2}  # threads of every server in the cores part's echo
+CORES_CONNECTIONS=${CORES_CONNECTIONS:-"100 1000"}
 PORT=${PORT:-9400}
 RESULTS=$BENCH_DIR/target/bench-results
 BIN=$BENCH_DIR/target/release
@@ -262,6 +264,51 @@ fi
 if wanted cores; then
 echo "== many cores (both cores, no pinning: every runtime runs 2 threads)"
 run timeout 300 "$BIN/many_cores" "$ECHO_SECONDS" >"$RESULTS/cores.md"
+
+echo "== echo over $CORES_THREADS threads (nothing pinned; the load generator shares the cores)"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+declare -A CORES_SERVERS=(
+    [eventlet-rt-1]="$BIN/echo_eventlet 127.0.0.1:PORT 1"
+    [eventlet-rt-n]="$BIN/echo_eventlet 127.0.0.1:PORT $CORES_THREADS"
+    [mio-n]="$BIN/echo_mio 127.0.0.1:PORT $CORES_THREADS"
+    [tokio-n]="$BIN/echo_tokio 127.0.0.1:PORT $CORES_THREADS"
+    [may-n]="$BIN/echo_may 127.0.0.1:PORT $CORES_THREADS"
+)
+CORES_ORDER=(eventlet-rt-1 eventlet-rt-n mio-n tokio-n may-n)
+: >"$RESULTS/echo-cores.jsonl"
+declare -A PORTS=() PIDS=()
+for server in "${CORES_ORDER[@]}"; do
+    PORT=$((PORT + 1))
+    command=${CORES_SERVERS[$server]//PORT/$PORT}
+    echo "$command &" >>"$RESULTS/commands.txt"
+    # shellcheck disable=SC2086 # the server command is split on purpose
+    $command &
+    PORTS[$server]=$PORT PIDS[$server]=$!
+done
+sleep 1 # let every server bind its port
+for round in $(seq 1 "$ECHO_REPEATS"); do
+    echo "round $round, load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/cores-load.txt"
+    for connections in $CORES_CONNECTIONS; do
+        for k in "${!CORES_ORDER[@]}"; do
+            server=${CORES_ORDER[$(((k + round - 1) % ${#CORES_ORDER[@]}))]}
+            line=$(run timeout 60 "$BIN/loadgen" "127.0.0.1:${PORTS[$server]}" "$connections" 64 "$ECHO_SECONDS" "${PIDS[$server]}") || line=""
+            if [ -n "$line" ]; then
+                echo "{\"server\":\"$server\",\"round\":$round,\"result\":$line}" >>"$RESULTS/echo-cores.jsonl"
+            else
+                echo "{\"server\":\"$server\",\"round\":$round,\"skipped\":\"load generator failed at $connections connections\"}" >>"$RESULTS/echo-cores.jsonl"
+            fi
+        done
+    done
+done
+for pid in "${PIDS[@]}"; do
+    kill "$pid" && wait "$pid" 2>/dev/null || true
+done
+unset PORTS PIDS
+{
+    echo
+    "$BIN/report" --echo-cores "$RESULTS/echo-cores.jsonl" "$CORES_THREADS"
+    echo "Load average by round: $(sed 's/^round [0-9]*, load average //' "$RESULTS/cores-load.txt" | paste -sd';' | sed 's/;/; /g')."
+} >>"$RESULTS/cores.md"
 fi
 
 echo "== report"

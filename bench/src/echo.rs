@@ -1,5 +1,6 @@
-//! What every echo server shares: its address, its buffer size and, for the
-//! blocking-style servers, the loop that echoes one connection.
+//! What every echo server shares: its command line (`ADDR [THREADS]`), its
+//! buffer size and, for the blocking-style servers, the loop that echoes one
+//! connection.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -19,6 +20,16 @@ pub fn address_from_args() -> SocketAddr {
         "echo servers listen on loopback only"
     );
     addr
+}
+
+/// The thread count from the second argument: hubs, workers or event loops
+/// (default 1, the one-core servers of the `echo` part).
+pub fn threads_from_args() -> usize {
+    let threads = std::env::args()
+        .nth(2)
+        .map_or(1, |n| n.parse().expect("THREADS, a positive number"));
+    assert!(threads >= 1, "THREADS is at least 1");
+    threads
 }
 
 /// Echoes everything `stream` sends back to it until it closes or fails,

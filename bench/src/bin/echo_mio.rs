@@ -1,6 +1,8 @@
 //! A hand-written single-threaded `mio` echo server: the limit for one core.
 //!
-//! `echo_mio [ADDR]`. Edge-triggered: every readable event reads until
+//! `echo_mio [ADDR [THREADS]]`: with THREADS above 1, that many independent
+//! loops on threads of their own, each with its own `SO_REUSEPORT` listener
+//! (the limit for thread-per-core on THREADS cores). Edge-triggered: every readable event reads until
 //! `WouldBlock`, writing each chunk straight back; a write that would block
 //! keeps the rest and waits for writable.
 
@@ -45,7 +47,25 @@ impl Connection {
 }
 
 fn main() -> io::Result<()> {
-    let mut listener = TcpListener::bind(echo::address_from_args())?;
+    let addr = echo::address_from_args();
+    let threads = echo::threads_from_args();
+    if threads == 1 {
+        return serve(TcpListener::bind(addr)?);
+    }
+    let loops: Vec<_> = (0..threads)
+        .map(|_| {
+            let listener = TcpListener::from_std(eventlet_bench::http::reuseport_listener(addr));
+            std::thread::spawn(move || serve(listener))
+        })
+        .collect();
+    for event_loop in loops {
+        event_loop.join().expect("an event loop panicked")?;
+    }
+    Ok(())
+}
+
+/// One event loop: accepts on `listener` and echoes every connection it got.
+fn serve(mut listener: TcpListener) -> io::Result<()> {
     let mut poll = Poll::new()?;
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;

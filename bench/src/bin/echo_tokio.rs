@@ -1,6 +1,7 @@
-//! A tokio `current_thread` echo server: one task per connection.
+//! A tokio echo server: one task per connection, on `current_thread`, or on
+//! `multi_thread` with WORKERS workers.
 //!
-//! `echo_tokio [ADDR]`
+//! `echo_tokio [ADDR [WORKERS]]` (default 1: `current_thread`).
 
 use eventlet_bench::echo::{self, BUFFER};
 use eventlet_bench::peers;
@@ -22,7 +23,16 @@ async fn echo(mut stream: TcpStream) {
 }
 
 fn main() -> std::io::Result<()> {
-    peers::tokio_current_thread().block_on(async {
+    let workers = echo::threads_from_args();
+    let runtime = if workers > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()?
+    } else {
+        peers::tokio_current_thread()
+    };
+    runtime.block_on(async {
         let listener = TcpListener::bind(echo::address_from_args()).await?;
         loop {
             let (stream, _) = listener.accept().await?;

@@ -16,13 +16,13 @@ const SERVERS: [&str; 6] = [
 ];
 
 #[derive(Default)]
-struct Figures {
-    round_trips_per_sec: Vec<f64>,
-    p50_us: Vec<f64>,
-    p99_us: Vec<f64>,
-    cpu_us: Vec<f64>,
+pub struct Figures {
+    pub round_trips_per_sec: Vec<f64>,
+    pub p50_us: Vec<f64>,
+    pub p99_us: Vec<f64>,
+    pub cpu_us: Vec<f64>,
     /// Server CPU per round trip by round, for ratios within a round.
-    cpu_us_by_round: BTreeMap<u64, f64>,
+    pub cpu_us_by_round: BTreeMap<u64, f64>,
 }
 
 /// How one server's CPU per round trip compares with another's.
@@ -31,7 +31,7 @@ struct Figures {
 /// the load of a shared machine drifts over minutes: the ratio is the median
 /// of the ratios within each round both servers ran in. Without round
 /// numbers (older results) it is the ratio of the two medians.
-fn cpu_ratio(ours: &Figures, theirs: &Figures) -> Option<(f64, usize)> {
+pub fn cpu_ratio(ours: &Figures, theirs: &Figures) -> Option<(f64, usize)> {
     let mut within_rounds: Vec<f64> = ours
         .cpu_us_by_round
         .iter()
@@ -45,18 +45,11 @@ fn cpu_ratio(ours: &Figures, theirs: &Figures) -> Option<(f64, usize)> {
     Some((ours.median / theirs.median, 0))
 }
 
-pub fn write(out: &mut String, lines: &str) {
-    writeln!(
-        out,
-        "## Echo, 64-byte messages, server and load generator on separate cores\n"
-    )
-    .unwrap();
-    writeln!(
-        out,
-        "Server CPU per round trip is the figure to compare at 100 and 1,000 connections; at 1 \
-         connection every server only measures the wake-up latency between the two cores.\n"
-    )
-    .unwrap();
+/// Loadgen lines tagged with their server (and round), by connection count
+/// and server; and the notes of servers skipped.
+pub type Parsed = (BTreeMap<(u64, String), Figures>, Vec<String>);
+
+pub fn parse(lines: &str) -> Parsed {
     let mut figures: BTreeMap<(u64, String), Figures> = BTreeMap::new();
     let mut notes = Vec::new();
     for line in lines.lines() {
@@ -87,6 +80,22 @@ pub fn write(out: &mut String, lines: &str) {
             entry.cpu_us_by_round.insert(round, cpu);
         }
     }
+    (figures, notes)
+}
+
+pub fn write(out: &mut String, lines: &str) {
+    writeln!(
+        out,
+        "## Echo, 64-byte messages, server and load generator on separate cores\n"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "Server CPU per round trip is the figure to compare at 100 and 1,000 connections; at 1 \
+         connection every server only measures the wake-up latency between the two cores.\n"
+    )
+    .unwrap();
+    let (figures, notes) = parse(lines);
     writeln!(
         out,
         "| connections | server | round trips/s | p50 | p99 | server CPU per round trip | ÷ mio |\n|---|---|---|---|---|---|---|"

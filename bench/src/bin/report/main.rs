@@ -5,8 +5,12 @@
 //! `memory.jsonl` (idle_memory lines), `echo.jsonl` (loadgen lines tagged
 //! with their server), `http.jsonl` (http_wrk lines tagged with server,
 //! hubs, route and round), `machine.txt` and `commands.txt`.
+//!
+//! `report --echo-cores FILE THREADS` prints only the echo-over-every-core
+//! section of the `cores` part, from FILE (`echo-cores.jsonl`).
 
 mod echo;
+mod echo_cores;
 mod http;
 mod memory;
 mod micro;
@@ -17,6 +21,18 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).is_some_and(|a| a == "--echo-cores") {
+        let (file, threads) = (&args[2], &args[3]);
+        let mut out = String::new();
+        echo_cores::write(
+            &mut out,
+            &fs::read_to_string(file).unwrap_or_default(),
+            threads,
+        );
+        print!("{out}");
+        return;
+    }
     let dir = PathBuf::from(std::env::args().nth(1).expect("usage: report RESULTS_DIR"));
     let mut out = String::new();
     writeln!(
