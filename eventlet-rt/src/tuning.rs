@@ -13,6 +13,22 @@ use std::time::Duration;
 /// is a system call, made only while a green thread waits on one.
 pub(crate) const SWITCHES_BETWEEN_POLLS: u32 = 61;
 
+/// Before it blocks in its poller, a hub whose last wake-ups came from other
+/// threads (a remote spawn, a `green::mpsc` message from another hub) spins
+/// on its inbox this long: an answer that comes within it costs the poster
+/// no eventfd write and this hub no sleep and wake-up (5 to 12 us each on a
+/// small VM). A spin that waits in vain stops the spinning until the next
+/// remote post, so a hub costs at most this much CPU per remote post, and an
+/// idle or purely local hub nothing. Sockets that become ready during a spin
+/// are seen when it ends. Zero switches it off.
+pub(crate) const REMOTE_SPIN: Duration = Duration::from_micros(20);
+
+/// After spins in vain, a hub spins before only one block in 1, 2, 4, ... up
+/// to this many: on a machine whose every core is busy, a spinning hub holds
+/// the core its peer needs to answer, and spinning each time made a
+/// cross-hub ping-pong twice as slow as never spinning (`BENCHMARKS.md`).
+pub(crate) const REMOTE_SPIN_BACKOFF: u32 = 64;
+
 /// With at least this many tasks queued, the hub prefetches the stacks of the
 /// tasks about to run: so many are unlikely to all be in the cache, and with
 /// fewer the check would cost more than it saves.

@@ -1,7 +1,10 @@
 //! Many cores: eventlet-rt's `Hubs` against tokio `multi_thread` and `may`,
 //! each with 2 worker threads, in one process run. Prints a Markdown section.
 //!
-//! `many_cores [SECONDS]` (default 2 per throughput run)
+//! `many_cores [SECONDS]` (default 2 per throughput run), or
+//! `many_cores --crossings [ROUNDS]`: only eventlet-rt's remote spawn+wait
+//! and ping-pong, ROUNDS times (default 5), one line each (for A/B runs of
+//! two builds).
 //!
 //! - CPU-bound handlers: 32 client threads each send 8-byte requests over
 //!   their own connection; the server does about 200 us of computation per
@@ -283,7 +286,25 @@ fn micros(d: Duration) -> String {
     format!("{:.2} us", d.as_secs_f64() * 1e6)
 }
 
+/// `--crossings`: eventlet-rt's two crossings, `rounds` times, one line each.
+fn crossings(rounds: usize) {
+    let hubs = Hubs::new(WORKERS).unwrap();
+    for _ in 0..rounds {
+        let spawn = eventlet_spawn_wait(&hubs);
+        let ping = eventlet_ping_pong(&hubs);
+        println!(
+            "spawn+wait {} ping-pong {}",
+            micros(spawn),
+            micros(ping)
+        );
+    }
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--crossings") {
+        let rounds = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+        return crossings(rounds);
+    }
     let seconds: f64 = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())

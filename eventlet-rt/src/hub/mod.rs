@@ -25,6 +25,7 @@ mod poller;
 mod prefetch;
 mod refusals;
 mod remote;
+mod remote_inbox;
 mod snapshot;
 mod teardown;
 mod unwind;
@@ -52,8 +53,8 @@ use unwind::raise_interrupt;
 pub(crate) use io::IoRegistration;
 pub(crate) use observe::SwitchObserver;
 pub(crate) use poller::Direction;
-pub(crate) use poller::RemoteInbox;
 pub(crate) use remote::{RemoteCompletion, RemoteWaker, WaitQueue, lock_unpoisoned, wait_on};
+pub(crate) use remote_inbox::RemoteInbox;
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
 pub(crate) use unwind::{catch, catch_user_panic, is_unwinding, rethrow};
 

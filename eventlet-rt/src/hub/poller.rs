@@ -1,17 +1,20 @@
 //! The hub's link to `mio`: readiness of registered sources, and wake-ups from
-//! other OS threads (the thread pool) through a `mio::Waker`.
+//! other OS threads (the thread pool, other hubs) through its
+//! [`RemoteInbox`] and a `mio::Waker`.
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
-use std::sync::{Arc, Mutex};
+use std::os::fd::RawFd;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Registry, Token};
 use slab::Slab;
 use smallvec::SmallVec;
 
+use super::remote_inbox::{RemoteInbox, Spinning, Taken};
 use crate::task::TaskRef;
+use crate::tuning::REMOTE_SPIN;
 
 /// The token of the waker; source tokens are slab keys, far below it.
 const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -68,42 +71,6 @@ fn wake_all(waiters: &mut Waiters, wake: &mut impl FnMut(TaskRef)) {
     }
 }
 
-/// A descriptor handed back to its hub by another OS thread, to be
-/// deregistered and closed there.
-pub(crate) type Released = Box<dyn AsRawFd + Send>;
-
-/// What other OS threads post to a hub: wake-ups, as (slot, sequence) of a
-/// remote wait, and sources dropped away from home, as (slot, descriptor).
-pub(crate) struct RemoteInbox {
-    posted: Mutex<Vec<(usize, u64)>>,
-    released: Mutex<Vec<(usize, Released)>>,
-    waker: mio::Waker,
-}
-
-impl RemoteInbox {
-    /// Hands the source registered at `slot` back to this hub, which
-    /// deregisters it and then drops `fd` (closing it). Callable from any
-    /// OS thread; if the hub is gone, `fd` closes when the inbox drops.
-    #[cfg(feature = "http")]
-    pub(crate) fn release(&self, slot: usize, fd: Released) {
-        self.released
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push((slot, fd));
-        let _ = self.waker.wake();
-    }
-
-    pub(crate) fn post(&self, slot: usize, seq: u64) {
-        self.posted
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push((slot, seq));
-        // The hub drains the inbox on its next poll; a failed wake can only
-        // mean the hub is gone, and then nobody waits for this post.
-        let _ = self.waker.wake();
-    }
-}
-
 struct RemoteSlot {
     seq: u64,
     task: TaskRef,
@@ -116,6 +83,8 @@ pub(crate) struct Poller {
     sources: RefCell<Slab<IoSlot>>,
     io_waiters: Cell<usize>,
     inbox: Arc<RemoteInbox>,
+    /// Whether to spin on the inbox before blocking (see [`REMOTE_SPIN`]).
+    spinning: Spinning,
     remote: RefCell<Slab<RemoteSlot>>,
     next_remote_seq: Cell<u64>,
 }
@@ -129,11 +98,8 @@ impl Poller {
             events: RefCell::new(Events::with_capacity(1024)),
             sources: RefCell::new(Slab::new()),
             io_waiters: Cell::new(0),
-            inbox: Arc::new(RemoteInbox {
-                posted: Mutex::new(Vec::new()),
-                released: Mutex::new(Vec::new()),
-                waker,
-            }),
+            inbox: Arc::new(RemoteInbox::new(waker)),
+            spinning: Spinning::default(),
             remote: RefCell::new(Slab::new()),
             next_remote_seq: Cell::new(0),
         })
@@ -277,9 +243,38 @@ impl Poller {
 
     /// Waits up to `timeout` for readiness or remote wake-ups and hands every
     /// task they wake to `wake`.
+    ///
+    /// Before it blocks, a hub that has had remote posts lately spins on its
+    /// inbox for up to [`REMOTE_SPIN`] (see [`Spinning`]); it then blocks
+    /// only if nothing came.
     pub(crate) fn poll(&self, timeout: Option<Duration>, mut wake: impl FnMut(TaskRef)) {
+        let mut timeout = timeout;
+        if timeout != Some(Duration::ZERO) && self.spinning.wanted() {
+            let spin = timeout.map_or(REMOTE_SPIN, |t| t.min(REMOTE_SPIN));
+            let posted = self.inbox.spin_for_post(spin);
+            self.spinning.spun(posted);
+            if posted {
+                if self.io_waiters.get() == 0 {
+                    // Nobody waits on a socket: their events keep in the
+                    // kernel until the next poll, so skip the system call.
+                    self.drain_inbox(wake);
+                    return;
+                }
+                timeout = Some(Duration::ZERO);
+            } else {
+                timeout = timeout.map(|t| t - spin);
+            }
+        }
+        let blocking = timeout != Some(Duration::ZERO);
+        if blocking && !self.inbox.park() {
+            timeout = Some(Duration::ZERO);
+        }
         let mut events = self.events.borrow_mut();
-        match self.poll.borrow_mut().poll(&mut events, timeout) {
+        let polled = self.poll.borrow_mut().poll(&mut events, timeout);
+        if blocking {
+            self.inbox.unpark();
+        }
+        match polled {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
             Err(e) => panic!("eventlet-rt: the hub's poller failed: {e}"),
@@ -317,24 +312,16 @@ impl Poller {
     }
 
     fn drain_inbox(&self, mut wake: impl FnMut(TaskRef)) {
-        let released = std::mem::take(
-            &mut *self
-                .inbox
-                .released
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+        let Some(Taken { released, posted }) = self.inbox.take() else {
+            return;
+        };
         for (slot, fd) in released {
             // Still open (we hold it), so the descriptor is the registered one.
             self.deregister(slot, &mut mio::unix::SourceFd(&fd.as_raw_fd()));
         }
-        let posted = std::mem::take(
-            &mut *self
-                .inbox
-                .posted
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+        if !posted.is_empty() {
+            self.spinning.remote_posted();
+        }
         let mut remote = self.remote.borrow_mut();
         for (slot, seq) in posted {
             if let Some(waiting) = remote.get_mut(slot).filter(|r| r.seq == seq) {
