@@ -16,7 +16,7 @@ pub(crate) const SWITCHES_BETWEEN_POLLS: u32 = 61;
 /// Before it blocks in its poller, a hub whose last wake-ups came from other
 /// threads (a remote spawn, a `green::mpsc` message from another hub) spins
 /// on its inbox this long: an answer that comes within it costs the poster
-/// no eventfd write and this hub no sleep and wake-up (5 to 12 us each on a
+/// no eventfd write and this hub no sleep and wake-up (10 to 60 us each on a
 /// small VM). A spin that waits in vain stops the spinning until the next
 /// remote post, so a hub costs at most this much CPU per remote post, and an
 /// idle or purely local hub nothing. Sockets that become ready during a spin

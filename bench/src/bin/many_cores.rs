@@ -292,17 +292,16 @@ fn crossings(rounds: usize) {
     for _ in 0..rounds {
         let spawn = eventlet_spawn_wait(&hubs);
         let ping = eventlet_ping_pong(&hubs);
-        println!(
-            "spawn+wait {} ping-pong {}",
-            micros(spawn),
-            micros(ping)
-        );
+        println!("spawn+wait {} ping-pong {}", micros(spawn), micros(ping));
     }
 }
 
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("--crossings") {
-        let rounds = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+        let rounds = std::env::args()
+            .nth(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5);
         return crossings(rounds);
     }
     let seconds: f64 = std::env::args()

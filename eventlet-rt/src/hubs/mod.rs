@@ -42,13 +42,20 @@
 //! - **A stall stalls one hub.** A green thread that blocks its OS thread
 //!   (a blocking call, a long computation) stops every green thread of its
 //!   hub; the other hubs go on serving.
-//! - **Crossing costs a wake-up.** A [`HubHandle::spawn`] or a
+//! - **Crossing costs a wake-up, or a spin.** A [`HubHandle::spawn`] or a
 //!   [`green::mpsc`](crate::green::mpsc) message that wakes a green thread
-//!   of another hub locks a mutex and writes to that hub's eventfd: a system
-//!   call, and a wake-up of the other core (about 5 to 12 us per hop on a
-//!   small VM, see `BENCHMARKS.md`, against well under a microsecond for
-//!   [`Queue`](crate::Queue) and [`spawn`](crate::spawn()) within a hub).
-//!   Cross the hubs with batches of work, not with every small step.
+//!   of another hub locks a mutex and posts to that hub's inbox. A hub that
+//!   had remote posts lately spins on its inbox for a few microseconds
+//!   before it blocks, so a quick back-and-forth costs about a microsecond
+//!   per round trip when both hubs have a core. Otherwise the post writes
+//!   the hub's eventfd and wakes a sleeping thread: a system call and a
+//!   wake-up of the other core, 10 to 60 us per hop on a small VM (more when
+//!   the machine is idle and its cores sleep deeply; see `BENCHMARKS.md`),
+//!   against well under a microsecond for [`Queue`](crate::Queue) and
+//!   [`spawn`](crate::spawn()) within a hub. Spinning costs CPU (at most
+//!   one short spin per remote post, backing off when spins find nothing),
+//!   and does not help when every core is busy. Cross the hubs with batches
+//!   of work, not with every small step.
 //! - **A busy hub reads its inbox when it polls**: when it runs out of
 //!   runnable green threads, and at least every 61 switches. Remote spawns and
 //!   wake-ups wait behind a hub's local work, never ahead of it.

@@ -112,6 +112,17 @@ pub fn write(out: &mut String, lines: &str, threads: &str) {
     )
     .unwrap();
     for &connections in levels.iter().filter(|&&c| c >= 100) {
+        // For scale: where the limit itself stands against one hub.
+        if let Some((r, rounds)) = get(connections, "mio-n")
+            .zip(get(connections, "eventlet-rt-1"))
+            .and_then(|(mio, one)| echo::cpu_ratio(mio, one))
+        {
+            writeln!(
+                out,
+                "| {connections} connections, for scale: {threads} mio loops ÷ eventlet-rt, 1 hub | {r:.2}× ({rounds} rounds) | – |"
+            )
+            .unwrap();
+        }
         for (peer, limit, what) in TARGETS {
             let (measured, met) = match ratio(connections, peer) {
                 Some((r, rounds)) => (
