@@ -15,7 +15,8 @@
 # Any of the variables below can be set on the command line too.
 #
 # Loopback only. Servers run on core 0 and the load generator on core 1 when
-# `taskset` and two cores are there.
+# `taskset` and two cores are there, except in the cores part (many_cores, then
+# echo over CORES_THREADS threads per server, nothing pinned).
 set -euo pipefail
 cd "$(dirname "$0")"
 BENCH_DIR=$(pwd)
