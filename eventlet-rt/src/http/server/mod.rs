@@ -61,6 +61,7 @@ mod conn;
 mod date;
 mod encode;
 mod hubs;
+mod inbuf;
 mod limits;
 mod parse;
 mod shutdown;
