@@ -91,7 +91,8 @@ pub type Response = ::http::Response<Body>;
 /// An HTTP/1.1 server around `handler`; see the [module](self) for what it
 /// speaks. Build it, adjust its settings, then [`serve`](Server::serve) a
 /// listener (one hub), [`serve_tls`](Server::serve_tls), or
-/// [`serve_on`](Server::serve_on) (every hub of a [`Hubs`](crate::hubs::Hubs)).
+/// [`serve_on`](Server::serve_on) (every hub of a [`Hubs`](crate::hubs::Hubs)),
+/// or [`serve_tls_on`](Server::serve_tls_on).
 ///
 /// ```
 /// use std::time::Duration;
