@@ -1,6 +1,6 @@
 //! eventlet-rt's HTTP server (`eventlet_rt::http::Server`) on TechEmpower's
-//! plaintext and json: one hub per thread, each with its own `SO_REUSEPORT`
-//! listener.
+//! plaintext and json: one hub (`Server::serve`), or one hub per thread,
+//! each with its own `SO_REUSEPORT` listener (`Server::serve_on`).
 //!
 //! `http_eventlet ADDR THREADS`
 
@@ -27,6 +27,13 @@ fn techempower(request: Request) -> Response {
 
 fn main() {
     let (addr, threads) = server_args();
-    let listeners = eventlet_rt::http::reuseport_listeners(addr.as_str(), threads).expect("bind");
-    Server::new(techempower).serve_threads(listeners).unwrap();
+    let server = Server::new(techempower);
+    if threads == 1 {
+        // One hub on this thread, as `serve` runs it.
+        let listener = eventlet_rt::listen(addr.as_str()).expect("bind");
+        server.serve(listener).unwrap();
+    } else {
+        let hubs = eventlet_rt::hubs::Hubs::new(threads).expect("start the hubs");
+        server.serve_on(&hubs, addr.as_str()).unwrap();
+    }
 }

@@ -11,12 +11,12 @@ use ::http::{Method, StatusCode};
 
 use super::body::{Body, BodySource};
 use super::date::{self, HttpDate};
-use super::encode::{self, Exchange, Payload};
+use super::encode::{self, Encoded, Exchange, Payload};
 use super::limits::{
     COPY_BODY_LIMIT, DRAIN_LIMIT, LINGER_BYTES, LINGER_TIME, STREAM_CHUNK, Settings,
     WRITE_HIGH_WATER,
 };
-use super::parse::{Head, HeadScan};
+use super::parse::{Head, HeadParser};
 use super::wire::{SharedWire, Transport, Wire};
 use super::{Request, Response};
 use crate::hub::catch_user_panic;
@@ -42,7 +42,7 @@ pub(crate) fn run<S: Transport>(
     };
     let shared = Rc::new(SharedWire(RefCell::new(wire)));
     let source: Rc<dyn BodySource> = shared.clone();
-    let mut scan = HeadScan::default();
+    let mut parser = HeadParser::default();
     let mut scratch = Vec::new();
     let mut date = date::now();
     let mut served = 0u64;
@@ -51,7 +51,7 @@ pub(crate) fn run<S: Transport>(
             let mut wire = shared.0.borrow_mut();
             match next_head(
                 &mut wire,
-                &mut scan,
+                &mut parser,
                 settings,
                 served == 0,
                 state,
@@ -106,11 +106,15 @@ pub(crate) fn run<S: Transport>(
             ..exchange
         };
         let echo_len = if echoes_body { wire.remaining() } else { None };
-        let Ok((payload, must_close)) =
-            encode::encode_head(&mut wire.output, response, exchange, echo_len, &date)
+        let Ok(Encoded {
+            payload,
+            close: must_close,
+            headers,
+        }) = encode::encode_head(&mut wire.output, response, exchange, echo_len, &date)
         else {
             return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
         };
+        parser.recycle(headers);
         let sent = match payload {
             Payload::Nothing => Ok(()),
             Payload::Bytes(bytes) if bytes.len() <= COPY_BODY_LIMIT => {
@@ -152,7 +156,7 @@ pub(crate) fn run<S: Transport>(
 /// silent past a timeout, or the server is shutting down.
 fn next_head<S: Transport>(
     wire: &mut Wire<S>,
-    scan: &mut HeadScan,
+    parser: &mut HeadParser,
     settings: &Settings,
     first: bool,
     state: &ConnState,
@@ -161,9 +165,8 @@ fn next_head<S: Transport>(
     let mut deadline = first.then(|| Instant::now() + settings.header_read_timeout);
     loop {
         if !wire.input.is_empty()
-            && let Some(head) = scan.parse(wire.input.data(), settings)?
+            && let Some(head) = parser.parse(&mut wire.input, settings)?
         {
-            wire.input.consume(head.len);
             return Ok(Some(head));
         }
         if wire.flush().is_err() {

@@ -2,7 +2,7 @@
 //! response body: the server, not the handler, decides `Content-Length`,
 //! `Transfer-Encoding`, `Connection` and `Date`.
 
-use ::http::header::{self, HeaderValue};
+use ::http::header::{self, HeaderMap, HeaderValue};
 use ::http::{StatusCode, Version};
 use bytes::Bytes;
 
@@ -34,6 +34,18 @@ pub(crate) enum Payload {
 #[derive(Debug)]
 pub(crate) struct UnsafeHeader;
 
+/// Room made in the batch before a head is written: most heads fit.
+const HEAD_ROOM: usize = 256;
+
+/// A response head in the batch: what to send after it.
+pub(crate) struct Encoded {
+    pub(crate) payload: Payload,
+    /// The connection must close after this response.
+    pub(crate) close: bool,
+    /// The response's header map, for the next request to reuse.
+    pub(crate) headers: HeaderMap,
+}
+
 /// Appends the head of `response` to `out`; gives the payload to send after
 /// it, and whether the connection must close after this response. On error
 /// nothing is appended. `echo_len` is what is left of the request's body
@@ -45,15 +57,20 @@ pub(crate) fn encode_head(
     exchange: Exchange,
     echo_len: Option<u64>,
     date: &HttpDate,
-) -> Result<(Payload, bool), UnsafeHeader> {
+) -> Result<Encoded, UnsafeHeader> {
     let (parts, body) = response.into_parts();
     let status = parts.status;
     let mark = out.len();
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
-    out.extend_from_slice(b"\r\n");
+    out.reserve(HEAD_ROOM);
+    if status == StatusCode::OK {
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(status.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
     // One pass: the handler's headers out, and what they say about framing.
     let mut close = !exchange.keep_alive;
     let mut set_length = None;
@@ -142,7 +159,11 @@ pub(crate) fn encode_head(
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    Ok((payload, close))
+    Ok(Encoded {
+        payload,
+        close,
+        headers: parts.headers,
+    })
 }
 
 fn splits_response(value: &HeaderValue) -> bool {
@@ -181,8 +202,8 @@ mod tests {
 
     fn head(response: ::http::Response<Body>, exchange: Exchange) -> (String, bool) {
         let mut out = Vec::new();
-        let (_, close) = encode_head(&mut out, response, exchange, None, DATE).unwrap();
-        (String::from_utf8(out).unwrap(), close)
+        let encoded = encode_head(&mut out, response, exchange, None, DATE).unwrap();
+        (String::from_utf8(out).unwrap(), encoded.close)
     }
 
     #[test]

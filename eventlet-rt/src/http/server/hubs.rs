@@ -11,18 +11,20 @@ use super::limits::Settings;
 use super::shutdown::ShutdownHandle;
 use super::{Request, Response};
 use crate::green::net::TcpListener;
+use crate::green::tls::TlsAcceptor;
 use crate::hubs::Hubs;
 use crate::hubs::reuseport_listeners;
 
-/// Serves on every hub of `hubs`, each with its own listener on `addr`;
-/// returns once every one has stopped. An accept error on one hub shuts
-/// the others down too.
+/// Serves on every hub of `hubs`, each with its own listener on `addr`
+/// (over TLS with `acceptor`); returns once every one has stopped. An
+/// accept error on one hub shuts the others down too.
 pub(crate) fn serve_on<H>(
     handler: H,
     settings: Settings,
     shutdown: ShutdownHandle,
     hubs: &Hubs,
     addr: impl ToSocketAddrs,
+    acceptor: Option<TlsAcceptor>,
 ) -> io::Result<()>
 where
     H: Fn(Request) -> Response + Send + Sync + 'static,
@@ -38,16 +40,21 @@ where
     let (done, outcomes) = mpsc::channel();
     let count = listeners.len();
     for (index, listener) in listeners.into_iter().enumerate() {
-        let (handler, settings, shutdown, done) = (
+        let (handler, settings, shutdown, done, acceptor) = (
             handler.clone(),
             settings.clone(),
             shutdown.clone(),
             done.clone(),
+            acceptor.clone(),
         );
         hubs.handle(index).spawn(move || {
             let served = TcpListener::from_std(listener).and_then(|listener| {
                 let handler: Rc<dyn Fn(Request) -> Response> = Rc::new(move |r| handler(r));
-                serve_hub(listener, HubServer::new(settings, handler, None), &shutdown)
+                serve_hub(
+                    listener,
+                    HubServer::new(settings, handler, acceptor),
+                    &shutdown,
+                )
             });
             let _ = done.send(served);
         });

@@ -61,6 +61,7 @@ mod conn;
 mod date;
 mod encode;
 mod hubs;
+mod inbuf;
 mod limits;
 mod parse;
 mod shutdown;
@@ -90,7 +91,8 @@ pub type Response = ::http::Response<Body>;
 /// An HTTP/1.1 server around `handler`; see the [module](self) for what it
 /// speaks. Build it, adjust its settings, then [`serve`](Server::serve) a
 /// listener (one hub), [`serve_tls`](Server::serve_tls), or
-/// [`serve_on`](Server::serve_on) (every hub of a [`Hubs`](crate::hubs::Hubs)).
+/// [`serve_on`](Server::serve_on) (every hub of a [`Hubs`](crate::hubs::Hubs)),
+/// or [`serve_tls_on`](Server::serve_tls_on).
 ///
 /// ```
 /// use std::time::Duration;
@@ -392,7 +394,63 @@ where
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn serve_on(self, hubs: &crate::hubs::Hubs, addr: impl ToSocketAddrs) -> io::Result<()> {
-        hubs::serve_on(self.handler, self.settings, self.shutdown, hubs, addr)
+        hubs::serve_on(self.handler, self.settings, self.shutdown, hubs, addr, None)
+    }
+
+    /// [`serve_on`](Server::serve_on) over TLS: every hub's connections
+    /// make their handshake with a clone of `acceptor` (one shared
+    /// configuration), as [`serve_tls`](Server::serve_tls) does on one hub.
+    ///
+    /// ```
+    /// use eventlet_rt::green::tls::{rustls::RootCertStore, TlsAcceptor, TlsConnector};
+    /// use eventlet_rt::http::{Body, Response, Server};
+    /// use eventlet_rt::hubs::Hubs;
+    /// use std::io::{Read, Write};
+    ///
+    /// let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    /// let key = cert.signing_key.serialize_der().try_into().unwrap();
+    /// let acceptor = TlsAcceptor::with_single_cert(vec![cert.cert.der().clone()], key)?;
+    /// let hubs = std::sync::Arc::new(Hubs::new(2)?);
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    /// let server = Server::new(|_| Response::new(Body::from("secret")));
+    /// let stop = server.shutdown_handle();
+    /// let serving = hubs.clone();
+    /// let serving = std::thread::spawn(move || {
+    ///     server.serve_tls_on(&serving, ("127.0.0.1", port), acceptor)
+    /// });
+    ///
+    /// let mut roots = RootCertStore::empty();
+    /// roots.add(cert.cert.der().clone()).unwrap();
+    /// let connector = TlsConnector::with_root_certificates(roots);
+    /// let tcp = loop {
+    ///     match eventlet_rt::connect(("127.0.0.1", port)) {
+    ///         Ok(tcp) => break tcp,
+    ///         Err(_) => eventlet_rt::sleep(std::time::Duration::from_millis(5)),
+    ///     }
+    /// };
+    /// let mut tls = connector.connect("localhost", tcp)?;
+    /// tls.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    /// let mut reply = String::new();
+    /// tls.read_to_string(&mut reply)?;
+    /// assert!(reply.ends_with("\r\n\r\nsecret"), "{reply}");
+    /// stop.shutdown();
+    /// serving.join().unwrap()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn serve_tls_on(
+        self,
+        hubs: &crate::hubs::Hubs,
+        addr: impl ToSocketAddrs,
+        acceptor: TlsAcceptor,
+    ) -> io::Result<()> {
+        hubs::serve_on(
+            self.handler,
+            self.settings,
+            self.shutdown,
+            hubs,
+            addr,
+            Some(acceptor),
+        )
     }
 }
 

@@ -5,9 +5,9 @@
 use ::http::header::{HeaderMap, HeaderName, HeaderValue};
 use ::http::{Method, StatusCode, Uri, Version};
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
-use bytes::Bytes;
-
+use super::inbuf::InBuf;
 use super::limits::Settings;
 
 /// How the request body is delimited.
@@ -23,48 +23,133 @@ pub(crate) struct Head {
     pub(crate) framing: Framing,
     pub(crate) keep_alive: bool,
     pub(crate) expect_continue: bool,
-    /// Bytes of the buffer the head took.
-    pub(crate) len: usize,
+}
+
+/// A connection's request-head parser: what has been seen of a head still
+/// arriving, and the memory one request leaves for the next to reuse.
+#[derive(Default)]
+pub(crate) struct HeadParser {
+    scan: HeadScan,
+    /// Each header's name and where its value lies in the head.
+    fields: Vec<(HeaderName, Range<usize>)>,
+    /// An emptied header map (the last response's) for the next request.
+    spare_headers: Option<HeaderMap>,
 }
 
 /// What has been seen of a head that is still arriving, so that each byte is
 /// looked at once for the limits and `httparse` runs only when a line ends.
 #[derive(Default)]
-pub(crate) struct HeadScan {
+struct HeadScan {
     scanned: usize,
     line_start: usize,
     request_line_done: bool,
 }
 
+/// What a head says besides its headers, read while it is still in the buffer.
+struct HeadLine {
+    method: Method,
+    /// Where the request target lies in the head.
+    target: Range<usize>,
+    version: Version,
+    framing: Framing,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
 /// Header arrays up to this size live on the stack.
 const STACK_HEADERS: usize = 100;
 
-impl HeadScan {
-    /// The head at the start of `buf` (not empty): `Ok(None)` while it is
-    /// incomplete, or the status to refuse it with.
+/// A header map kept for reuse has room for at most this many entries.
+const MAX_SPARE_HEADERS: usize = 64;
+
+impl HeadParser {
+    /// The head at the start of `input` (not empty), taken out of it:
+    /// `Ok(None)` while it is incomplete, or the status to refuse it with.
     pub(crate) fn parse(
         &mut self,
-        buf: &[u8],
+        input: &mut InBuf,
         settings: &Settings,
     ) -> Result<Option<Head>, StatusCode> {
-        let fresh = self.scanned == 0;
-        if !fresh && !self.scan(buf, settings)? && self.request_line_done {
+        let fresh = self.scan.scanned == 0;
+        if !fresh && !self.scan.scan(input.data(), settings)? && self.scan.request_line_done {
             return Ok(None); // no line ended: nothing new for httparse
         }
-        match parse_with_httparse(buf, settings)? {
+        match self.parse_with_httparse(input, settings)? {
             Some(head) => {
-                *self = HeadScan::default();
+                self.scan = HeadScan::default();
                 Ok(Some(head))
             }
             None => {
                 if fresh {
-                    self.scan(buf, settings)?;
+                    self.scan.scan(input.data(), settings)?;
                 }
                 Ok(None)
             }
         }
     }
 
+    /// Gives back a response's header map, to hold the next request's headers.
+    pub(crate) fn recycle(&mut self, mut headers: HeaderMap) {
+        if headers.capacity() <= MAX_SPARE_HEADERS {
+            headers.clear();
+            self.spare_headers = Some(headers);
+        }
+    }
+
+    fn parse_with_httparse(
+        &mut self,
+        input: &mut InBuf,
+        settings: &Settings,
+    ) -> Result<Option<Head>, StatusCode> {
+        // Uninitialised slots: filling 100 empty headers per request would cost
+        // more than parsing a short head.
+        let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+        let mut on_heap = Vec::new();
+        let slots = if settings.max_headers <= STACK_HEADERS {
+            &mut on_stack[..settings.max_headers]
+        } else {
+            on_heap.resize_with(settings.max_headers, MaybeUninit::uninit);
+            &mut on_heap[..]
+        };
+        let buf = input.data();
+        let mut parsed = httparse::Request::new(&mut []);
+        let len = match parsed.parse_with_uninit_headers(buf, slots) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+            }
+            Err(httparse::Error::Version) => return Err(version_status(buf)),
+            Err(_) => return Err(StatusCode::BAD_REQUEST),
+        };
+        self.fields.clear();
+        let line = read_head(&parsed, buf, len, settings, &mut self.fields)?;
+        // The head leaves the buffer as shared bytes: the URI and the header
+        // values point into it, uncopied.
+        let head = input.take_head(len);
+        let bad = StatusCode::BAD_REQUEST;
+        let uri = Uri::from_maybe_shared(head.slice(line.target)).map_err(|_| bad)?;
+        let mut headers = self.spare_headers.take().unwrap_or_default();
+        headers.reserve(self.fields.len());
+        for (name, value) in self.fields.drain(..) {
+            let value = HeaderValue::from_maybe_shared(head.slice(value)).map_err(|_| bad)?;
+            headers.append(name, value);
+        }
+        let mut request = ::http::Request::new(());
+        *request.method_mut() = line.method;
+        *request.uri_mut() = uri;
+        *request.version_mut() = line.version;
+        *request.headers_mut() = headers;
+        Ok(Some(Head {
+            request,
+            framing: line.framing,
+            keep_alive: line.keep_alive,
+            expect_continue: line.expect_continue,
+        }))
+    }
+}
+
+impl HeadScan {
     /// Checks the bytes not seen yet against the line and size limits; says
     /// whether a line ended among them.
     fn scan(&mut self, buf: &[u8], settings: &Settings) -> Result<bool, StatusCode> {
@@ -105,27 +190,6 @@ impl HeadScan {
     }
 }
 
-fn parse_with_httparse(buf: &[u8], settings: &Settings) -> Result<Option<Head>, StatusCode> {
-    // Uninitialised slots: filling 100 empty headers per request would cost
-    // more than parsing a short head.
-    let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
-    let mut on_heap = Vec::new();
-    let slots = if settings.max_headers <= STACK_HEADERS {
-        &mut on_stack[..settings.max_headers]
-    } else {
-        on_heap.resize_with(settings.max_headers, MaybeUninit::uninit);
-        &mut on_heap[..]
-    };
-    let mut parsed = httparse::Request::new(&mut []);
-    match parsed.parse_with_uninit_headers(buf, slots) {
-        Ok(httparse::Status::Complete(len)) => build(&parsed, buf, len, settings).map(Some),
-        Ok(httparse::Status::Partial) => Ok(None),
-        Err(httparse::Error::TooManyHeaders) => Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
-        Err(httparse::Error::Version) => Err(version_status(buf)),
-        Err(_) => Err(StatusCode::BAD_REQUEST),
-    }
-}
-
 /// A well-formed `HTTP/x.y` that is not 1.0 or 1.1 is 505; anything else 400.
 fn version_status(buf: &[u8]) -> StatusCode {
     let start = buf
@@ -147,22 +211,21 @@ fn version_status(buf: &[u8]) -> StatusCode {
     }
 }
 
-fn build(
+/// Checks a parsed head of `len` bytes at the start of `buf` against the
+/// limits and reads its framing; each header's name and value position go
+/// to `fields`.
+fn read_head(
     parsed: &httparse::Request<'_, '_>,
     buf: &[u8],
     len: usize,
     settings: &Settings,
-) -> Result<Head, StatusCode> {
+    fields: &mut Vec<(HeaderName, Range<usize>)>,
+) -> Result<HeadLine, StatusCode> {
     let bad = StatusCode::BAD_REQUEST;
-    // One copy of the head; the URI and header values share it.
-    let head = Bytes::copy_from_slice(&buf[..len]);
     let base = buf.as_ptr() as usize;
-    let share = |part: &[u8]| match part.len() {
-        0 => Bytes::new(),
-        n => {
-            let at = part.as_ptr() as usize - base;
-            head.slice(at..at + n)
-        }
+    let span = |part: &[u8]| {
+        let at = part.as_ptr() as usize - base;
+        at..at + part.len()
     };
 
     if len > settings.max_header_bytes {
@@ -177,46 +240,45 @@ fn build(
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
     };
-    let uri = Uri::from_maybe_shared(share(path.as_bytes())).map_err(|_| bad)?;
 
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
-    let mut fields = FramingFields::default();
+    let mut framing_fields = FramingFields::default();
     for field in parsed.headers.iter() {
         if field.name.len() + field.value.len() + 2 > settings.max_header_line {
             return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         }
-        fields.note(field.name.as_bytes(), field.value)?;
+        framing_fields.note(field.name.as_bytes(), field.value)?;
         let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| bad)?;
-        let value = HeaderValue::from_maybe_shared(share(field.value)).map_err(|_| bad)?;
-        headers.append(name, value);
+        // An empty value may lie anywhere: give it an empty span.
+        let value = if field.value.is_empty() {
+            0..0
+        } else {
+            span(field.value)
+        };
+        fields.push((name, value));
     }
 
-    let framing = fields.framing(version)?;
+    let framing = framing_fields.framing(version)?;
     if let (Framing::Length(n), Some(max)) = (framing, settings.max_body_bytes)
         && n > max
     {
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
-    let keep_alive = !fields.close && (version == Version::HTTP_11 || fields.keep_alive);
-    let expect_continue = match fields.expect {
+    let keep_alive =
+        !framing_fields.close && (version == Version::HTTP_11 || framing_fields.keep_alive);
+    let expect_continue = match framing_fields.expect {
         None => false,
         Some(value) if value.eq_ignore_ascii_case(b"100-continue") => {
             version == Version::HTTP_11 && framing != Framing::Length(0)
         }
         Some(_) => return Err(StatusCode::EXPECTATION_FAILED),
     };
-
-    let mut request = ::http::Request::new(());
-    *request.method_mut() = method;
-    *request.uri_mut() = uri;
-    *request.version_mut() = version;
-    *request.headers_mut() = headers;
-    Ok(Head {
-        request,
+    Ok(HeadLine {
+        method,
+        target: span(path.as_bytes()),
+        version,
         framing,
         keep_alive,
         expect_continue,
-        len,
     })
 }
 
@@ -299,7 +361,7 @@ mod tests {
     use super::*;
 
     fn parse(input: &[u8]) -> Result<Option<Head>, StatusCode> {
-        HeadScan::default().parse(input, &Settings::default())
+        HeadParser::default().parse(&mut InBuf::from(input), &Settings::default())
     }
 
     fn status(input: &[u8]) -> StatusCode {
@@ -308,15 +370,41 @@ mod tests {
 
     #[test]
     fn a_simple_head() {
-        let head = parse(b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nX-Y: z\r\n\r\nnext")
+        let mut input =
+            InBuf::from(&b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nX-Y: z\r\nX-Empty:\r\n\r\nnext"[..]);
+        let head = HeadParser::default()
+            .parse(&mut input, &Settings::default())
             .unwrap()
             .unwrap();
         assert_eq!(head.request.uri().path(), "/a");
         assert_eq!(head.request.uri().query(), Some("b=c"));
         assert_eq!(head.request.headers()["x-y"], "z");
+        assert_eq!(head.request.headers()["x-empty"], "");
+        assert_eq!(head.request.headers().len(), 3);
         assert_eq!(head.framing, Framing::Length(0));
         assert!(head.keep_alive);
-        assert_eq!(head.len, 40);
+        assert_eq!(
+            input.data(),
+            b"next",
+            "the head left the buffer, the rest stayed"
+        );
+    }
+
+    #[test]
+    fn a_recycled_header_map_comes_back_empty() {
+        let mut parser = HeadParser::default();
+        let mut used = HeaderMap::new();
+        used.insert("x-old", HeaderValue::from_static("stale"));
+        parser.recycle(used);
+        let mut input = InBuf::from(&b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"[..]);
+        let head = parser
+            .parse(&mut input, &Settings::default())
+            .unwrap()
+            .unwrap();
+        let headers = head.request.headers();
+        assert_eq!(headers.len(), 1);
+        assert_eq!(headers["host"], "h");
+        assert!(headers.get("x-old").is_none());
     }
 
     #[test]
@@ -397,14 +485,18 @@ mod tests {
     #[test]
     fn a_head_in_pieces() {
         let settings = Settings::default();
-        let mut scan = HeadScan::default();
+        let mut parser = HeadParser::default();
         let whole = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
         for end in 1..whole.len() {
+            let mut input = InBuf::from(&whole[..end]);
             assert!(
-                scan.parse(&whole[..end], &settings).unwrap().is_none(),
+                parser.parse(&mut input, &settings).unwrap().is_none(),
                 "{end}"
             );
+            assert_eq!(input.data(), &whole[..end], "a partial head stays");
         }
-        assert!(scan.parse(whole, &settings).unwrap().is_some());
+        let mut input = InBuf::from(&whole[..]);
+        assert!(parser.parse(&mut input, &settings).unwrap().is_some());
+        assert!(input.is_empty());
     }
 }

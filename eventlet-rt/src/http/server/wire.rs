@@ -10,7 +10,8 @@ use ::http::StatusCode;
 
 use super::body::BodySource;
 use super::chunked::{ChunkError, Chunked};
-use super::limits::{READ_CHUNK, Settings};
+use super::inbuf::InBuf;
+use super::limits::Settings;
 use super::parse::Framing;
 use crate::green::net::{Shutdown, TcpStream};
 use crate::green::tls::ServerTlsStream;
@@ -50,58 +51,6 @@ impl Transport for ServerTlsStream {
 
     fn close_write(&mut self) {
         let _ = self.shutdown();
-    }
-}
-
-/// The read buffer: bytes `start..end` of `buf` are received and not yet used.
-pub(crate) struct InBuf {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-}
-
-impl InBuf {
-    fn new() -> InBuf {
-        InBuf {
-            buf: vec![0; READ_CHUNK],
-            start: 0,
-            end: 0,
-        }
-    }
-
-    pub(crate) fn data(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.start == self.end
-    }
-
-    pub(crate) fn consume(&mut self, n: usize) {
-        self.start += n;
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        }
-    }
-
-    /// Free space after the data, compacting and then growing up to `limit`.
-    fn space(&mut self, limit: usize) -> io::Result<&mut [u8]> {
-        if self.buf.len() - self.end < READ_CHUNK / 4 && self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        if self.end == self.buf.len() {
-            if self.buf.len() >= limit {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "the request does not fit the read buffer",
-                ));
-            }
-            self.buf.resize((self.buf.len() * 2).min(limit), 0);
-        }
-        Ok(&mut self.buf[self.end..])
     }
 }
 
@@ -148,10 +97,7 @@ impl<S: Transport> Wire<S> {
     pub(crate) fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
         self.stream.set_read_timeout(timeout)?;
         let limit = self.settings.head_buffer_limit();
-        let space = self.input.space(limit)?;
-        let n = self.stream.read(space)?;
-        self.input.end += n;
-        Ok(n)
+        self.input.read_from(&mut self.stream, limit)
     }
 
     /// Writes the pending responses.

@@ -1,0 +1,133 @@
+//! A connection's read buffer: bytes received and not yet used, from which
+//! each request head is split off without a copy.
+
+use std::io::{self, Read};
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::limits::READ_CHUNK;
+
+/// The received bytes not yet used. A request head leaves as a [`Bytes`]
+/// that shares the buffer's memory ([`InBuf::take_head`]); once the requests
+/// made from it are dropped, the buffer takes its memory back.
+///
+/// `buf` is initialised all through (reads go into `buf[end..]`) and is
+/// zeroed only when it takes memory back or grows, not before every read.
+pub(crate) struct InBuf {
+    buf: BytesMut,
+    /// `buf[..end]` is data; the rest is room for the next read.
+    end: usize,
+}
+
+impl InBuf {
+    pub(crate) fn new() -> InBuf {
+        InBuf {
+            buf: BytesMut::new(),
+            end: 0,
+        }
+    }
+
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.buf[..self.end]
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.end == 0
+    }
+
+    /// Drops the first `n` bytes (body data or framing already used).
+    pub(crate) fn consume(&mut self, n: usize) {
+        assert!(n <= self.end, "consumed past the data");
+        self.buf.advance(n);
+        self.end -= n;
+    }
+
+    /// The first `n` bytes, as shared bytes the request's URI and header
+    /// values point into.
+    pub(crate) fn take_head(&mut self, n: usize) -> Bytes {
+        assert!(n <= self.end, "a head past the data");
+        self.end -= n;
+        self.buf.split_to(n).freeze()
+    }
+
+    /// Appends one read of `source`, letting the buffer hold at most `limit`
+    /// bytes; `Ok(0)` at the source's end.
+    pub(crate) fn read_from(&mut self, source: &mut impl Read, limit: usize) -> io::Result<usize> {
+        if self.end >= limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the request does not fit the read buffer",
+            ));
+        }
+        if self.buf.len() - self.end < READ_CHUNK / 4 {
+            self.make_room();
+        }
+        let room = (self.buf.len() - self.end).min(limit - self.end);
+        let n = source.read(&mut self.buf[self.end..self.end + room])?;
+        self.end += n;
+        Ok(n)
+    }
+
+    /// At least a read's worth of room after the data: the memory of heads
+    /// already dropped taken back (the data moved to its start), or more.
+    fn make_room(&mut self) {
+        self.buf.truncate(self.end);
+        // Asking for no more than the allocation holds besides the data lets
+        // `reserve` take the memory back instead of allocating anew.
+        self.buf
+            .reserve(READ_CHUNK.saturating_sub(self.end).max(READ_CHUNK / 2));
+        let room = self.buf.capacity();
+        self.buf.resize(room, 0);
+    }
+}
+
+#[cfg(test)]
+impl From<&[u8]> for InBuf {
+    fn from(bytes: &[u8]) -> InBuf {
+        InBuf {
+            buf: BytesMut::from(bytes),
+            end: bytes.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_leave_without_a_copy_and_the_memory_is_reused() {
+        let mut input = InBuf::new();
+        let mut source: &[u8] = b"GET / HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
+        assert_eq!(input.read_from(&mut source, 1 << 16).unwrap(), 37);
+        let first_byte = input.data().as_ptr();
+        let head = input.take_head(18);
+        assert_eq!(&head[..], b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(head.as_ptr(), first_byte);
+        assert_eq!(input.data(), b"GET /b HTTP/1.1\r\n\r\n");
+        input.consume(19);
+        assert!(input.is_empty());
+        drop(head);
+        // Fill the room left, then one more read takes the memory back.
+        let mut filler: &[u8] = &[b'x'; 1 << 16];
+        for _ in 0..4 {
+            assert!(input.read_from(&mut filler, 1 << 16).unwrap() > 0);
+            if input.data().as_ptr() == first_byte {
+                break;
+            }
+            let len = input.data().len();
+            input.consume(len);
+        }
+        assert_eq!(input.data().as_ptr(), first_byte, "the buffer was reused");
+    }
+
+    #[test]
+    fn the_limit_holds() {
+        let mut input = InBuf::new();
+        let mut source: &[u8] = &[b'a'; 100];
+        assert_eq!(input.read_from(&mut source, 60).unwrap(), 60);
+        let error = input.read_from(&mut source, 60).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(input.data().len(), 60);
+    }
+}
