@@ -19,12 +19,6 @@ fn get(port: u16) -> std::io::Result<String> {
 
 #[test]
 fn requests_over_two_hubs_are_all_answered_by_both_and_shutdown_stops_them() {
-    let hubs = Arc::new(Hubs::new(2).unwrap());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let seen = Arc::new(Mutex::new(HashSet::new()));
     let recorder = seen.clone();
     let server = Server::new(move |_| {
@@ -33,14 +27,8 @@ fn requests_over_two_hubs_are_all_answered_by_both_and_shutdown_stops_them() {
         Response::new(Body::from(hub))
     });
     let stop = server.shutdown_handle();
-    let serving_hubs = hubs.clone();
-    let serving = std::thread::spawn(move || server.serve_on(&serving_hubs, ("127.0.0.1", port)));
-    let first = loop {
-        match get(port) {
-            Ok(reply) => break reply,
-            Err(_) => std::thread::sleep(Duration::from_millis(5)),
-        }
-    };
+    let (port, _hubs, serving) = serve_on_two_hubs(server, None);
+    let first = get(port).unwrap();
     assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{first}");
     let mut answered = 1;
     while answered < 200 && seen.lock().unwrap().len() < 2 {

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
+use super::remote::lock_unpoisoned;
 use crate::tuning::{REMOTE_SPIN, REMOTE_SPIN_BACKOFF};
 
 /// A descriptor handed back to its hub by another OS thread, to be
@@ -59,20 +60,14 @@ impl RemoteInbox {
     /// OS thread; if the hub is gone, `fd` closes when the inbox drops.
     #[cfg(feature = "http")]
     pub(crate) fn release(&self, slot: usize, fd: Released) {
-        self.released
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push((slot, fd));
+        lock_unpoisoned(&self.released).push((slot, fd));
         self.notify();
     }
 
     /// Wakes the remote wait (`slot`, `seq`) of this hub; callable from any
     /// OS thread.
     pub(crate) fn post(&self, slot: usize, seq: u64) {
-        self.posted
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push((slot, seq));
+        lock_unpoisoned(&self.posted).push((slot, seq));
         self.notify();
     }
 
@@ -95,18 +90,8 @@ impl RemoteInbox {
         if !self.pending.swap(false, SeqCst) {
             return None;
         }
-        let released = std::mem::take(
-            &mut *self
-                .released
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
-        let posted = std::mem::take(
-            &mut *self
-                .posted
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+        let released = std::mem::take(&mut *lock_unpoisoned(&self.released));
+        let posted = std::mem::take(&mut *lock_unpoisoned(&self.posted));
         Some(Taken { released, posted })
     }
 
