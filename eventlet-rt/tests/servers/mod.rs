@@ -1,5 +1,5 @@
-//! Real servers for the tests that drive third-party clients: `redis-server`
-//! and `mariadbd`, each started on a free port in a temporary directory and
+//! Real servers for the tests that drive third-party clients: `redis-server`,
+//! `mariadbd`, `memcached` and PostgreSQL, each started on a free port in a temporary directory and
 //! stopped when dropped.
 //!
 //! A missing server program skips the test with a loud message, except in CI
@@ -149,4 +149,114 @@ pub fn mariadb() -> Option<Server> {
     let mut server = Server { child, dir, port };
     wait_until_listening(&mut server, "mariadbd");
     Some(server)
+}
+
+/// A `memcached` on 127.0.0.1.
+pub fn memcached() -> Option<Server> {
+    let Some(binary) = program("memcached") else {
+        return missing("memcached", "memcached");
+    };
+    let dir = scratch_dir("memcached");
+    let port = free_port();
+    // SAFETY: `geteuid` has no preconditions.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let user: &[&str] = if as_root { &["-u", "root"] } else { &[] };
+    let child = Command::new(binary)
+        .args(["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0"])
+        .args(user)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server { child, dir, port };
+    wait_until_listening(&mut server, "memcached");
+    Some(server)
+}
+
+/// The directory of PostgreSQL's server programs (`initdb`, `postgres`):
+/// Debian keeps them in `/usr/lib/postgresql/VERSION/bin`, off the `PATH`.
+fn postgres_bin_dir() -> Option<PathBuf> {
+    if let Some(initdb) = program("initdb") {
+        let dir = initdb.parent()?.to_path_buf();
+        if dir.join("postgres").is_file() {
+            return Some(dir);
+        }
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
+        .filter(|bin| bin.join("initdb").is_file() && bin.join("postgres").is_file())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+/// A PostgreSQL server on 127.0.0.1 with a fresh cluster (`initdb`) in a
+/// scratch directory: user `postgres`, database `postgres`, no password
+/// (`trust`). PostgreSQL refuses to run as root, so as root the cluster
+/// belongs to, and the server runs as, the system user `postgres` (which
+/// Debian's `postgresql` package creates).
+pub fn postgres() -> Option<Server> {
+    let Some(bin) = postgres_bin_dir() else {
+        return missing("postgres", "postgresql");
+    };
+    let dir = scratch_dir("postgres");
+    let data = dir.join("data");
+    // SAFETY: `geteuid` has no preconditions.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let owner = if as_root {
+        let Some(owner) = system_user("postgres") else {
+            return missing("the system user postgres", "postgresql");
+        };
+        std::os::unix::fs::chown(&dir, Some(owner.0), Some(owner.1)).unwrap();
+        Some(owner)
+    } else {
+        None
+    };
+    let run_as = |program: PathBuf| -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(program);
+        if let Some((uid, gid)) = owner {
+            command.uid(uid).gid(gid);
+        }
+        command
+    };
+    let initdb = run_as(bin.join("initdb"))
+        .arg("-D")
+        .arg(&data)
+        .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
+        .output()
+        .unwrap();
+    assert!(
+        initdb.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&initdb.stderr)
+    );
+    let port = free_port();
+    let child = run_as(bin.join("postgres"))
+        .arg("-D")
+        .arg(&data)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .arg("-k")
+        .arg(&dir)
+        .args(["-c", "fsync=off", "-c", "max_connections=200"])
+        .args(["-c", "shared_buffers=16MB", "-c", "synchronous_commit=off"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server { child, dir, port };
+    wait_until_listening(&mut server, "postgres");
+    Some(server)
+}
+
+/// The user and group ids of a system user.
+fn system_user(name: &str) -> Option<(u32, u32)> {
+    let name = std::ffi::CString::new(name).unwrap();
+    // SAFETY: `getpwnam` reads the user database; the entry it returns (or
+    // null) is read at once, before any other call could overwrite it.
+    unsafe {
+        let entry = libc::getpwnam(name.as_ptr());
+        (!entry.is_null()).then(|| ((*entry).pw_uid, (*entry).pw_gid))
+    }
 }
