@@ -13,9 +13,20 @@ use libc::{iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 
 use super::fds::{Descriptor, Timeout};
 use super::in_green_code;
+use super::pipes;
 use super::real::real;
 use super::wait::{Wait, errno};
 use crate::hub::Direction;
+
+/// The descriptor, when green code calls on a socket, pipe, FIFO or
+/// terminal the program treats as blocking (see [`green_socket`]).
+#[inline]
+fn green_descriptor(fd: c_int) -> Option<Descriptor> {
+    if fd <= libc::STDERR_FILENO || !in_green_code() {
+        return None;
+    }
+    Descriptor::of(fd).filter(|d| d.is_blocking_socket() || d.is_blocking_pipe())
+}
 
 /// The descriptor, when green code (a green thread, or the main context of a
 /// thread with a hub) calls on a socket the program treats as blocking.
@@ -207,7 +218,7 @@ fn remaining(buffers: &[iovec]) -> usize {
 }
 
 /// Drops the first `bytes` bytes from a list of buffers.
-fn skip(buffers: &mut Vec<iovec>, mut bytes: usize) {
+pub(super) fn skip(buffers: &mut Vec<iovec>, mut bytes: usize) {
     let mut first_left = 0;
     while first_left < buffers.len() && bytes >= buffers[first_left].iov_len {
         bytes -= buffers[first_left].iov_len;
@@ -232,7 +243,15 @@ fn not_a_socket(descriptor: &Descriptor, result: ssize_t) -> bool {
 }
 
 pub(super) unsafe extern "C" fn read(fd: c_int, buffer: *mut c_void, count: size_t) -> ssize_t {
-    if let Some(descriptor) = green_socket(fd) {
+    let Some(descriptor) = green_descriptor(fd) else {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { (real().read)(fd, buffer, count) };
+    };
+    if descriptor.is_blocking_pipe() {
+        // SAFETY: the caller's buffer.
+        return unsafe { pipes::read(&descriptor, buffer, count) };
+    }
+    {
         let result = receive(&descriptor, buffer, count, 0, None);
         if !not_a_socket(&descriptor, result) {
             return result;
@@ -243,7 +262,15 @@ pub(super) unsafe extern "C" fn read(fd: c_int, buffer: *mut c_void, count: size
 }
 
 pub(super) unsafe extern "C" fn write(fd: c_int, buffer: *const c_void, count: size_t) -> ssize_t {
-    if let Some(descriptor) = green_socket(fd) {
+    let Some(descriptor) = green_descriptor(fd) else {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { (real().write)(fd, buffer, count) };
+    };
+    if descriptor.is_blocking_pipe() {
+        // SAFETY: the caller's buffer.
+        return unsafe { pipes::write(&descriptor, buffer, count) };
+    }
+    {
         let result = send_all(&descriptor, buffer, count, 0, (std::ptr::null(), 0));
         if !not_a_socket(&descriptor, result) {
             return result;
@@ -254,7 +281,15 @@ pub(super) unsafe extern "C" fn write(fd: c_int, buffer: *const c_void, count: s
 }
 
 pub(super) unsafe extern "C" fn readv(fd: c_int, buffers: *const iovec, count: c_int) -> ssize_t {
-    if let Some(descriptor) = green_socket(fd) {
+    let Some(descriptor) = green_descriptor(fd) else {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { (real().readv)(fd, buffers, count) };
+    };
+    if descriptor.is_blocking_pipe() {
+        // SAFETY: the caller's buffers.
+        return unsafe { pipes::read_vectored(&descriptor, buffers, count) };
+    }
+    {
         // SAFETY: a zeroed `msghdr` is empty; it gets the caller's buffers.
         let mut message: msghdr = unsafe { std::mem::zeroed() };
         message.msg_iov = buffers.cast_mut();
@@ -275,7 +310,15 @@ pub(super) unsafe extern "C" fn readv(fd: c_int, buffers: *const iovec, count: c
 }
 
 pub(super) unsafe extern "C" fn writev(fd: c_int, buffers: *const iovec, count: c_int) -> ssize_t {
-    if let Some(descriptor) = green_socket(fd) {
+    let Some(descriptor) = green_descriptor(fd) else {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { (real().writev)(fd, buffers, count) };
+    };
+    if descriptor.is_blocking_pipe() {
+        // SAFETY: the caller's buffers.
+        return unsafe { pipes::write_vectored(&descriptor, buffers, count) };
+    }
+    {
         // SAFETY: a zeroed `msghdr` is empty; it gets the caller's buffers.
         let mut message: msghdr = unsafe { std::mem::zeroed() };
         message.msg_iov = buffers.cast_mut();

@@ -43,6 +43,13 @@ const SHORT_READ_DRAINS: u32 = 1 << 5;
 /// duplicated, passed on or inherited since: no other descriptor or process
 /// shares its open file, so its flags may change for a moment unseen.
 const PRIVATE: u32 = 1 << 6;
+/// A pipe or FIFO (`S_IFIFO`).
+const PIPE: u32 = 1 << 7;
+/// Another descriptor epoll can watch: a terminal or other character
+/// device, an eventfd, a timerfd (anonymous inodes have no file type).
+const POLLABLE: u32 = 1 << 8;
+/// `RWF_NOWAIT` failed with `EOPNOTSUPP` on it (FIFOs, terminals).
+const REFUSES_NOWAIT: u32 = 1 << 9;
 
 const CHUNK: usize = 1024;
 const CHUNKS: usize = 1024;
@@ -187,6 +194,23 @@ impl Descriptor {
     /// A socket the program treats as blocking: its calls are made green.
     pub(super) fn is_blocking_socket(&self) -> bool {
         self.bits & (SOCKET | USER_NONBLOCKING) == SOCKET
+    }
+
+    /// A pipe, FIFO, terminal or other descriptor epoll can watch, that the
+    /// program treats as blocking: its reads and writes are made green.
+    pub(super) fn is_blocking_pipe(&self) -> bool {
+        self.bits & (PIPE | POLLABLE) != 0 && self.bits & USER_NONBLOCKING == 0
+    }
+
+    /// Its calls may be tried with `RWF_NOWAIT` (a pipe that has not
+    /// refused it).
+    pub(super) fn takes_nowait(&self) -> bool {
+        self.bits & (PIPE | REFUSES_NOWAIT) == PIPE
+    }
+
+    /// `RWF_NOWAIT` failed on it: from now on `poll` says when it is ready.
+    pub(super) fn refuses_nowait(&self) {
+        self.entry.bits.fetch_or(REFUSES_NOWAIT, Ordering::AcqRel);
     }
 
     pub(super) fn is_stream(&self) -> bool {
@@ -394,7 +418,20 @@ fn classify(fd: c_int, entry: &Entry) -> u32 {
         return 0; // not open: leave it unknown, the call fails by itself
     }
     let mut bits = KNOWN;
-    if stat.st_mode & libc::S_IFMT == libc::S_IFSOCK {
+    let kind = stat.st_mode & libc::S_IFMT;
+    if kind == libc::S_IFIFO || kind == libc::S_IFCHR || kind == 0 {
+        bits |= if kind == libc::S_IFIFO {
+            PIPE
+        } else {
+            POLLABLE
+        };
+        // SAFETY: `F_GETFL` takes no argument.
+        let flags = unsafe { (real().fcntl)(fd, libc::F_GETFL) };
+        if flags >= 0 && flags & libc::O_NONBLOCK != 0 {
+            bits |= USER_NONBLOCKING;
+        }
+    }
+    if kind == libc::S_IFSOCK {
         bits |= SOCKET;
         if socket_option::<c_int>(fd, libc::SO_TYPE) == Some(libc::SOCK_STREAM) {
             bits |= STREAM;
