@@ -522,3 +522,41 @@ fn every_os_thread_with_a_hub_gets_green_calls() {
         );
     }
 }
+
+#[test]
+fn a_library_opened_after_monkey_patch_blocks_green_too() {
+    monkey_patch();
+    // A shared library built now and opened only after the patch, whose
+    // own GOT slot for nanosleep the patch could not have seen.
+    let dir = std::env::temp_dir().join(format!("eventlet-dlopen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("nap.c");
+    std::fs::write(
+        &source,
+        "#include <time.h>\nvoid nap(void) { struct timespec t = {0, 200000000}; nanosleep(&t, 0); }\n",
+    )
+    .unwrap();
+    let library = dir.join("libnap.so");
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&library)
+        .arg(&source)
+        .status()
+        .unwrap();
+    assert!(built.success(), "cc failed");
+    let path = std::ffi::CString::new(library.to_str().unwrap()).unwrap();
+    // SAFETY: a library of our own, with a `void nap(void)`.
+    let nap: extern "C" fn() = unsafe {
+        let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW);
+        assert!(!handle.is_null(), "dlopen failed");
+        let symbol = libc::dlsym(handle, c"nap".as_ptr());
+        assert!(!symbol.is_null());
+        std::mem::transmute::<*mut libc::c_void, extern "C" fn()>(symbol)
+    };
+    let took = concurrently(10, move || nap());
+    assert!(
+        took < Duration::from_millis(1500),
+        "ten 200 ms naps of the late library overlapped: {took:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -8,6 +8,7 @@ mod fds;
 mod flags;
 mod got;
 mod groups;
+mod loader;
 mod pipes;
 mod poll;
 mod real;
@@ -94,6 +95,8 @@ use got::Hook;
 ///   parks on a pidfd (Linux 5.3 and later); any other wait sleeps green
 ///   between `WNOHANG` tries, 1 ms doubling to 50 ms.
 /// - DNS: `getaddrinfo` runs on the [`tpool`](crate::tpool).
+/// - Libraries loaded later: the program's `dlopen` (`libloading`...)
+///   patches what it loaded before it returns.
 ///
 /// # Where the hooks never park
 /// The hooks are as safe as the calls they replace. They keep no lock and
@@ -179,7 +182,10 @@ use got::Hook;
 ///   (`fread` on a socket, the resolver inside `getaddrinfo`, which runs on
 ///   the pool anyway), fortified variants (`__read_chk`...), and a
 ///   statically linked libc (musl static builds), where nothing is patched.
-/// - Shared libraries loaded after the call (`dlopen`), and io_uring.
+/// - io_uring.
+/// - A shared library that a shared library opens (its own `dlopen`, which
+///   the hooks leave alone: libc resolves `$ORIGIN` against the caller)
+///   until the program's next `dlopen` patches it.
 /// - Regular files and block devices stay blocking: epoll cannot watch
 ///   them, and a read that waits for the disk could only move to a pool
 ///   thread writing into a buffer whose green thread may be killed
@@ -205,13 +211,18 @@ pub fn monkey_patch() {
         // SAFETY: registers handlers that only store to atomics.
         unsafe { libc::pthread_atfork(Some(fork_begins), Some(fork_ended), Some(forked)) };
         mark_panic_hook();
-        let rewritten = got::install(&hooks());
-        tracing::debug!(
-            target: "eventlet_rt::patch",
-            rewritten,
-            "monkey_patch: GOT slots now point at the green versions"
-        );
+        install();
     });
+}
+
+/// Points the GOT slots of every loaded object at the hooks.
+fn install() {
+    let rewritten = got::install(&hooks());
+    tracing::debug!(
+        target: "eventlet_rt::patch",
+        rewritten,
+        "monkey_patch: GOT slots now point at the green versions"
+    );
 }
 
 /// Set in the child of a `fork`: its hub and registrations are copies of
@@ -264,7 +275,11 @@ fn in_green_code() -> bool {
 fn hooks() -> Vec<Hook> {
     macro_rules! hooks {
         ($($symbol:literal => $hook:path),* $(,)?) => {
-            vec![$(Hook { symbol: $symbol, address: $hook as *const () as usize }),*]
+            vec![$(Hook {
+                symbol: $symbol,
+                address: $hook as *const () as usize,
+                executable_only: $symbol == c"dlopen",
+            }),*]
         };
     }
     hooks![
@@ -298,6 +313,7 @@ fn hooks() -> Vec<Hook> {
         c"nanosleep" => sleep::nanosleep,
         c"clock_nanosleep" => sleep::clock_nanosleep,
         c"getaddrinfo" => dns::getaddrinfo,
+        c"dlopen" => loader::dlopen,
         c"wait" => child::wait,
         c"waitpid" => child::waitpid,
         c"wait4" => child::wait4,

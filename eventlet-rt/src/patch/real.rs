@@ -72,6 +72,7 @@ real_functions! {
     nanosleep: fn(*const timespec, *mut timespec) -> c_int;
     clock_nanosleep: fn(clockid_t, c_int, *const timespec, *mut timespec) -> c_int;
     getaddrinfo: fn(*const c_char, *const c_char, *const addrinfo, *mut *mut addrinfo) -> c_int;
+    dlopen: fn(*const c_char, c_int) -> *mut c_void;
     wait4: fn(libc::pid_t, *mut c_int, c_int, *mut libc::rusage) -> libc::pid_t;
     waitid: fn(libc::idtype_t, libc::id_t, *mut libc::siginfo_t, c_int) -> c_int;
 }
