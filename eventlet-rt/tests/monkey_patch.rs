@@ -560,3 +560,36 @@ fn a_library_opened_after_monkey_patch_blocks_green_too() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ten_pselects_with_a_timeout_overlap() {
+    monkey_patch();
+    let took = concurrently(10, move || {
+        let quiet = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let fd = quiet.as_raw_fd();
+        // SAFETY: an fd_set, a timespec and a signal mask of our own.
+        let ready = unsafe {
+            let mut read: libc::fd_set = std::mem::zeroed();
+            libc::FD_SET(fd, &mut read);
+            let timeout = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 200_000_000,
+            };
+            let mut mask: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut mask);
+            libc::pselect(
+                fd + 1,
+                &mut read,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &timeout,
+                &mask,
+            )
+        };
+        assert_eq!(ready, 0);
+    });
+    assert!(
+        took < Duration::from_millis(1500),
+        "ten 200 ms pselects overlapped: {took:?}"
+    );
+}

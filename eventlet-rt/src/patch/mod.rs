@@ -87,9 +87,9 @@ use got::Hook;
 ///   leaves the call blocking. Writes send everything, in steps of at most
 ///   `PIPE_BUF` bytes on FIFOs and terminals (a write of up to `PIPE_BUF`
 ///   stays atomic).
-/// - Waiting: `poll`, `ppoll` (its signal mask is not applied to a green
-///   wait), `select`, `nanosleep`, `clock_nanosleep` (what
-///   `std::thread::sleep` calls).
+/// - Waiting: `poll`, `ppoll`, `select`, `pselect` (the signal masks of
+///   `ppoll` and `pselect` are not applied to a green wait), `nanosleep`,
+///   `clock_nanosleep` (what `std::thread::sleep` calls).
 /// - Child processes: `wait`, `waitpid`, `wait4`, `waitid` (what
 ///   `Command::status` and `Child::wait` call): a wait for one child's exit
 ///   parks on a pidfd (Linux 5.3 and later); any other wait sleeps green
@@ -192,7 +192,7 @@ use got::Hook;
 ///   meanwhile. Opening a FIFO blocks until its other end opens (`open` is
 ///   not taken over; opening it read-write never blocks).
 /// - Not taken over yet: `recvmmsg`, `sendmmsg`, `sendfile`, `splice`,
-///   `pselect`, `MSG_WAITALL` on `recvmsg`; they block as before.
+///   `MSG_WAITALL` on `recvmsg`; they block as before.
 /// - A listener shared with another process that green code accepted on
 ///   stays non-blocking underneath, so the other process may see `EAGAIN`.
 /// - `fork`: in the child every call goes to libc unchanged (its hub is a
@@ -310,6 +310,7 @@ fn hooks() -> Vec<Hook> {
         c"poll" => poll::poll,
         c"ppoll" => poll::ppoll,
         c"select" => poll::select,
+        c"pselect" => poll::pselect,
         c"nanosleep" => sleep::nanosleep,
         c"clock_nanosleep" => sleep::clock_nanosleep,
         c"getaddrinfo" => dns::getaddrinfo,
