@@ -1,5 +1,6 @@
 //! Reads and writes on sockets: `read`, `write`, `readv`, `writev`,
-//! `recv`, `recvfrom`, `recvmsg`, `send`, `sendto`, `sendmsg`.
+//! `recv`, `recvfrom`, `recvmsg`, `send`, `sendto`, `sendmsg` (`recvmsg`'s
+//! `MSG_WAITALL` and the calls of several messages are in `messages.rs`).
 //!
 //! On a socket the program treats as blocking, green code makes each call
 //! with `MSG_DONTWAIT` (the descriptor's own flags never change), and parks
@@ -13,9 +14,9 @@ use libc::{iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 
 use super::fds::{Descriptor, Timeout};
 use super::in_green_code;
-use super::pipes;
 use super::real::real;
 use super::wait::{Wait, errno};
+use super::{messages, pipes};
 use crate::hub::Direction;
 
 /// The descriptor, when green code calls on a socket, pipe, FIFO or
@@ -43,7 +44,7 @@ pub(super) fn green_socket(fd: c_int) -> Option<Descriptor> {
     Descriptor::of(fd).filter(Descriptor::is_blocking_socket)
 }
 
-fn read_wait(descriptor: &Descriptor, stream_read: Option<usize>) -> Wait {
+pub(super) fn read_wait(descriptor: &Descriptor, stream_read: Option<usize>) -> Wait {
     Wait {
         direction: Direction::Read,
         timeout: descriptor.timeout(Timeout::Read),
@@ -52,7 +53,7 @@ fn read_wait(descriptor: &Descriptor, stream_read: Option<usize>) -> Wait {
     }
 }
 
-fn write_wait(descriptor: &Descriptor) -> Wait {
+pub(super) fn write_wait(descriptor: &Descriptor) -> Wait {
     Wait {
         direction: Direction::Write,
         timeout: descriptor.timeout(Timeout::Write),
@@ -204,7 +205,7 @@ unsafe fn mark_passed_descriptors(message: *const msghdr) {
 
 /// # Safety
 /// `pointer` points to `count` `iovec`s, or `count` is 0.
-unsafe fn iovecs<'a>(pointer: *const iovec, count: usize) -> &'a [iovec] {
+pub(super) unsafe fn iovecs<'a>(pointer: *const iovec, count: usize) -> &'a [iovec] {
     if count == 0 || pointer.is_null() {
         &[]
     } else {
@@ -213,7 +214,7 @@ unsafe fn iovecs<'a>(pointer: *const iovec, count: usize) -> &'a [iovec] {
     }
 }
 
-fn remaining(buffers: &[iovec]) -> usize {
+pub(super) fn remaining(buffers: &[iovec]) -> usize {
     buffers.iter().map(|buffer| buffer.iov_len).sum()
 }
 
@@ -371,13 +372,10 @@ pub(super) unsafe extern "C" fn recvfrom(
 
 pub(super) unsafe extern "C" fn recvmsg(fd: c_int, message: *mut msghdr, flags: c_int) -> ssize_t {
     match green_socket(fd) {
-        Some(descriptor) if flags & libc::MSG_DONTWAIT == 0 => {
-            let wait = read_wait(&descriptor, None);
-            wait.run(&descriptor, || unsafe {
-                // SAFETY: the caller's arguments, passed on.
-                (real().recvmsg)(fd, message, flags | libc::MSG_DONTWAIT)
-            })
-        }
+        // SAFETY: the caller's message.
+        Some(descriptor) if flags & libc::MSG_DONTWAIT == 0 => unsafe {
+            messages::receive_message(&descriptor, message, flags)
+        },
         // SAFETY: the caller's arguments, passed on.
         _ => unsafe { (real().recvmsg)(fd, message, flags) },
     }

@@ -9,6 +9,7 @@ mod flags;
 mod got;
 mod groups;
 mod loader;
+mod messages;
 mod pipes;
 mod poll;
 mod real;
@@ -65,7 +66,7 @@ use got::Hook;
 /// - Sockets: `socket`, `socketpair`, `accept`, `accept4`, `connect`
 ///   (`EINPROGRESS`, park, `SO_ERROR`), `read`, `write`, `readv`, `writev`,
 ///   `recv`, `recvfrom`, `recvmsg`, `send`, `sendto`, `sendmsg`,
-///   `shutdown`, `close` and the `dup` family. A socket the program treats
+///   `recvmmsg`, `sendmmsg`, `shutdown`, `close` and the `dup` family. A socket the program treats
 ///   as blocking behaves as blocking: each call is made with `MSG_DONTWAIT`
 ///   and parks where the kernel would block, a stream write sends all its
 ///   bytes unless an error or its timeout cuts it short, `SO_RCVTIMEO` and
@@ -191,8 +192,8 @@ use got::Hook;
 ///   thread writing into a buffer whose green thread may be killed
 ///   meanwhile. Opening a FIFO blocks until its other end opens (`open` is
 ///   not taken over; opening it read-write never blocks).
-/// - Not taken over yet: `recvmmsg`, `sendmmsg`, `sendfile`, `splice`,
-///   `MSG_WAITALL` on `recvmsg`; they block as before.
+/// - Not taken over yet: `sendfile` and `splice` (no flag makes them
+///   non-blocking on a shared socket); they block as before.
 /// - A listener shared with another process that green code accepted on
 ///   stays non-blocking underneath, so the other process may see `EAGAIN`.
 /// - `fork`: in the child every call goes to libc unchanged (its hub is a
@@ -307,6 +308,8 @@ fn hooks() -> Vec<Hook> {
         c"send" => data::send,
         c"sendto" => data::sendto,
         c"sendmsg" => data::sendmsg,
+        c"recvmmsg" => messages::recvmmsg,
+        c"sendmmsg" => messages::sendmmsg,
         c"poll" => poll::poll,
         c"ppoll" => poll::ppoll,
         c"select" => poll::select,
