@@ -122,7 +122,7 @@ pub(super) unsafe fn receive_message(
         (real().recvmsg)(descriptor.fd, message, flags)
     });
     // SAFETY: the caller's message.
-    let buffers = unsafe { iovecs((*message).msg_iov, (*message).msg_iovlen as usize) };
+    let buffers = unsafe { iovecs((*message).msg_iov, (*message).msg_iovlen) };
     let total = remaining(buffers);
     if !whole || first <= 0 || first as usize >= total {
         return first;
