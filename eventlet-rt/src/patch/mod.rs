@@ -15,6 +15,7 @@ mod poll;
 mod real;
 mod sleep;
 mod sockets;
+mod table;
 mod wait;
 
 use std::cell::Cell;
@@ -235,11 +236,11 @@ extern "C" fn forked() {
 }
 
 extern "C" fn fork_begins() {
-    fds::forking();
+    table::forking();
 }
 
 extern "C" fn fork_ended() {
-    fds::forking();
+    table::forking();
 }
 
 thread_local! {
