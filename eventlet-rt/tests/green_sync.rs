@@ -199,6 +199,25 @@ fn a_green_thread_killed_at_a_barrier_no_longer_counts() {
 }
 
 #[test]
+fn a_waiter_killed_after_the_barrier_released_it_leaves_the_next_round_whole() {
+    let barrier = Rc::new(Barrier::new(2));
+    let b = barrier.clone();
+    let released = spawn(move || b.wait().is_leader());
+    yield_now(); // it waits
+    assert!(barrier.wait().is_leader(), "the second arrival leads and releases the first");
+    released.kill(); // released, but killed before it ran again
+    assert!(released.wait().unwrap_err().is_killed());
+    assert!(format!("{barrier:?}").contains("arrived: 0"), "{barrier:?}");
+    // The next round still needs two: one waits alone, then a second releases it.
+    let b = barrier.clone();
+    let partner = spawn(move || b.wait().is_leader());
+    yield_now();
+    assert!(!partner.is_finished(), "one green thread alone passed a barrier of two");
+    let me = barrier.wait().is_leader();
+    assert!(me ^ partner.wait().unwrap());
+}
+
+#[test]
 fn rwlock_readers_share_it_and_a_writer_has_it_alone_in_arrival_order() {
     let lock = Rc::new(RwLock::new(0));
     let log: Log = Rc::default();
