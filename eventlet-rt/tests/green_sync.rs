@@ -218,6 +218,34 @@ fn a_waiter_killed_after_the_barrier_released_it_leaves_the_next_round_whole() {
 }
 
 #[test]
+fn readers_queued_behind_a_writer_that_leaves_the_queue_get_the_lock() {
+    for leave in ["kill", "timeout"] {
+        let lock = Rc::new(RwLock::new(5));
+        let reading = lock.read().unwrap();
+        let l = lock.clone();
+        let writer = spawn(move || {
+            with_timeout(Duration::from_millis(20), || *l.write().unwrap() += 1).is_ok()
+        });
+        yield_now(); // the writer waits for the reader
+        let l = lock.clone();
+        let reader = spawn(move || *l.read().unwrap());
+        yield_now(); // queued behind the writer
+        match leave {
+            "kill" => {
+                writer.kill();
+                assert!(writer.wait().unwrap_err().is_killed());
+            }
+            _ => assert!(!writer.wait().unwrap(), "the writer timed out in the queue"),
+        }
+        // Only readers hold or want the lock now: the queued reader gets it.
+        let read = with_timeout(Duration::from_secs(10), || reader.wait().unwrap());
+        assert_eq!(read, Ok(5), "after a {leave}, the reader stayed blocked");
+        drop(reading);
+        assert!(lock.try_write().is_ok(), "after a {leave}, nothing is left holding it");
+    }
+}
+
+#[test]
 fn rwlock_readers_share_it_and_a_writer_has_it_alone_in_arrival_order() {
     let lock = Rc::new(RwLock::new(0));
     let log: Log = Rc::default();
