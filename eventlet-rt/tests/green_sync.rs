@@ -204,7 +204,10 @@ fn a_waiter_killed_after_the_barrier_released_it_leaves_the_next_round_whole() {
     let b = barrier.clone();
     let released = spawn(move || b.wait().is_leader());
     yield_now(); // it waits
-    assert!(barrier.wait().is_leader(), "the second arrival leads and releases the first");
+    assert!(
+        barrier.wait().is_leader(),
+        "the second arrival leads and releases the first"
+    );
     released.kill(); // released, but killed before it ran again
     assert!(released.wait().unwrap_err().is_killed());
     assert!(format!("{barrier:?}").contains("arrived: 0"), "{barrier:?}");
@@ -212,7 +215,10 @@ fn a_waiter_killed_after_the_barrier_released_it_leaves_the_next_round_whole() {
     let b = barrier.clone();
     let partner = spawn(move || b.wait().is_leader());
     yield_now();
-    assert!(!partner.is_finished(), "one green thread alone passed a barrier of two");
+    assert!(
+        !partner.is_finished(),
+        "one green thread alone passed a barrier of two"
+    );
     let me = barrier.wait().is_leader();
     assert!(me ^ partner.wait().unwrap());
 }
@@ -241,7 +247,10 @@ fn readers_queued_behind_a_writer_that_leaves_the_queue_get_the_lock() {
         let read = with_timeout(Duration::from_secs(10), || reader.wait().unwrap());
         assert_eq!(read, Ok(5), "after a {leave}, the reader stayed blocked");
         drop(reading);
-        assert!(lock.try_write().is_ok(), "after a {leave}, nothing is left holding it");
+        assert!(
+            lock.try_write().is_ok(),
+            "after a {leave}, nothing is left holding it"
+        );
     }
 }
 
