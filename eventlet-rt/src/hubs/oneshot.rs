@@ -58,6 +58,21 @@ impl<T> Promise<T> {
         )
     }
 
+    /// A second promise of the same outcome, kept off the green thread's
+    /// stack: dropped, it settles the outcome as `Killed` if nothing else
+    /// did. Teardown can abandon a green thread, stack and all, with the
+    /// first promise on it.
+    pub(crate) fn backstop(&self) -> Backstop
+    where
+        T: Send + 'static,
+    {
+        Backstop {
+            _promise: Box::new(Promise {
+                shared: self.shared.clone(),
+            }),
+        }
+    }
+
     pub(crate) fn set(self, outcome: Result<T, GreenError>) {
         self.store(outcome);
     }
@@ -76,4 +91,9 @@ impl<T> Drop for Promise<T> {
     fn drop(&mut self) {
         self.store(Err(GreenError::Killed));
     }
+}
+
+/// A [`Promise`] of any type, held only to be dropped: see [`Promise::backstop`].
+pub(crate) struct Backstop {
+    _promise: Box<dyn Send>,
 }
