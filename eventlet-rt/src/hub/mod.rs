@@ -56,6 +56,7 @@ pub(crate) use poller::Direction;
 pub(crate) use remote::{RemoteCompletion, RemoteWaker, WaitQueue, lock_unpoisoned, wait_on};
 pub(crate) use remote_inbox::RemoteInbox;
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
+pub(crate) use teardown::tear_down;
 pub(crate) use unwind::{catch, catch_user_panic, is_unwinding, rethrow};
 
 /// What a timer does when it fires.
