@@ -106,6 +106,7 @@ pub(crate) fn run<S: Transport>(
             ..exchange
         };
         let echo_len = if echoes_body { wire.remaining() } else { None };
+        let head_at = wire.output.len();
         let Ok(Encoded {
             payload,
             close: must_close,
@@ -114,6 +115,7 @@ pub(crate) fn run<S: Transport>(
         else {
             return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
         };
+        wire.response_at = Some(head_at);
         parser.recycle(headers);
         let sent = match payload {
             Payload::Nothing => Ok(()),
@@ -121,7 +123,7 @@ pub(crate) fn run<S: Transport>(
                 wire.output.extend_from_slice(&bytes);
                 Ok(())
             }
-            Payload::Bytes(bytes) => wire.flush().and_then(|()| wire.stream.write_all(&bytes)),
+            Payload::Bytes(bytes) => wire.flush().and_then(|()| wire.write_all(&bytes)),
             Payload::Fixed(body, len) => {
                 drop(wire);
                 let sent = stream_body(&shared, body, Some(len), false, &mut scratch);
@@ -136,6 +138,16 @@ pub(crate) fn run<S: Transport>(
                 sent
             }
         };
+        if sent.is_err()
+            && let Some(head_at) = wire.response_at
+        {
+            // No byte of this response is out yet: the client gets the
+            // status of what went wrong instead (the request body's, or
+            // 500 for a response body that failed).
+            wire.output.truncate(head_at);
+            let status = wire.failure.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return refuse(&mut wire, status, &date);
+        }
         // A streamed echo that stopped early leaves the request body unread.
         let close = must_close || (echoes_body && !wire.body_finished());
         if sent.is_err() {

@@ -4,14 +4,14 @@
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ::http::StatusCode;
 
 use super::body::BodySource;
 use super::chunked::{ChunkError, Chunked};
 use super::inbuf::InBuf;
-use super::limits::Settings;
+use super::limits::{Settings, WaitBudget};
 use super::parse::Framing;
 use crate::green::net::{Shutdown, TcpStream};
 use crate::green::tls::ServerTlsStream;
@@ -67,6 +67,9 @@ pub(crate) struct Wire<S> {
     pub(crate) input: InBuf,
     /// Responses not written yet: a pipelined batch goes out in one write.
     pub(crate) output: Vec<u8>,
+    /// Where the current response's head starts in `output`, while none of
+    /// it has been written: until then an error can still replace it.
+    pub(crate) response_at: Option<usize>,
     settings: Rc<Settings>,
     /// Which request of the connection the body state belongs to.
     pub(crate) request: u64,
@@ -75,6 +78,9 @@ pub(crate) struct Wire<S> {
     received: u64,
     /// Why the request body was refused, to answer with.
     pub(crate) failure: Option<StatusCode>,
+    /// The client's waits on this request's body, and on taking responses.
+    body_budget: WaitBudget,
+    write_budget: WaitBudget,
 }
 
 impl<S: Transport> Wire<S> {
@@ -84,12 +90,15 @@ impl<S: Transport> Wire<S> {
             stream,
             input: InBuf::new(),
             output: Vec::new(),
+            response_at: None,
             settings,
             request: 0,
             framing: BodyFraming::Done,
             expect_continue: false,
             received: 0,
             failure: None,
+            body_budget: WaitBudget::default(),
+            write_budget: WaitBudget::default(),
         })
     }
 
@@ -102,10 +111,62 @@ impl<S: Transport> Wire<S> {
 
     /// Writes the pending responses.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
+        self.response_at = None;
         if !self.output.is_empty() {
-            let written = self.stream.write_all(&self.output);
+            let output = std::mem::take(&mut self.output);
+            let written = self.write_all(&output);
+            self.output = output;
             self.output.clear();
             written?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending before the current response's head (earlier
+    /// responses, a `100 Continue`), keeping the head, which an error met
+    /// on the request body can still replace.
+    fn flush_before_response(&mut self) -> io::Result<()> {
+        let Some(at) = self.response_at else {
+            return self.flush();
+        };
+        if at > 0 {
+            let written = self.write_all_of(at);
+            self.output.drain(..at);
+            self.response_at = Some(0);
+            written?;
+        }
+        Ok(())
+    }
+
+    fn write_all_of(&mut self, len: usize) -> io::Result<()> {
+        let output = std::mem::take(&mut self.output);
+        let written = self.write_all(&output[..len]);
+        self.output = output;
+        written
+    }
+
+    /// `write_all` within the write budget: a client that takes the bytes
+    /// slower than the minimum data rate is cut off, however many writes.
+    pub(crate) fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            let left = self
+                .write_budget
+                .left(self.settings.write_timeout, self.settings.min_data_rate)
+                .ok_or(io::ErrorKind::TimedOut)?;
+            self.stream
+                .set_write_timeout(left.min(self.settings.write_timeout))?;
+            let started = Instant::now();
+            let written = self.stream.write(bytes);
+            let waited = started.elapsed();
+            match written {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.write_budget.record(waited, n);
+                    bytes = &bytes[n..];
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -121,6 +182,9 @@ impl<S: Transport> Wire<S> {
         self.expect_continue = expect_continue;
         self.received = 0;
         self.failure = None;
+        self.response_at = None;
+        self.body_budget = WaitBudget::default();
+        self.write_budget = WaitBudget::default();
     }
 
     pub(crate) fn body_finished(&self) -> bool {
@@ -169,8 +233,8 @@ impl<S: Transport> Wire<S> {
             return Ok(0);
         }
         if self.expect_continue {
+            // Queued: it goes out before the first wait for the body.
             self.send_continue();
-            self.flush()?;
         }
         loop {
             match self.framing {
@@ -234,21 +298,39 @@ impl<S: Transport> Wire<S> {
             self.input.consume(n);
             return Ok(n);
         }
-        let read = self
-            .stream
-            .set_read_timeout(self.settings.body_read_timeout)
-            .and_then(|()| self.stream.read(&mut buf[..want]));
-        match read {
-            Ok(0) => Err(self.fail(StatusCode::BAD_REQUEST)),
-            Ok(n) => Ok(n),
-            Err(e) => Err(self.failed_read(e)),
-        }
+        self.wait_for_body(Some(&mut buf[..want]))
     }
 
     fn fill_body(&mut self) -> io::Result<()> {
-        match self.fill(self.settings.body_read_timeout) {
+        self.wait_for_body(None).map(drop)
+    }
+
+    /// One wait for the client's body bytes, into `buf` or else the read
+    /// buffer. What is pending goes out first (a `100 Continue`, earlier
+    /// responses), so the client is never left waiting on us while we wait
+    /// on it. Bounded by the body read timeout and by the body's budget.
+    fn wait_for_body(&mut self, buf: Option<&mut [u8]>) -> io::Result<usize> {
+        if let Err(e) = self.flush_before_response() {
+            return Err(self.failed_read(e));
+        }
+        let base = self.settings.body_read_timeout;
+        let Some(left) = self.body_budget.left(base, self.settings.min_data_rate) else {
+            return Err(self.fail(StatusCode::REQUEST_TIMEOUT));
+        };
+        let timeout = left.min(base);
+        let started = Instant::now();
+        let read = match buf {
+            Some(buf) => self
+                .stream
+                .set_read_timeout(timeout)
+                .and_then(|()| self.stream.read(buf)),
+            None => self.fill(timeout),
+        };
+        self.body_budget
+            .record(started.elapsed(), *read.as_ref().unwrap_or(&0));
+        match read {
             Ok(0) => Err(self.fail(StatusCode::BAD_REQUEST)),
-            Ok(_) => Ok(()),
+            Ok(n) => Ok(n),
             Err(e) => Err(self.failed_read(e)),
         }
     }
