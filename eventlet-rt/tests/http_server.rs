@@ -83,7 +83,10 @@ fn http_1_0_closes_unless_asked_to_keep_alive() {
 #[test]
 fn head_gives_the_length_without_the_body() {
     let addr = start(Server::new(|_| Response::new(Body::from("twelve bytes"))));
-    let reply = exchange(addr, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let reply = exchange(
+        addr,
+        b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(reply.contains("Content-Length: 12\r\n"), "{reply}");
     assert!(
         reply.ends_with("\r\n\r\n"),
@@ -120,7 +123,9 @@ fn the_handler_reads_the_body_while_the_client_still_sends_it() {
     }));
     let mut stream = client(addr);
     stream
-        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello")
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello",
+        )
         .unwrap();
     reached_rx.recv().unwrap(); // the handler has half the body, the client the other half
     stream.write_all(b"world").unwrap();
@@ -132,7 +137,9 @@ fn expect_continue_is_sent_on_the_first_body_read() {
     let addr = start(Server::new(count_body));
     let mut stream = client(addr);
     stream
-        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+        )
         .unwrap();
     let mut interim = [0; 25];
     stream.read_exact(&mut interim).unwrap();
@@ -167,7 +174,10 @@ fn a_reader_body_is_sent_chunked_and_a_request_body_can_be_echoed() {
         "/stream" => Response::new(Body::from_reader(std::io::repeat(b'z').take(40_000))),
         _ => Response::new(request.into_body()),
     }));
-    let reply = exchange(addr, b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let reply = exchange(
+        addr,
+        b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(reply.contains("Transfer-Encoding: chunked\r\n"), "{reply}");
     assert_eq!(reply.matches('z').count(), 40_000);
     assert!(reply.ends_with("\r\n0\r\n\r\n"), "ends with the last chunk");
@@ -197,13 +207,22 @@ fn a_handler_panic_is_a_500_and_the_server_goes_on() {
         }
         Response::new(Body::from("fine"))
     }));
-    let reply = exchange(addr, b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let reply = exchange(
+        addr,
+        b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
     assert_eq!(
         statuses(&reply),
         [500],
         "the connection closes after a panic: {reply}"
     );
-    assert!(exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ends_with("fine"));
+    assert!(
+        exchange(
+            addr,
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ends_with("fine")
+    );
 }
 
 #[test]
@@ -237,11 +256,13 @@ fn shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
     let serving = eventlet_rt::spawn(move || server.serve(listener));
 
     let mut idle = client(addr);
-    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut first = [0; 256];
     assert!(idle.read(&mut first).unwrap() > 0);
     let mut busy = client(addr);
-    busy.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    busy.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     in_handler_rx.recv().unwrap();
 
     let started = Instant::now();
@@ -275,7 +296,10 @@ fn requests_on_many_connections_overlap() {
     let clients: Vec<_> = (0..20)
         .map(|_| {
             eventlet_rt::spawn(move || {
-                exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                exchange(
+                    addr,
+                    b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                )
             })
         })
         .collect();
@@ -331,7 +355,9 @@ fn pipelined_heads_and_bodies_cut_at_every_kind_of_boundary_stay_apart() {
         let body = if i % 3 == 0 { "" } else { body.as_str() };
         expected.push_str(&format!("{i} {path} {body};"));
     }
-    wire.extend_from_slice(b"GET /end HTTP/1.1\r\nHost: x\r\nX-Id: end\r\nConnection: close\r\n\r\n");
+    wire.extend_from_slice(
+        b"GET /end HTTP/1.1\r\nHost: x\r\nX-Id: end\r\nConnection: close\r\n\r\n",
+    );
     expected.push_str("end /end ;");
 
     let mut stream = client(addr);

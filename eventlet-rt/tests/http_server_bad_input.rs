@@ -74,7 +74,8 @@ fn malformed_chunks_are_400_never_a_hang() {
         "5\r\nhelloXX0\r\n\r\n",    // data without its CRLF
         extension.as_str(),         // a 24,000-character extension
     ] {
-        let request = format!("POST /chunks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
+        let request =
+            format!("POST /chunks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
         assert_eq!(status_of(addr, request.as_bytes()), [400]);
     }
     assert_eq!(
@@ -120,7 +121,10 @@ fn oversized_heads_are_414_and_431() {
     let (addr, _) = logging_server();
     let long_url = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "u".repeat(20_000));
     assert_eq!(status_of(addr, long_url.as_bytes()), [414]);
-    let long_line = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Long: {}\r\n\r\n", "h".repeat(10_000));
+    let long_line = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Long: {}\r\n\r\n",
+        "h".repeat(10_000)
+    );
     assert_eq!(status_of(addr, long_line.as_bytes()), [431]);
     let many: String = (0..20)
         .map(|i| format!("X-{i}: {}\r\n", "m".repeat(7000)))
@@ -168,7 +172,10 @@ fn stalled_clients_do_not_delay_others_and_are_closed_at_the_header_timeout() {
         .collect();
     sent_rx.iter().take(200).for_each(drop); // all 200 are connected and stalled
     let normal = Instant::now();
-    let reply = exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let reply = exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(reply.ends_with("ok"), "{reply}");
     let normal = normal.elapsed();
     for stalled in stalled {
@@ -200,7 +207,9 @@ fn an_idle_keep_alive_connection_is_closed_at_its_timeout() {
             .keep_alive_timeout(Duration::from_millis(300)),
     );
     let mut stream = client(addr);
-    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut reply = [0; 512];
     assert!(stream.read(&mut reply).unwrap() > 0);
     let idle = Instant::now();
@@ -215,10 +224,15 @@ fn connections_past_the_limit_get_503_and_the_others_go_on() {
     let mut held: Vec<_> = (0..2).map(|_| client(addr)).collect();
     for stream in &mut held {
         // Answered, so accepted; then idle on keep-alive.
-        stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
         assert!(stream.read(&mut [0; 512]).unwrap() > 0);
     }
-    assert_eq!(statuses(&exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")), [503]);
+    assert_eq!(
+        statuses(&exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")),
+        [503]
+    );
     held[0]
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();

@@ -22,7 +22,7 @@ use eventlet_rt::http::header::{self, HeaderValue};
 use eventlet_rt::http::{Body, Method, Request, Response, Server, StatusCode};
 
 const INDEX: &str = "\
-GET  /            this list
+GET  /            this list (every GET route answers HEAD too)
 GET  /plaintext   Hello, World! (text/plain)
 GET  /json        {\"message\":\"Hello, World!\"} (application/json)
 POST /echo        the request body back (Content-Length or chunked)
@@ -30,12 +30,18 @@ GET  /sleep?ms=N  a green sleep of N ms, then 200
 ";
 
 fn app(request: Request) -> Response {
-    match (request.method(), request.uri().path()) {
-        (&Method::GET, "/") => text(INDEX, "text/plain; charset=utf-8"),
-        (&Method::GET, "/plaintext") => text("Hello, World!", "text/plain"),
-        (&Method::GET, "/json") => text(r#"{"message":"Hello, World!"}"#, "application/json"),
-        (&Method::POST, "/echo") => Response::new(request.into_body()),
-        (&Method::GET, "/sleep") => {
+    // HEAD reaches every GET route (RFC 9110 9.3.2): the server sends the
+    // head of the GET response and drops its body.
+    let method = match *request.method() {
+        Method::HEAD => Method::GET,
+        ref method => method.clone(),
+    };
+    match (method, request.uri().path()) {
+        (Method::GET, "/") => text(INDEX, "text/plain; charset=utf-8"),
+        (Method::GET, "/plaintext") => text("Hello, World!", "text/plain"),
+        (Method::GET, "/json") => text(r#"{"message":"Hello, World!"}"#, "application/json"),
+        (Method::POST, "/echo") => Response::new(request.into_body()),
+        (Method::GET, "/sleep") => {
             let ms = request
                 .uri()
                 .query()

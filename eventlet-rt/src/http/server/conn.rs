@@ -116,6 +116,7 @@ pub(crate) fn run<S: Transport>(
             return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
         };
         wire.response_at = Some(head_at);
+        wire.head_end = wire.output.len();
         parser.recycle(headers);
         let sent = match payload {
             Payload::Nothing => Ok(()),
@@ -126,14 +127,14 @@ pub(crate) fn run<S: Transport>(
             Payload::Bytes(bytes) => wire.flush().and_then(|()| wire.write_all(&bytes)),
             Payload::Fixed(body, len) => {
                 drop(wire);
-                let sent = stream_body(&shared, body, Some(len), false, &mut scratch);
+                let sent = stream_body(&shared, body, Some(len), false, echoes_body, &mut scratch);
                 wire = shared.0.borrow_mut();
                 sent
             }
             Payload::Chunked(body) | Payload::UntilClose(body) => {
                 let chunked = exchange.version == ::http::Version::HTTP_11;
                 drop(wire);
-                let sent = stream_body(&shared, body, None, chunked, &mut scratch);
+                let sent = stream_body(&shared, body, None, chunked, echoes_body, &mut scratch);
                 wire = shared.0.borrow_mut();
                 sent
             }
@@ -210,11 +211,18 @@ fn next_head<S: Transport>(
 
 /// Streams `body` as the response payload: `len` bytes exactly, or to its
 /// end (`chunked`, or raw for a client that reads to the connection's end).
+///
+/// Each piece is written as it comes, except for an `echo` of the request's
+/// own body: its pieces gather (up to a stream chunk) while more of the body
+/// is already received, and go out before the server waits for the rest.
+/// So a body that arrived whole is checked whole before any byte is sent,
+/// and a malformed chunk in it still gets its 400.
 fn stream_body<S: Transport>(
     shared: &SharedWire<S>,
     mut body: Body,
     len: Option<u64>,
     chunked: bool,
+    echo: bool,
     scratch: &mut Vec<u8>,
 ) -> io::Result<()> {
     scratch.resize(STREAM_CHUNK, 0);
@@ -248,7 +256,9 @@ fn stream_body<S: Transport>(
         } else {
             wire.output.extend_from_slice(&scratch[..n]);
         }
-        wire.flush()?;
+        if !echo || wire.output.len() >= STREAM_CHUNK {
+            wire.flush()?;
+        }
         left -= n as u64;
     }
     Ok(())

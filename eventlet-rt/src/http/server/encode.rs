@@ -110,8 +110,7 @@ pub(crate) fn encode_head(
         out.extend_from_slice(b"\r\n");
     }
 
-    let bodiless_status = status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
+    let bodiless_status = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
     let (length, payload) = match body.into_kind() {
         Kind::Full(bytes) => {
             let length = bytes.len() as u64;

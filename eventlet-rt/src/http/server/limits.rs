@@ -109,9 +109,16 @@ mod tests {
         let mut budget = WaitBudget::default();
         assert_eq!(budget.left(base, 500), Some(base));
         budget.record(Duration::from_secs(59), 1);
-        assert_eq!(budget.left(base, 500), Some(Duration::from_micros(1_002_000)));
+        assert_eq!(
+            budget.left(base, 500),
+            Some(Duration::from_micros(1_002_000))
+        );
         budget.record(Duration::from_secs(59), 1);
-        assert_eq!(budget.left(base, 500), None, "a byte every 59 s is too slow");
+        assert_eq!(
+            budget.left(base, 500),
+            None,
+            "a byte every 59 s is too slow"
+        );
         let mut fast = WaitBudget::default();
         fast.record(Duration::from_secs(100), 50_000);
         assert_eq!(fast.left(base, 500), Some(Duration::from_secs(60)));

@@ -81,6 +81,9 @@ mod chunked;
 mod conn;
 mod date;
 mod encode;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hubs;
 mod inbuf;
 mod limits;

@@ -260,10 +260,16 @@ fn read_version(buf: &[u8]) -> VersionLine {
             let at = start + (version.as_ptr() as usize - line.as_ptr() as usize) + 7;
             VersionLine::LaterMinor(at)
         }
-        [b'H', b'T', b'T', b'P', b'/', b'0' | b'2'..=b'9', b'.', minor] if minor.is_ascii_digit() =>
-        {
-            VersionLine::Refused(StatusCode::HTTP_VERSION_NOT_SUPPORTED)
-        }
+        [
+            b'H',
+            b'T',
+            b'T',
+            b'P',
+            b'/',
+            b'0' | b'2'..=b'9',
+            b'.',
+            minor,
+        ] if minor.is_ascii_digit() => VersionLine::Refused(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
         _ => VersionLine::Refused(StatusCode::BAD_REQUEST),
     }
 }
@@ -389,7 +395,8 @@ impl<'a> FramingFields<'a> {
             }
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             self.transfer_encoding = true;
-            for coding in elements() {
+            // Empty list elements are ignored (RFC 9110 5.6.1).
+            for coding in elements().filter(|coding| !coding.is_empty()) {
                 if self.chunked {
                     return Err(bad); // chunked must be the last coding, once
                 }
@@ -548,21 +555,48 @@ mod tests {
     #[test]
     fn request_lines_versions_and_targets() {
         // RFC 9112 3: three parts, single spaces; a later 1.x minor is 1.1.
-        assert_eq!(status(b"GET /x y HTTP/1.1\r\nHost: h\r\n\r\n"), StatusCode::BAD_REQUEST);
-        assert_eq!(status(b"GET  / HTTP/1.1\r\nHost: h\r\n\r\n"), StatusCode::BAD_REQUEST);
-        assert_eq!(status(b"GET / HTTP/1.10\r\nHost: h\r\n\r\n"), StatusCode::BAD_REQUEST);
-        assert_eq!(status(b"GET / HTTP/0.9\r\n\r\n"), StatusCode::HTTP_VERSION_NOT_SUPPORTED);
-        let head = parse(b"GET / HTTP/1.2\r\nHost: h\r\n\r\n").unwrap().unwrap();
+        assert_eq!(
+            status(b"GET /x y HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET  / HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET / HTTP/1.10\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET / HTTP/0.9\r\n\r\n"),
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        );
+        let head = parse(b"GET / HTTP/1.2\r\nHost: h\r\n\r\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(head.request.version(), Version::HTTP_11);
-        assert!(parse(b"GET / HTTP/1.2").unwrap().is_none(), "waits for the line's end");
+        assert!(
+            parse(b"GET / HTTP/1.2").unwrap().is_none(),
+            "waits for the line's end"
+        );
         // RFC 9112 3.2: the four target forms, each with its methods.
-        assert_eq!(status(b"GET ! HTTP/1.1\r\nHost: h\r\n\r\n"), StatusCode::BAD_REQUEST);
-        assert_eq!(status(b"GET /p#frag HTTP/1.1\r\nHost: h\r\n\r\n"), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(b"GET ! HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET /p#frag HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
         let head = parse(b"GET http://real:81/a HTTP/1.1\r\nHost: other\r\n\r\n")
             .unwrap()
             .unwrap();
         assert_eq!(head.request.uri().path(), "/a");
-        assert_eq!(head.request.headers()["host"], "real:81", "the target names the host");
+        assert_eq!(
+            head.request.headers()["host"],
+            "real:81",
+            "the target names the host"
+        );
         assert_eq!(
             status(b"GET http://real/a HTTP/1.1\r\n\r\n"),
             StatusCode::BAD_REQUEST,
@@ -582,7 +616,10 @@ mod tests {
             status(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
             StatusCode::BAD_REQUEST
         );
-        assert_eq!(status(b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n"), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
         assert!(parse(b"GET / HTTP/1.0\r\n\r\n").unwrap().is_some());
         assert!(parse(b"GET / HTTP/1.1\r\nHost:\r\n\r\n").unwrap().is_some());
     }

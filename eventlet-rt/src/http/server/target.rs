@@ -92,7 +92,10 @@ mod tests {
     #[test]
     fn forms_and_the_methods_they_belong_to() {
         let form = |method: &str, target: &str| {
-            target_form(&Method::from_bytes(method.as_bytes()).unwrap(), target.as_bytes())
+            target_form(
+                &Method::from_bytes(method.as_bytes()).unwrap(),
+                target.as_bytes(),
+            )
         };
         assert_eq!(form("GET", "/a?b"), Ok(TargetForm::Origin));
         assert_eq!(form("GET", "http://h/a"), Ok(TargetForm::Absolute));
@@ -124,7 +127,15 @@ mod tests {
 
     #[test]
     fn host_values() {
-        for good in ["", "a.com", "a.com:80", "1.2.3.4", "[::1]:80", "[::1%25en0]", "a_b-c"] {
+        for good in [
+            "",
+            "a.com",
+            "a.com:80",
+            "1.2.3.4",
+            "[::1]:80",
+            "[::1%25en0]",
+            "a_b-c",
+        ] {
             assert!(valid_host(good.as_bytes()), "{good}");
         }
         for bad in [&b"{"[..], b"}", b"a b", b"\xff", b"\x06", b"a/b", b"a@b"] {

@@ -70,6 +70,8 @@ pub(crate) struct Wire<S> {
     /// Where the current response's head starts in `output`, while none of
     /// it has been written: until then an error can still replace it.
     pub(crate) response_at: Option<usize>,
+    /// Where that head ends.
+    pub(crate) head_end: usize,
     settings: Rc<Settings>,
     /// Which request of the connection the body state belongs to.
     pub(crate) request: u64,
@@ -91,6 +93,7 @@ impl<S: Transport> Wire<S> {
             input: InBuf::new(),
             output: Vec::new(),
             response_at: None,
+            head_end: 0,
             settings,
             request: 0,
             framing: BodyFraming::Done,
@@ -122,20 +125,24 @@ impl<S: Transport> Wire<S> {
         Ok(())
     }
 
-    /// Writes what is pending before the current response's head (earlier
-    /// responses, a `100 Continue`), keeping the head, which an error met
-    /// on the request body can still replace.
-    fn flush_before_response(&mut self) -> io::Result<()> {
-        let Some(at) = self.response_at else {
-            return self.flush();
-        };
-        if at > 0 {
-            let written = self.write_all_of(at);
-            self.output.drain(..at);
-            self.response_at = Some(0);
-            written?;
+    /// Writes what is pending before the server waits on the client:
+    /// everything, or, when the current response is a head alone so far,
+    /// what comes before it (earlier responses, a `100 Continue`), keeping
+    /// the head, which an error met on the request body can still replace.
+    fn flush_before_wait(&mut self) -> io::Result<()> {
+        match self.response_at {
+            Some(at) if self.output.len() == self.head_end => {
+                if at > 0 {
+                    let written = self.write_all_of(at);
+                    self.output.drain(..at);
+                    self.response_at = Some(0);
+                    self.head_end -= at;
+                    written?;
+                }
+                Ok(())
+            }
+            _ => self.flush(),
         }
-        Ok(())
     }
 
     fn write_all_of(&mut self, len: usize) -> io::Result<()> {
@@ -310,7 +317,7 @@ impl<S: Transport> Wire<S> {
     /// responses), so the client is never left waiting on us while we wait
     /// on it. Bounded by the body read timeout and by the body's budget.
     fn wait_for_body(&mut self, buf: Option<&mut [u8]>) -> io::Result<usize> {
-        if let Err(e) = self.flush_before_response() {
+        if let Err(e) = self.flush_before_wait() {
             return Err(self.failed_read(e));
         }
         let base = self.settings.body_read_timeout;
