@@ -1,5 +1,6 @@
-//! The chunked decoder: no panic or hang on any bytes, and the same body,
-//! error and leftover bytes however the input is cut and read.
+//! The chunked decoder: no panic or hang on any bytes, and the same body and
+//! leftover bytes, or the same error status, however the input is cut and
+//! read (after an error the connection closes, so what is left is moot).
 #![no_main]
 
 use eventlet_rt::http::server::fuzzing::chunked_body;
@@ -17,5 +18,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let whole = chunked_body(input, &[], 4096);
     let cut = chunked_body(input, &cuts, read_size);
-    assert_eq!(whole, cut, "cut at {cuts:?}, reads of {read_size}");
+    match whole.0 {
+        Ok(_) => assert_eq!(whole, cut, "cut at {cuts:?}, reads of {read_size}"),
+        Err(_) => assert_eq!(whole.0, cut.0, "cut at {cuts:?}, reads of {read_size}"),
+    }
 });

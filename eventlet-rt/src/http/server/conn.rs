@@ -17,6 +17,7 @@ use super::limits::{
     WRITE_HIGH_WATER,
 };
 use super::parse::{Head, HeadParser};
+use super::upgrade::{Upgraded, UpgradedConn};
 use super::wire::{SharedWire, Transport, Wire};
 use super::{Request, Response};
 use crate::hub::catch_user_panic;
@@ -80,13 +81,18 @@ pub(crate) fn run<S: Transport>(
             .borrow_mut()
             .start_request(served, framing, expect_continue);
         let request = request.map(|()| Body::incoming(source.clone(), served));
-        let response = match catch_user_panic(|| handler(request)) {
+        let mut response = match catch_user_panic(|| handler(request)) {
             Ok(response) => response,
             Err(_) => {
                 let mut wire = shared.0.borrow_mut();
                 return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
             }
         };
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS
+            && let Some(switch) = response.body_mut().take_upgrade()
+        {
+            return switch_protocols(&shared, response.headers(), switch, &date);
+        }
         let echoes_body = response.body().is_incoming_of(&source, served);
         let mut wire = shared.0.borrow_mut();
         let mut close = state.closing.get();
@@ -161,6 +167,38 @@ pub(crate) fn run<S: Transport>(
             return;
         }
     }
+}
+
+/// Sends the `101` with `headers`, then gives the connection to `switch`
+/// on this green thread; closes it when `switch` returns.
+fn switch_protocols<S: Transport>(
+    shared: &Rc<SharedWire<S>>,
+    headers: &::http::HeaderMap,
+    switch: Box<dyn FnOnce(Upgraded)>,
+    date: &HttpDate,
+) {
+    let mut wire = shared.0.borrow_mut();
+    if !wire.body_finished() && !wire.drain_body(DRAIN_LIMIT) {
+        let status = wire.failure.unwrap_or(StatusCode::BAD_REQUEST);
+        return refuse(&mut wire, status, date);
+    }
+    if encode::encode_switch(&mut wire.output, headers).is_err() {
+        return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, date);
+    }
+    let Ok(waiter) = wire.stream.tcp() else {
+        return;
+    };
+    if wire.flush().is_err() {
+        return;
+    }
+    wire.end_requests();
+    let _ = wire.stream.set_read_timeout(None);
+    let _ = wire.stream.set_write_timeout(None);
+    drop(wire);
+    let upgraded = Upgraded::new(Rc::new(UpgradedConn::new(shared.clone(), waiter)));
+    // A panic ends the protocol and the connection, nothing else.
+    let _ = catch_user_panic(|| switch(upgraded));
+    finish(&mut shared.0.borrow_mut());
 }
 
 /// The next request head: from the buffer when a pipelined one is there,
@@ -294,7 +332,7 @@ fn finish<S: Transport>(wire: &mut Wire<S>) {
     let mut dropped = 0;
     while dropped < LINGER_BYTES {
         let left = until.saturating_duration_since(Instant::now());
-        if left < Duration::from_millis(1) || wire.stream.set_read_timeout(left).is_err() {
+        if left < Duration::from_millis(1) || wire.stream.set_read_timeout(Some(left)).is_err() {
             return;
         }
         match wire.stream.read(&mut sink) {

@@ -176,6 +176,25 @@ fn splits_response(value: &HeaderValue) -> bool {
         .any(|&b| b == b'\r' || b == b'\n' || b == 0)
 }
 
+/// The head of a `101 Switching Protocols` response: the handler's headers
+/// as they are (the new protocol's), nothing about a body.
+pub(crate) fn encode_switch(out: &mut Vec<u8>, headers: &HeaderMap) -> Result<(), Unsendable> {
+    let mark = out.len();
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    for (name, value) in headers {
+        if splits_response(value) {
+            out.truncate(mark);
+            return Err(Unsendable);
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
 /// The head of a response the server gives by itself (an error), closing the connection.
 pub(crate) fn encode_error(out: &mut Vec<u8>, status: StatusCode, date: &HttpDate) {
     let reason = status.canonical_reason().unwrap_or("Error");

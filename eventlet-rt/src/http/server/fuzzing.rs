@@ -141,15 +141,23 @@ impl Write for Pieces {
 }
 
 impl Transport for Pieces {
-    fn set_read_timeout(&self, _: Duration) -> io::Result<()> {
+    fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
         Ok(())
     }
 
-    fn set_write_timeout(&self, _: Duration) -> io::Result<()> {
+    fn set_write_timeout(&self, _: Option<Duration>) -> io::Result<()> {
         Ok(())
     }
 
     fn close_write(&mut self) {}
+
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read(buf)
+    }
+
+    fn tcp(&self) -> io::Result<crate::green::net::TcpStream> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 #[cfg(test)]

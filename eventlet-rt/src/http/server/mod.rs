@@ -90,6 +90,7 @@ mod limits;
 mod parse;
 mod shutdown;
 mod target;
+mod upgrade;
 mod wire;
 
 use std::io;
@@ -99,6 +100,7 @@ use std::time::Duration;
 
 pub use body::Body;
 pub use shutdown::ShutdownHandle;
+pub use upgrade::{Upgraded, switch_protocols};
 
 use crate::green::net::TcpListener;
 use crate::green::tls::TlsAcceptor;

@@ -20,37 +20,66 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// What a connection runs over: a green TCP stream, or TLS over one.
 pub(crate) trait Transport: Read + Write + 'static {
-    fn set_read_timeout(&self, timeout: Duration) -> io::Result<()>;
-    fn set_write_timeout(&self, timeout: Duration) -> io::Result<()>;
+    /// `None`: reads wait as long as it takes.
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
     /// Ends the sending direction (TLS: with `close_notify`).
     fn close_write(&mut self);
+    /// A read that never waits: `WouldBlock` when nothing has arrived.
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// A handle on the TCP connection underneath, to wait on its readiness
+    /// without borrowing the stream.
+    fn tcp(&self) -> io::Result<TcpStream>;
 }
 
 impl Transport for TcpStream {
-    fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
-        TcpStream::set_read_timeout(self, Some(timeout))
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
     }
 
-    fn set_write_timeout(&self, timeout: Duration) -> io::Result<()> {
-        TcpStream::set_write_timeout(self, Some(timeout))
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
     }
 
     fn close_write(&mut self) {
         let _ = self.shutdown(Shutdown::Write);
     }
+
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.set_nonblocking(true)?;
+        let read = self.read(buf);
+        self.set_nonblocking(false)?;
+        read
+    }
+
+    fn tcp(&self) -> io::Result<TcpStream> {
+        self.try_clone()
+    }
 }
 
 impl Transport for ServerTlsStream {
-    fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
-        self.get_ref().0.set_read_timeout(Some(timeout))
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.get_ref().0.set_read_timeout(timeout)
     }
 
-    fn set_write_timeout(&self, timeout: Duration) -> io::Result<()> {
-        self.get_ref().0.set_write_timeout(Some(timeout))
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.get_ref().0.set_write_timeout(timeout)
     }
 
     fn close_write(&mut self) {
         let _ = self.shutdown();
+    }
+
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Plaintext rustls holds comes first; the socket is only tried.
+        self.get_ref().0.set_nonblocking(true)?;
+        let read = self.read(buf);
+        self.get_ref().0.set_nonblocking(false)?;
+        read
+    }
+
+    fn tcp(&self) -> io::Result<TcpStream> {
+        self.get_ref().0.try_clone()
     }
 }
 
@@ -87,7 +116,7 @@ pub(crate) struct Wire<S> {
 
 impl<S: Transport> Wire<S> {
     pub(crate) fn new(stream: S, settings: Rc<Settings>) -> io::Result<Wire<S>> {
-        stream.set_write_timeout(settings.write_timeout)?;
+        stream.set_write_timeout(Some(settings.write_timeout))?;
         Ok(Wire {
             stream,
             input: InBuf::new(),
@@ -107,7 +136,7 @@ impl<S: Transport> Wire<S> {
 
     /// Reads what the client sent next into the buffer; `Ok(0)` at its end.
     pub(crate) fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
-        self.stream.set_read_timeout(timeout)?;
+        self.stream.set_read_timeout(Some(timeout))?;
         let limit = self.settings.head_buffer_limit();
         self.input.read_from(&mut self.stream, limit)
     }
@@ -161,7 +190,7 @@ impl<S: Transport> Wire<S> {
                 .left(self.settings.write_timeout, self.settings.min_data_rate)
                 .ok_or(io::ErrorKind::TimedOut)?;
             self.stream
-                .set_write_timeout(left.min(self.settings.write_timeout))?;
+                .set_write_timeout(Some(left.min(self.settings.write_timeout)))?;
             let started = Instant::now();
             let written = self.stream.write(bytes);
             let waited = started.elapsed();
@@ -192,6 +221,12 @@ impl<S: Transport> Wire<S> {
         self.response_at = None;
         self.body_budget = WaitBudget::default();
         self.write_budget = WaitBudget::default();
+    }
+
+    /// No request body of this connection reads any more (after an upgrade).
+    pub(crate) fn end_requests(&mut self) {
+        self.request = 0;
+        self.framing = BodyFraming::Done;
     }
 
     pub(crate) fn body_finished(&self) -> bool {
@@ -329,7 +364,7 @@ impl<S: Transport> Wire<S> {
         let read = match buf {
             Some(buf) => self
                 .stream
-                .set_read_timeout(timeout)
+                .set_read_timeout(Some(timeout))
                 .and_then(|()| self.stream.read(buf)),
             None => self.fill(timeout),
         };
