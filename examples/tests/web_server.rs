@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::Program;
+use eventlet_rt::http::websocket::Message;
 
 /// Starts the server on a free loopback port; its base URL (`http://127.0.0.1:PORT`).
 fn start(threads: &str) -> (Program, String) {
@@ -127,6 +128,32 @@ fn curl_heads_every_get_route_and_its_expect_continue_upload_is_echoed_at_once()
         started.elapsed() < Duration::from_secs(20),
         "curl waited out its 30 s for 100 Continue"
     );
+}
+
+#[test]
+fn the_ws_route_echoes_over_websocket() {
+    let (_server, url) = start("2");
+    let addr = url.strip_prefix("http://").unwrap();
+    let tcp = eventlet_rt::connect(addr).unwrap();
+    let (mut socket, response) =
+        eventlet_rt::http::websocket::tungstenite::client(format!("ws://{addr}/ws"), tcp).unwrap();
+    assert_eq!(response.status(), 101);
+    for message in [Message::text("hello"), Message::binary(vec![7; 100_000])] {
+        socket.send(message.clone()).unwrap();
+        assert_eq!(socket.read().unwrap(), message);
+    }
+    let plain = run(
+        "curl",
+        &[
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{url}/ws"),
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&plain.stdout), "426");
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! parses when it arrives whole parses the same in any pieces (only a size
 //! limit may judge a cut head differently, since limits are checked as
 //! bytes arrive), and one refused whole is refused in pieces (a head both
-//! too long and malformed may get either status).
+//! too long and malformed may get either status), unless the input ends
+//! inside its bad line: in pieces the parser looks again only when a line
+//! ends or a limit passes, so that head is still incomplete.
 #![no_main]
 
 use eventlet_rt::http::server::fuzzing::first_head;
@@ -17,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let whole = first_head(input, &[]);
     let cut = first_head(input, &cuts);
     match (&whole, &cut) {
-        (Some(Ok(_)), Some(Err(414 | 431 | 501))) | (Some(Err(_)), Some(Err(_))) => {}
+        (Some(Ok(_)), Some(Err(414 | 431 | 501))) | (Some(Err(_)), Some(Err(_)) | None) => {}
         _ => assert_eq!(whole, cut, "cut at {cuts:?}"),
     }
 });
