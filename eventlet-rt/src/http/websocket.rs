@@ -221,7 +221,7 @@ pub fn upgrade_with_config(
 ) -> Response {
     let accept = match accept_key(request) {
         Ok(accept) => accept,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.response(),
     };
     let mut response = Response::default();
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -234,8 +234,55 @@ pub fn upgrade_with_config(
     })
 }
 
-/// The `Sec-WebSocket-Accept` for a valid handshake, or the refusal.
-fn accept_key(request: &Request) -> Result<HeaderValue, Response> {
+/// Why a request is not a WebSocket handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    NotGet,
+    NoUpgrade,
+    OtherVersion,
+    Malformed,
+}
+
+impl Refusal {
+    /// The answer: its status and the headers RFC 6455 and 9110 ask for.
+    fn response(self) -> Response {
+        let (status, text) = match self {
+            Refusal::NotGet => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "a WebSocket handshake is a GET\n",
+            ),
+            Refusal::NoUpgrade => (
+                StatusCode::UPGRADE_REQUIRED,
+                "this is a WebSocket endpoint\n",
+            ),
+            Refusal::OtherVersion => (StatusCode::UPGRADE_REQUIRED, "WebSocket version 13 only\n"),
+            Refusal::Malformed => (StatusCode::BAD_REQUEST, "not a valid WebSocket handshake\n"),
+        };
+        let mut response = Response::new(text.into());
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        match self {
+            Refusal::NotGet => {
+                headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
+            }
+            Refusal::NoUpgrade => {
+                headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+            }
+            Refusal::OtherVersion => {
+                headers.insert(
+                    header::SEC_WEBSOCKET_VERSION,
+                    HeaderValue::from_static("13"),
+                );
+            }
+            Refusal::Malformed => {}
+        }
+        response
+    }
+}
+
+/// The `Sec-WebSocket-Accept` for a valid handshake, or why it is refused.
+fn accept_key(request: &Request) -> Result<HeaderValue, Refusal> {
     let headers = request.headers();
     let has_token = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|value| {
@@ -246,53 +293,30 @@ fn accept_key(request: &Request) -> Result<HeaderValue, Response> {
         })
     };
     if request.method() != Method::GET {
-        let mut refusal = refusal(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "a WebSocket handshake is a GET\n",
-        );
-        refusal
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET"));
-        return Err(refusal);
+        return Err(Refusal::NotGet);
     }
     if !has_token(header::UPGRADE, "websocket") {
-        let mut refusal = refusal(
-            StatusCode::UPGRADE_REQUIRED,
-            "this is a WebSocket endpoint\n",
-        );
-        refusal
-            .headers_mut()
-            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        refusal
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-        return Err(refusal);
+        return Err(Refusal::NoUpgrade);
     }
-    let bad = || refusal(StatusCode::BAD_REQUEST, "not a valid WebSocket handshake\n");
     if request.version() != Version::HTTP_11 || !has_token(header::CONNECTION, "upgrade") {
-        return Err(bad());
+        return Err(Refusal::Malformed);
     }
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .map(HeaderValue::as_bytes)
         != Some(b"13")
     {
-        let mut refusal = refusal(StatusCode::UPGRADE_REQUIRED, "WebSocket version 13 only\n");
-        refusal.headers_mut().insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
-        return Err(refusal);
+        return Err(Refusal::OtherVersion);
     }
     let mut keys = headers.get_all(header::SEC_WEBSOCKET_KEY).iter();
     let (Some(key), None) = (keys.next(), keys.next()) else {
-        return Err(bad());
+        return Err(Refusal::Malformed);
     };
     if !is_nonce(key.as_bytes()) {
-        return Err(bad());
+        return Err(Refusal::Malformed);
     }
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-    HeaderValue::from_str(&accept).map_err(|_| bad())
+    HeaderValue::from_str(&accept).map_err(|_| Refusal::Malformed)
 }
 
 /// Whether `key` is base64 of 16 bytes (RFC 6455 4.1): 22 characters of
@@ -305,12 +329,6 @@ fn is_nonce(key: &[u8]) -> bool {
         }
         _ => false,
     }
-}
-
-fn refusal(status: StatusCode, text: &'static str) -> Response {
-    let mut response = Response::new(text.into());
-    *response.status_mut() = status;
-    response
 }
 
 #[cfg(test)]
