@@ -147,6 +147,15 @@ pub(crate) fn existing() -> Option<&'static Hub> {
     (!hub.is_null()).then(|| unsafe { &*hub })
 }
 
+/// Whether user code runs on the calling thread's hub right now: a green
+/// thread, or the main context outside the hub's loop. False inside the loop
+/// and whatever it calls (timers, destructors, a runtime it drives), and on a
+/// thread without a hub: `monkey_patch`'s hooks park only where this holds.
+#[inline]
+pub(crate) fn running_user_code() -> bool {
+    existing().is_some_and(|hub| hub.current_header().state.get() == State::Running)
+}
+
 #[cold]
 fn create() -> &'static Hub {
     let hub: &'static Hub = Box::leak(Box::new(Hub::new()));
