@@ -1,55 +1,52 @@
-//! Resident bytes per idle task: N tasks asleep, RSS before and after.
+//! Resident bytes per sleeping task: N tasks asleep, RSS before and after.
 //!
-//! `idle_memory RUNTIME COUNT` with RUNTIME one of `eventlet-rt`, `tokio`,
-//! `may`. Run one process per measurement so that every baseline is clean;
-//! prints one JSON line. Each runtime is warmed up (one task spawned and
-//! waited for) before the first reading, so its fixed cost is not counted.
-//! The process ends with `_exit`, without tearing the sleepers down.
+//! Each runtime is warmed up (one task spawned and waited for) before the
+//! first reading, so its fixed cost is not counted. After SETTLE seconds a
+//! second reading shows what the tasks cost once they have slept a while
+//! (eventlet-rt's hub gives back the stacks of long-parked green threads).
 
 use std::cell::Cell;
-use std::io::Write;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use eventlet_bench::{peers, proc_stats};
+use serde_json::json;
 
 /// Long enough never to wake during the measurement.
 const NAP: Duration = Duration::from_secs(3600);
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let (Some(runtime), Some(count)) = (args.next(), args.next()) else {
-        eprintln!("usage: idle_memory eventlet-rt|tokio|may COUNT");
-        std::process::exit(2);
+/// `RUNTIME COUNT [SETTLE]`: the JSON line of one measurement.
+pub(crate) fn measure(args: &[String]) -> serde_json::Value {
+    let [runtime, count, rest @ ..] = args else {
+        panic!("usage: idle_memory sleepers eventlet-rt|tokio|may COUNT [SETTLE]");
     };
     let count: usize = count.parse().expect("COUNT is a number of tasks");
+    let settle = Duration::from_secs_f64(rest.first().map_or(0.0, |s| {
+        s.parse().expect("SETTLE is a number of seconds")
+    }));
     let started = Instant::now();
-    let (before, after) = match runtime.as_str() {
-        "eventlet-rt" => eventlet(count),
-        "tokio" => tokio(count),
-        "may" => may(count),
+    let [before, after, settled] = match runtime.as_str() {
+        "eventlet-rt" => eventlet(count, settle),
+        "tokio" => tokio(count, settle),
+        "may" => may(count, settle),
         other => panic!("unknown runtime {other:?}: eventlet-rt, tokio or may"),
     };
-    let per_task = (after.saturating_sub(before)) as f64 / count as f64;
-    println!(
-        "{}",
-        serde_json::json!({
-            "runtime": runtime,
-            "tasks": count,
-            "rss_before": before,
-            "rss_after": after,
-            "bytes_per_task": per_task,
-            "seconds": started.elapsed().as_secs_f64(),
-        })
-    );
-    std::io::stdout().flush().expect("flush stdout");
-    // SAFETY: `_exit` ends the process at once; nothing is left to run or flush.
-    unsafe { libc::_exit(0) }
+    let per_task = |rss: u64| rss.saturating_sub(before) as f64 / count as f64;
+    json!({
+        "runtime": runtime,
+        "tasks": count,
+        "rss_before": before,
+        "rss_after": after,
+        "bytes_per_task": per_task(after),
+        "settle_seconds": settle.as_secs_f64(),
+        "bytes_per_task_settled": per_task(settled),
+        "seconds": started.elapsed().as_secs_f64(),
+    })
 }
 
-fn eventlet(count: usize) -> (u64, u64) {
+fn eventlet(count: usize, settle: Duration) -> [u64; 3] {
     eventlet_rt::spawn(|| ()).wait().unwrap();
     let before = proc_stats::resident_bytes();
     let asleep = Rc::new(Cell::new(0));
@@ -63,10 +60,13 @@ fn eventlet(count: usize) -> (u64, u64) {
     while asleep.get() < count {
         eventlet_rt::yield_now();
     }
-    (before, proc_stats::resident_bytes())
+    let after = proc_stats::resident_bytes();
+    // The main context sleeps: the hub waits, and does its idle work then.
+    eventlet_rt::sleep(settle);
+    [before, after, proc_stats::resident_bytes()]
 }
 
-fn tokio(count: usize) -> (u64, u64) {
+fn tokio(count: usize, settle: Duration) -> [u64; 3] {
     let runtime = peers::tokio_current_thread();
     let readings = runtime.block_on(async move {
         tokio::spawn(async {}).await.unwrap();
@@ -82,14 +82,16 @@ fn tokio(count: usize) -> (u64, u64) {
         while asleep.load(Ordering::Relaxed) < count {
             tokio::task::yield_now().await;
         }
-        (before, proc_stats::resident_bytes())
+        let after = proc_stats::resident_bytes();
+        tokio::time::sleep(settle).await;
+        [before, after, proc_stats::resident_bytes()]
     });
     // Dropping a million sleeping tasks only costs time.
     std::mem::forget(runtime);
     readings
 }
 
-fn may(count: usize) -> (u64, u64) {
+fn may(count: usize, settle: Duration) -> [u64; 3] {
     peers::in_may(move || {
         may::go!(|| ()).join().unwrap();
         let before = proc_stats::resident_bytes();
@@ -107,6 +109,8 @@ fn may(count: usize) -> (u64, u64) {
         while asleep.load(Ordering::Relaxed) < count {
             may::coroutine::sleep(Duration::from_millis(1));
         }
-        (before, proc_stats::resident_bytes())
+        let after = proc_stats::resident_bytes();
+        may::coroutine::sleep(settle);
+        [before, after, proc_stats::resident_bytes()]
     })
 }
