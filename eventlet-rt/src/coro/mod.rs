@@ -185,14 +185,16 @@ impl Coroutine {
     /// addresses first, so its frames and every pointer into them hold; so
     /// does any access to the sealed range meanwhile, from any thread (see
     /// `stow.rs`). False when nothing was stowed: not supported here, already
-    /// stowed, or refused by the kernel.
+    /// stowed, or refused by the kernel (the stack is then as it was).
     ///
     /// An idle green thread then costs the bytes its frames hold, not whole
     /// pages: about 1-2 KiB for a socket read in a handler.
     pub(crate) fn stow(&mut self) -> bool {
-        if self.stowed.is_some() {
+        if self.is_stowed() {
             return false;
         }
+        // Put back by an access meanwhile: let the old copy go.
+        self.unstow();
         let Some(stack_pointer) = self.suspended_stack_pointer() else {
             return false;
         };
@@ -228,6 +230,7 @@ impl Coroutine {
     }
 
     /// The heap bytes of the stowed copy, 0 when not stowed.
+    #[cfg(test)]
     pub(crate) fn stowed_bytes(&self) -> usize {
         // SAFETY: a stowed record lives until `unstow` frees it.
         self.stowed

@@ -55,6 +55,7 @@ impl Stowed {
     }
 
     /// The bytes this stowed stack holds on the heap.
+    #[cfg(test)]
     pub(super) fn heap_bytes(&self) -> usize {
         std::mem::size_of::<Stowed>() + self.image.len() * 8
     }
@@ -164,11 +165,6 @@ pub(super) fn handle_fault(address: usize) -> bool {
             true
         }
     })
-}
-
-/// Stacks stowed right now, in every thread of the process.
-pub(super) fn stowed_stacks() -> usize {
-    STOWED.load(Ordering::Relaxed)
 }
 
 /// Puts a stowed stack back: its saved lines written into fresh pages (the
