@@ -231,3 +231,126 @@ pub(crate) fn sooner(
         None => timeout,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::hub::current;
+
+    /// A green thread that parks until unparked, its task kept in `slot`.
+    fn parked_thread(slot: &Rc<RefCell<Option<TaskRef>>>) -> crate::GreenThread<()> {
+        let slot = slot.clone();
+        let thread = crate::spawn(move || {
+            *slot.borrow_mut() = Some(current().current_task());
+            current().park();
+        });
+        crate::yield_now();
+        thread
+    }
+
+    #[test]
+    fn a_green_thread_is_released_on_the_second_pass_that_finds_it_parked() {
+        let hub = current();
+        let after = Duration::from_secs(3600); // the hub's own waits never pass
+        set_idle_stack_release(Some(after));
+        let slot = Rc::new(RefCell::new(None));
+        let thread = parked_thread(&slot);
+        let task = slot.borrow_mut().take().unwrap();
+        let t0 = Instant::now();
+        assert_eq!(hub.idle.before_wait(t0, &hub.live), Some(t0 + after));
+        assert_eq!(task.header().idle.get(), IdleMark::Seen);
+        // Not due yet: nothing happens.
+        assert_eq!(
+            hub.idle.before_wait(t0 + after / 2, &hub.live),
+            Some(t0 + after)
+        );
+        assert_eq!(task.header().idle.get(), IdleMark::Seen);
+        // Due: released, and nothing is left to wait for.
+        assert_eq!(hub.idle.before_wait(t0 + after, &hub.live), None);
+        assert_eq!(task.header().idle.get(), IdleMark::Released);
+        assert_eq!(hub.idle.before_wait(t0 + 3 * after, &hub.live), None);
+        hub.unpark(&task);
+        thread.wait().unwrap();
+    }
+
+    #[test]
+    fn a_green_thread_that_parked_again_between_passes_starts_over() {
+        let hub = current();
+        let after = Duration::from_secs(3600);
+        set_idle_stack_release(Some(after));
+        let slot = Rc::new(RefCell::new(None));
+        let thread = {
+            let slot = slot.clone();
+            crate::spawn(move || {
+                for _ in 0..2 {
+                    *slot.borrow_mut() = Some(current().current_task());
+                    current().park();
+                }
+            })
+        };
+        crate::yield_now();
+        let task = slot.borrow_mut().take().unwrap();
+        let t0 = Instant::now();
+        hub.idle.before_wait(t0, &hub.live);
+        assert_eq!(task.header().idle.get(), IdleMark::Seen);
+        hub.unpark(&task);
+        crate::yield_now(); // it wakes and parks again
+        assert_eq!(task.header().idle.get(), IdleMark::Fresh);
+        assert_eq!(
+            hub.idle.before_wait(t0 + after, &hub.live),
+            Some(t0 + 2 * after)
+        );
+        assert_eq!(
+            task.header().idle.get(),
+            IdleMark::Seen,
+            "released after a short park"
+        );
+        hub.unpark(&task);
+        thread.wait().unwrap();
+    }
+
+    #[test]
+    fn a_long_pass_goes_on_in_bounded_steps() {
+        let hub = current();
+        let after = Duration::from_secs(3600);
+        set_idle_stack_release(Some(after));
+        let slot = Rc::new(RefCell::new(None));
+        let many = 2 * IDLE_SWEEP_RELEASES + 1;
+        let threads: Vec<_> = (0..many).map(|_| parked_thread(&slot)).collect();
+        let t0 = Instant::now();
+        while hub.idle.before_wait(t0, &hub.live) == Some(t0) {}
+        let t1 = t0 + after;
+        let mut steps = 0;
+        while hub.idle.before_wait(t1, &hub.live) == Some(t1) {
+            steps += 1;
+        }
+        assert!(steps >= 2, "{steps} steps released {many} stacks");
+        let released = hub
+            .live
+            .borrow()
+            .iter()
+            .filter(|(_, task)| task.header().idle.get() == IdleMark::Released)
+            .count();
+        assert_eq!(released, many);
+        drop(threads); // killed at the hub's teardown
+    }
+
+    #[test]
+    fn sooner_takes_the_earlier_of_the_two() {
+        let now = Instant::now();
+        let second = Duration::from_secs(1);
+        assert_eq!(sooner(None, None, now), None);
+        assert_eq!(sooner(Some(second), None, now), Some(second));
+        assert_eq!(sooner(None, Some(now + second), now), Some(second));
+        assert_eq!(
+            sooner(Some(2 * second), Some(now + second), now),
+            Some(second)
+        );
+        assert_eq!(
+            sooner(Some(second), Some(now + 2 * second), now),
+            Some(second)
+        );
+    }
+}
