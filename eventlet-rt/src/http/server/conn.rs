@@ -186,6 +186,10 @@ fn next_head<S: Transport>(
                 _ => return Ok(None),
             }
         };
+        if idle && !first {
+            // Between requests: no read buffer held while the client idles.
+            wire.input.release();
+        }
         state.idle.set(idle);
         let read = wire.fill(timeout);
         state.idle.set(false);
