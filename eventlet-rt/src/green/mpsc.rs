@@ -41,12 +41,12 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-use crate::hub::{WaitQueue, lock_unpoisoned, wait_on};
+use crate::hub::{WaitQueue, wait_on};
+use crate::sync::{self, Arc, Mutex, MutexGuard};
 
 struct Channel<T> {
     state: Mutex<State<T>>,
@@ -99,8 +99,8 @@ impl<T> State<T> {
 }
 
 impl<T> Channel<T> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
-        lock_unpoisoned(&self.state)
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        sync::lock(&self.state)
     }
 }
 

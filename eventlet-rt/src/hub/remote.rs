@@ -13,13 +13,16 @@
 //! wake-up can be lost.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::Thread;
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::RemoteInbox;
 use super::poller::RemoteWait;
+use super::remote_inbox::RemoteInbox;
 use super::{current, existing};
+use crate::sync::thread::{self, Thread};
+use crate::sync::{self, Mutex};
+
+pub(crate) use crate::sync::lock_unpoisoned;
 
 /// The green side of a remote wake-up: created by the green thread that will wait.
 pub(crate) struct RemoteCompletion {
@@ -168,12 +171,6 @@ impl WaitQueue {
     }
 }
 
-/// Locks `lock`, whatever a panicking holder left: every state guarded this
-/// way is updated in single steps that a panic cannot cut in half.
-pub(crate) fn lock_unpoisoned<S>(lock: &Mutex<S>) -> MutexGuard<'_, S> {
-    lock.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Blocks the caller until `ready` finds what it waits for in the state
 /// behind `state` (`Some`), or until `deadline` passes (`ready`'s last word).
 ///
@@ -191,7 +188,7 @@ pub(crate) fn wait_on<S, R>(
 ) -> Option<R> {
     let green = existing().is_some();
     loop {
-        let mut guard = lock_unpoisoned(state);
+        let mut guard = sync::lock(state);
         if let Some(found) = ready(&mut guard) {
             return Some(found);
         }
@@ -210,7 +207,7 @@ pub(crate) fn wait_on<S, R>(
             completion.wait_until(deadline);
             drop(queued);
         } else {
-            let ticket = queue(&mut guard).push(Wakeup::Thread(std::thread::current()));
+            let ticket = queue(&mut guard).push(Wakeup::Thread(thread::current()));
             drop(guard);
             let queued = Queued {
                 state,
@@ -219,9 +216,9 @@ pub(crate) fn wait_on<S, R>(
             };
             match deadline {
                 Some(deadline) => {
-                    std::thread::park_timeout(deadline.saturating_duration_since(Instant::now()))
+                    thread::park_timeout(deadline.saturating_duration_since(Instant::now()))
                 }
-                None => std::thread::park(),
+                None => thread::park(),
             }
             drop(queued);
         }
@@ -239,7 +236,7 @@ struct Queued<'a, S> {
 
 impl<S> Drop for Queued<'_, S> {
     fn drop(&mut self) {
-        let mut guard = lock_unpoisoned(self.state);
+        let mut guard = sync::lock(self.state);
         let queue = (self.queue)(&mut guard);
         if !queue.remove(self.ticket) && std::thread::panicking() {
             queue.wake_one();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::inbox::{Inbox, Job};
 use super::oneshot::{Oneshot, Promise};
 use crate::GreenError;
+use crate::sync;
 use crate::task::Unwind;
 
 /// A handle to one hub of [`Hubs`](super::Hubs): starts green threads on it
@@ -121,7 +122,7 @@ where
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct RemoteGreenThread<T> {
-    outcome: Arc<Oneshot<Result<T, GreenError>>>,
+    outcome: sync::Arc<Oneshot<Result<T, GreenError>>>,
     id: u64,
     inbox: Arc<Inbox>,
 }

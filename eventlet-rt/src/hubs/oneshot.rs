@@ -1,10 +1,9 @@
 //! A value handed once from one OS thread to another: the outcome of a
 //! remote green thread, the answer to a join request.
 
-use std::sync::{Arc, Mutex};
-
 use crate::GreenError;
-use crate::hub::{WaitQueue, lock_unpoisoned, wait_on};
+use crate::hub::{WaitQueue, wait_on};
+use crate::sync::{self, Arc, Mutex};
 
 /// Where the value lands; any number of threads may wait for it.
 pub(crate) struct Oneshot<T> {
@@ -30,7 +29,7 @@ impl<T> Oneshot<T> {
 
     /// True once the value has been set (taken or not).
     pub(crate) fn is_done(&self) -> bool {
-        lock_unpoisoned(&self.state).done
+        sync::lock(&self.state).done
     }
 
     /// Blocks the caller (its green thread only, inside a hub) until the
@@ -64,7 +63,7 @@ impl<T> Promise<T> {
     }
 
     fn store(&self, outcome: Result<T, GreenError>) {
-        let mut state = lock_unpoisoned(&self.shared.state);
+        let mut state = sync::lock(&self.shared.state);
         if !state.done {
             state.value = Some(outcome);
             state.done = true;
