@@ -28,6 +28,7 @@ pub(crate) use pages::page_size;
 pub(crate) use pages::resident_pages;
 pub(crate) use prefetch::{Cache, prefetch_line};
 use stow::Stowed;
+pub(crate) use stow::Stower;
 
 /// A green thread's stack with a body installed on it.
 ///
@@ -189,7 +190,7 @@ impl Coroutine {
     ///
     /// An idle green thread then costs the bytes its frames hold, not whole
     /// pages: about 1-2 KiB for a socket read in a handler.
-    pub(crate) fn stow(&mut self) -> bool {
+    pub(crate) fn stow(&mut self, stower: &Stower) -> bool {
         if self.is_stowed() {
             return false;
         }
@@ -206,12 +207,21 @@ impl Coroutine {
                 return false;
             }
         }
-        let live_from = (stack_pointer - RED_ZONE) & !(stow::LINE - 1);
+        // Exactly the frames: the switch out stored the stack pointer right
+        // after its call pushed the return address, and keeps nothing below.
+        let live_from = stack_pointer;
         // SAFETY: `bottom..top` is this stack's usable range, page aligned,
         // with a guard page apart below it; the body is suspended with its
         // stack pointer above `live_from` and stays so until `unstow`, which
         // every resume and the drop call first.
-        match unsafe { stow::stow(self.bottom, stack_top(self.control_block), live_from) } {
+        match unsafe {
+            stow::stow(
+                self.bottom,
+                stack_top(self.control_block),
+                live_from,
+                stower,
+            )
+        } {
             Ok(stowed) => {
                 self.stowed = Some(stowed);
                 self.sentinel_gone = true;
@@ -264,7 +274,8 @@ impl Coroutine {
 }
 
 /// The bytes below a stack pointer that code may use without moving it
-/// (x86_64 System V); kept with the frames above, to be safe.
+/// (x86_64 System V); their page is kept when the pages below the frames
+/// go, to be safe.
 const RED_ZONE: usize = 128;
 
 /// About where the stack pointer is: the address of a local of the caller's

@@ -1,13 +1,17 @@
-//! A long-parked stack stowed on the heap: its used part copied out (zero
-//! lines left out), every page given back and the range sealed; unsealed
-//! and copied back at the same addresses before its coroutine runs again.
+//! A long-parked stack stowed on the heap: its used part compressed (LZ4:
+//! frames are full of zeros and of pointers that share their high bytes,
+//! and shrink to a third or less), every page given back and the range
+//! sealed; put back at the same addresses before its coroutine runs again.
 //!
 //! Nothing else may see the stack's contents go: code of this or another OS
 //! thread can hold pointers into a parked green thread's frames (a future
 //! pinned there and linked into a timer wheel, data lent to a scoped thread).
 //! So the range is sealed (`PROT_NONE`) while it is stowed, and any access
-//! faults; the fault handler (`overflow.rs` calls [`handle_fault`]) copies the
+//! faults; the fault handler (`overflow.rs` calls [`handle_fault`]) puts the
 //! stack back in place and the access goes on as if nothing had happened.
+//! Putting back never exposes a half-written stack: the saved bytes go into
+//! fresh pages elsewhere, which then replace the sealed range in one
+//! `mremap`.
 //! A process-wide registry, behind a spin lock that signal handlers may take,
 //! maps addresses to stowed stacks. Stowing freezes the range first
 //! (read-only) and holds the lock until the range is sealed and registered,
@@ -20,29 +24,25 @@
 //! (`hub/idle.rs`) can be switched to giving back only the pages below the
 //! frames, which nothing can be using.
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::BTreeMap;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::pages::{self, Access};
-
-/// Stacks are copied by lines; lines of zeros are left out of the copy (a
-/// buffer on the stack is mostly zeros) and come back as the zeros of fresh
-/// pages.
-pub(super) const LINE: usize = 64;
-const LINE_WORDS: usize = LINE / 8;
 
 /// A stack's used part, on the heap while its pages are gone.
 pub(super) struct Stowed {
     /// The stack's usable range, sealed while stowed.
     bottom: usize,
     top: usize,
-    /// Where the saved part starts (line aligned, below the saved stack pointer).
+    /// Where the saved part starts: the saved stack pointer.
     live_from: usize,
-    /// One bit per line of `live_from..top` (set: the line holds a nonzero
-    /// byte), then those lines, in order.
-    image: Box<[u64]>,
+    /// `live_from..top`, LZ4-compressed (a block, no frame) against
+    /// `dictionary` when there is one.
+    image: Box<[u8]>,
+    dictionary: Option<Arc<[u8]>>,
     /// Set (under the registry's lock) when an access to the sealed range put
     /// the stack back before its coroutine ran.
     restored: AtomicBool,
@@ -57,7 +57,64 @@ impl Stowed {
     /// The bytes this stowed stack holds on the heap.
     #[cfg(test)]
     pub(super) fn heap_bytes(&self) -> usize {
-        std::mem::size_of::<Stowed>() + self.image.len() * 8
+        std::mem::size_of::<Stowed>() + self.image.len()
+    }
+}
+
+/// What a hub keeps to stow its stacks: the first stack it stowed of each
+/// size, which it compresses later stacks of that size against (green
+/// threads parked at the same place hold nearly the same bytes, so a
+/// server's idle connections keep only the few hundred bytes that differ),
+/// and a buffer to compress into.
+pub(crate) struct Stower {
+    dictionaries: RefCell<Vec<Arc<[u8]>>>,
+    scratch: RefCell<Vec<u8>>,
+}
+
+/// At most this many dictionaries per hub, each of at most this many bytes.
+const DICTIONARIES: usize = 16;
+const DICTIONARY_BYTES: usize = 32 * 1024;
+
+impl Stower {
+    pub(crate) fn new() -> Stower {
+        Stower {
+            dictionaries: RefCell::new(Vec::new()),
+            scratch: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The dictionary for a stack of `bytes`: the first of its size, which
+    /// `bytes` becomes when there is none yet and room for it.
+    fn dictionary_for(&self, bytes: &[u8]) -> Option<Arc<[u8]>> {
+        let mut dictionaries = self.dictionaries.borrow_mut();
+        if let Some(same_size) = dictionaries.iter().find(|d| d.len() == bytes.len()) {
+            return Some(same_size.clone());
+        }
+        if dictionaries.len() >= DICTIONARIES || bytes.len() > DICTIONARY_BYTES {
+            return None;
+        }
+        let dictionary: Arc<[u8]> = Arc::from(bytes);
+        dictionaries.push(dictionary.clone());
+        Some(dictionary)
+    }
+
+    /// `from..to`, compressed, and the dictionary it was compressed against.
+    ///
+    /// # Safety
+    /// `from..to` is readable and nobody writes it meanwhile.
+    unsafe fn encode(&self, from: usize, to: usize) -> (Box<[u8]>, Option<Arc<[u8]>>) {
+        // SAFETY: per the contract.
+        let bytes = unsafe { std::slice::from_raw_parts(from as *const u8, to - from) };
+        let dictionary = self.dictionary_for(bytes);
+        let mut scratch = self.scratch.borrow_mut();
+        scratch.resize(lz4_flex::block::get_maximum_output_size(bytes.len()), 0);
+        let len = lz4_flex::block::compress_into_with_dict(
+            bytes,
+            &mut scratch,
+            dictionary.as_deref().unwrap_or_default(),
+        )
+        .expect("the output holds the largest compressed size");
+        (Box::from(&scratch[..len]), dictionary)
     }
 }
 
@@ -73,15 +130,16 @@ pub(super) enum NotStowed {
 ///
 /// # Safety
 /// `bottom..top` is the page-aligned usable range of a live stack mapping
-/// whose coroutine is suspended with its stack pointer above `live_from`
-/// (line aligned), and stays suspended until [`unstow`] returns; the guard
+/// whose coroutine is suspended with its stack pointer at or above
+/// `live_from`, and stays suspended until [`unstow`] returns; the guard
 /// page below `bottom` is a mapping of its own that never merges with it.
 pub(super) unsafe fn stow(
     bottom: usize,
     top: usize,
     live_from: usize,
+    stower: &Stower,
 ) -> Result<NonNull<Stowed>, NotStowed> {
-    debug_assert!(live_from.is_multiple_of(LINE) && (bottom..top).contains(&live_from));
+    debug_assert!((bottom..top).contains(&live_from));
     let registry = REGISTRY.lock();
     // SAFETY: the range is the stack's, per the contract; from here on a
     // write from another thread faults and waits for the lock we hold.
@@ -90,7 +148,7 @@ pub(super) unsafe fn stow(
     }
     // SAFETY: `live_from..top` is mapped and readable (just made so), and
     // nobody writes it: its coroutine is suspended and other writers fault.
-    let image = unsafe { encode(live_from, top) };
+    let (image, dictionary) = unsafe { stower.encode(live_from, top) };
     // SAFETY: as above; every access from now on faults into `handle_fault`,
     // which finds the stack in the registry before it can take the lock.
     if !unsafe { pages::protect(bottom, top, Access::Sealed) } {
@@ -106,6 +164,7 @@ pub(super) unsafe fn stow(
         top,
         live_from,
         image,
+        dictionary,
         restored: AtomicBool::new(false),
     })));
     registry.insert(stowed);
@@ -167,10 +226,10 @@ pub(super) fn handle_fault(address: usize) -> bool {
     })
 }
 
-/// Puts a stowed stack back: its saved lines written into fresh pages (the
-/// other lines are their zeros), which then replace the sealed range in one
-/// `mremap`. Unsealing first and copying after would let another thread
-/// write between the two, into a line the copy then overwrites.
+/// Puts a stowed stack back: its saved part decompressed into fresh pages,
+/// which then replace the sealed range in one `mremap`. Unsealing first and
+/// copying after would let another thread write between the two, into bytes
+/// the copy then overwrites.
 ///
 /// # Safety
 /// `record` describes a sealed stack, under the registry's lock.
@@ -182,18 +241,23 @@ unsafe fn restore(record: &Stowed) {
             the process must end\n",
         );
     };
-    let lines = (record.top - record.live_from) / LINE;
-    let (bitmap, data) = record.image.split_at(lines.div_ceil(64));
-    let mut saved = data.chunks_exact(LINE_WORDS);
-    let live_from = fresh + (record.live_from - record.bottom);
-    for line in 0..lines {
-        if bitmap[line / 64] & (1 << (line % 64)) != 0 {
-            let words = saved.next().expect("the image holds every marked line");
-            let to = (live_from + line * LINE) as *mut u64;
-            // SAFETY: the line lies in the fresh mapping, which nothing else
-            // knows of, and the image's words do not overlap it.
-            unsafe { std::ptr::copy_nonoverlapping(words.as_ptr(), to, LINE_WORDS) };
-        }
+    let saved = record.top - record.live_from;
+    // SAFETY: the fresh mapping is `len` bytes long and nothing else knows
+    // of it; the saved part's place in it lies inside.
+    let to = unsafe {
+        std::slice::from_raw_parts_mut(
+            (fresh + (record.live_from - record.bottom)) as *mut u8,
+            saved,
+        )
+    };
+    // The image is ours, made by `encode` from exactly `saved` bytes.
+    let dictionary = record.dictionary.as_deref().unwrap_or_default();
+    let decompressed = lz4_flex::block::decompress_into_with_dict(&record.image, to, dictionary);
+    if !matches!(decompressed, Ok(n) if n == saved) {
+        fail(
+            b"eventlet-rt: a stowed green thread stack did not decompress; the process \
+            must end\n",
+        );
     }
     // SAFETY: the record's range is a sealed stack of this process, whose
     // contents are all in the fresh mapping now.
@@ -226,32 +290,6 @@ unsafe fn restore_access(bottom: usize, top: usize) {
             (mprotect failed); the process must end\n",
         );
     }
-}
-
-/// The lines of `from..to` that hold a nonzero byte, after a bitmap of them.
-///
-/// # Safety
-/// `from..to` is readable, line aligned, and nobody writes it meanwhile.
-unsafe fn encode(from: usize, to: usize) -> Box<[u64]> {
-    let lines = (to - from) / LINE;
-    let bitmap_words = lines.div_ceil(64);
-    // SAFETY: per the contract; `u64` reads of line-aligned memory.
-    let line_at = |line: usize| unsafe {
-        std::slice::from_raw_parts((from + line * LINE) as *const u64, LINE_WORDS)
-    };
-    let kept = (0..lines)
-        .filter(|&line| line_at(line).iter().any(|&w| w != 0))
-        .count();
-    let mut image = Vec::with_capacity(bitmap_words + kept * LINE_WORDS);
-    image.resize(bitmap_words, 0u64);
-    for line in 0..lines {
-        let words = line_at(line);
-        if words.iter().any(|&w| w != 0) {
-            image[line / 64] |= 1 << (line % 64);
-            image.extend_from_slice(words);
-        }
-    }
-    image.into_boxed_slice()
 }
 
 /// Every stowed stack of the process by its top address, behind a spin

@@ -104,7 +104,7 @@ fn a_stowed_stack_comes_back_with_its_frames_and_pointers_into_them() {
     coroutine.resume();
     assert!(resident(&coroutine) >= 2);
     let used = stack_top(coroutine.control_block) - coroutine.suspended_stack_pointer().unwrap();
-    assert!(coroutine.stow());
+    assert!(coroutine.stow(&Stower::new()));
     assert!(coroutine.is_stowed());
     assert_eq!(resident(&coroutine), 0, "a stowed stack keeps no page");
     let kept = coroutine.stowed_bytes();
@@ -112,7 +112,7 @@ fn a_stowed_stack_comes_back_with_its_frames_and_pointers_into_them() {
         kept + 3500 < used,
         "{kept} bytes kept for {used} bytes of stack holding 4 KiB of zeros"
     );
-    assert!(!coroutine.stow(), "stowed twice");
+    assert!(!coroutine.stow(&Stower::new()), "stowed twice");
     coroutine.resume();
     assert!(!coroutine.is_stowed());
     assert_eq!(checked.get(), Some(true), "the frames came back changed");
@@ -133,7 +133,7 @@ fn touching_a_stowed_stack_from_its_own_thread_puts_it_back() {
         report.set(unsafe { (&raw const local).read_volatile() });
     });
     coroutine.resume();
-    assert!(coroutine.stow());
+    assert!(coroutine.stow(&Stower::new()));
     let local = address.get() as *mut u64;
     // SAFETY: `local` points into the suspended body's frame, alive until it
     // resumes; the stack is sealed, so this access faults and puts it back.
@@ -179,7 +179,7 @@ fn writes_from_another_thread_to_a_stack_being_stowed_are_never_lost() {
     };
     let mut stowed = 0;
     for _ in 0..200 {
-        stowed += usize::from(coroutine.stow());
+        stowed += usize::from(coroutine.stow(&Stower::new()));
         std::thread::yield_now();
         coroutine.resume();
     }
@@ -208,7 +208,54 @@ fn a_stowed_coroutine_that_is_dropped_unwinds_and_drops_cleanly() {
         suspend();
     });
     coroutine.resume();
-    assert!(coroutine.stow());
+    assert!(coroutine.stow(&Stower::new()));
     drop(coroutine);
     assert!(dropped.get(), "the body's destructors did not run");
+}
+
+#[test]
+fn stacks_parked_at_the_same_place_are_kept_as_their_differences() {
+    fn parked(seed: u64, report: &Rc<Cell<bool>>) -> Coroutine {
+        let report = report.clone();
+        let mut coroutine = Coroutine::new(STACK, move || {
+            // 4 KiB that no compressor shrinks, alike in every green thread
+            // but for their first words.
+            let mut words = [0u64; 512];
+            let mut x = 0x2545_F491_4F6C_DD1Du64;
+            for word in words.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *word = x;
+            }
+            words[0] = seed;
+            std::hint::black_box(&mut words);
+            suspend();
+            let mut x = 0x2545_F491_4F6C_DD1Du64;
+            let same = words.iter().enumerate().all(|(i, &word)| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                word == if i == 0 { seed } else { x }
+            });
+            report.set(same);
+        });
+        coroutine.resume();
+        coroutine
+    }
+    let stower = Stower::new();
+    let reports: Vec<_> = (0..4).map(|_| Rc::new(Cell::new(false))).collect();
+    let mut coroutines: Vec<_> = (0..4).map(|n| parked(n as u64, &reports[n])).collect();
+    for coroutine in &mut coroutines {
+        assert!(coroutine.stow(&stower));
+    }
+    for coroutine in &coroutines[1..] {
+        let kept = coroutine.stowed_bytes();
+        assert!(kept < 1024, "{kept} bytes kept of a stack like the first one");
+    }
+    for (coroutine, report) in coroutines.iter_mut().zip(&reports) {
+        coroutine.resume();
+        assert!(coroutine.is_done());
+        assert!(report.get(), "a stack came back changed");
+    }
 }

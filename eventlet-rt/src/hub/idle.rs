@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use crate::coro::Stower;
 use crate::task::{Header, IdleMark, State, TaskRef};
 use crate::tuning::{IDLE_STACK_RELEASE_AFTER, IDLE_SWEEP_RELEASES, IDLE_SWEEP_VISITS};
 
@@ -40,6 +41,7 @@ pub(crate) struct IdleSweep {
     parked_since_pass: Cell<bool>,
     /// The pass in progress (or the last) saw parked threads not released yet.
     pending: Cell<bool>,
+    stower: Stower,
 }
 
 impl IdleSweep {
@@ -51,6 +53,7 @@ impl IdleSweep {
             cursor: Cell::new(None),
             parked_since_pass: Cell::new(false),
             pending: Cell::new(false),
+            stower: Stower::new(),
         }
     }
 
@@ -132,7 +135,8 @@ impl IdleSweep {
         let Some(mut coroutine) = header.coroutine.take() else {
             return false;
         };
-        let released = (self.copy.get() && coroutine.stow()) || coroutine.release_unused_pages();
+        let released =
+            (self.copy.get() && coroutine.stow(&self.stower)) || coroutine.release_unused_pages();
         header.coroutine.set(Some(coroutine));
         released
     }
