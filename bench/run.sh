@@ -157,6 +157,9 @@ if [ -n "${BEFORE_BIN:-}" ]; then
         IDLE_ORDER+=("before_$server")
     done
 fi
+# What releasing a parked green thread's stack costs, and its wake-up after.
+line=$(run timeout 300 "${SERVER_CORE[@]}" "$BIN/idle_memory" stow-cost 10000 5) || line=""
+[ -n "$line" ] && echo "{\"stow_cost\":$line}" >>"$RESULTS/memory.jsonl"
 for round in $(seq 1 "$MEMORY_REPEATS"); do
     for k in "${!IDLE_ORDER[@]}"; do
         server=${IDLE_ORDER[$(((k + round - 1) % ${#IDLE_ORDER[@]}))]}

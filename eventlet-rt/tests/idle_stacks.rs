@@ -12,7 +12,9 @@ use eventlet_rt::green::net::TcpStream;
 use eventlet_rt::{Event, hub, sleep, spawn, with_timeout, yield_now};
 
 mod child;
+mod http_server_support;
 use child::{is_child, run_child};
+use eventlet_rt::http::{Body, Request, Response, Server};
 
 /// Whether the page holding `address` is resident.
 fn resident(address: usize) -> bool {
@@ -59,14 +61,12 @@ struct Marks {
     frame: Rc<Cell<usize>>,
 }
 
+/// What a deep reader returns: its depth, what it read, whether its frame held.
+type DeepRead = std::io::Result<(u32, Vec<u8>, bool)>;
+
 /// A green thread that goes 64 KiB deep, then reads `conn` with a marked
-/// frame: returns what it read, its depth, and whether its frame held.
-fn deep_reader(
-    conn: TcpStream,
-) -> (
-    Marks,
-    eventlet_rt::GreenThread<std::io::Result<(u32, Vec<u8>, bool)>>,
-) {
+/// frame.
+fn deep_reader(conn: TcpStream) -> (Marks, eventlet_rt::GreenThread<DeepRead>) {
     let marks = Marks {
         deepest: Rc::new(Cell::new(0)),
         frame: Rc::new(Cell::new(0)),
@@ -287,6 +287,53 @@ fn an_echo_connection_idle_long_is_served_right() {
     }
     drop(client);
     server.kill();
+}
+
+/// Reads one response whose body is `body`; returns the whole response.
+fn response_ending_with(stream: &mut TcpStream, body: &str) -> String {
+    let mut reply = Vec::new();
+    let mut buf = [0; 4096];
+    while !reply.ends_with(body.as_bytes()) {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&reply));
+        reply.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(reply).unwrap()
+}
+
+#[test]
+fn a_keep_alive_connection_idle_long_is_served_right() {
+    let addr = http_server_support::start(Server::new(|request: Request| {
+        let header = request.headers().get("x-long").map_or(0, |v| v.len());
+        Response::new(Body::from(format!("{} {header}", request.uri().path())))
+    }));
+    let mut stream = http_server_support::client(addr);
+    // A short head, a head longer than what a released buffer first reads,
+    // and a head cut in two by an idle time.
+    let long = "y".repeat(3000);
+    for round in 0..3 {
+        match round {
+            0 => stream.write_all(b"GET /short HTTP/1.1\r\nHost: x\r\n\r\n"),
+            1 => write!(
+                stream,
+                "GET /long HTTP/1.1\r\nHost: x\r\nX-Long: {long}\r\n\r\n"
+            ),
+            _ => stream.write_all(b"GET /cut HTTP/1.1\r\nHo"),
+        }
+        .unwrap();
+        if round == 2 {
+            sleep(Duration::from_millis(20)); // the server reads the first half
+            assert!(hub::release_idle_stacks() >= 1);
+            stream.write_all(b"st: x\r\n\r\n").unwrap();
+        }
+        let (path, header) = [("/short", 0), ("/long", 3000), ("/cut", 0)][round];
+        let reply = response_ending_with(&mut stream, &format!("{path} {header}"));
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        // Waiting for the next request: the connection's green thread (and,
+        // the first time, the accept loop) give their stacks back.
+        sleep(Duration::from_millis(20));
+        assert!(hub::release_idle_stacks() >= 1, "round {round}");
+    }
 }
 
 #[test]

@@ -140,7 +140,7 @@ pub(super) unsafe fn stow(
     stower: &Stower,
 ) -> Result<NonNull<Stowed>, NotStowed> {
     debug_assert!((bottom..top).contains(&live_from));
-    let registry = REGISTRY.lock();
+    let mut registry = REGISTRY.lock();
     // SAFETY: the range is the stack's, per the contract; from here on a
     // write from another thread faults and waits for the lock we hold.
     if !unsafe { pages::protect(bottom, top, Access::ReadOnly) } {
@@ -177,7 +177,7 @@ pub(super) unsafe fn stow(
 /// # Safety
 /// `stowed` came from [`stow`] and was not unstowed yet.
 pub(super) unsafe fn unstow(stowed: NonNull<Stowed>) -> bool {
-    let registry = REGISTRY.lock();
+    let mut registry = REGISTRY.lock();
     // SAFETY: `stowed` is alive until freed below, after it has left the
     // registry; its fields change only under the lock we hold.
     let record = unsafe { stowed.as_ref() };
@@ -186,7 +186,7 @@ pub(super) unsafe fn unstow(stowed: NonNull<Stowed>) -> bool {
         // SAFETY: the record describes a sealed stack, per the contract.
         unsafe { restore(record) };
     }
-    registry.remove(record);
+    registry.remove(record.top);
     drop(registry);
     // SAFETY: it came from `Box::leak` in `stow` and nobody can reach it now.
     drop(unsafe { Box::from_raw(stowed.as_ptr()) });
@@ -197,12 +197,14 @@ pub(super) unsafe fn unstow(stowed: NonNull<Stowed>) -> bool {
 /// fault was (or may have been) an access to a stowed stack, which is now
 /// back in place, so the access must be retried.
 ///
-/// Async-signal-safe: a spin lock, tree lookups, `mprotect`, copies.
+/// Async-signal-safe: a spin lock, a tree lookup, LZ4 decompression into a
+/// fresh mapping (`mmap`, `mremap`); nothing allocates or takes a lock of
+/// libc's.
 pub(super) fn handle_fault(address: usize) -> bool {
     if !EVER_STOWED.load(Ordering::Acquire) || HOLDING.with(Cell::get) {
         return false;
     }
-    let registry = REGISTRY.lock();
+    let mut registry = REGISTRY.lock();
     if let Some(record) = registry.find(address) {
         if !record.restored.load(Ordering::Relaxed) {
             // SAFETY: a registered, unrestored record is a sealed stack.
@@ -350,13 +352,13 @@ struct RegistryGuard {
 }
 
 impl RegistryGuard {
-    fn stacks(&self) -> &mut BTreeMap<usize, NonNull<Stowed>> {
-        // SAFETY: the guard holds the lock, and hands out one borrow at a
-        // time (each caller below uses it and lets it go).
+    fn stacks(&mut self) -> &mut BTreeMap<usize, NonNull<Stowed>> {
+        // SAFETY: the guard holds the lock, and there is one guard at a time;
+        // the borrow lasts as long as the guard's.
         unsafe { &mut *self.registry.stacks.get() }
     }
 
-    fn insert(&self, stowed: NonNull<Stowed>) {
+    fn insert(&mut self, stowed: NonNull<Stowed>) {
         // SAFETY: a live record (just made by `stow`).
         let top = unsafe { stowed.as_ref() }.top;
         self.stacks().insert(top, stowed);
@@ -364,14 +366,14 @@ impl RegistryGuard {
         EVER_STOWED.store(true, Ordering::Release);
     }
 
-    fn remove(&self, record: &Stowed) {
-        if self.stacks().remove(&record.top).is_some() {
+    fn remove(&mut self, top: usize) {
+        if self.stacks().remove(&top).is_some() {
             STOWED.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
     /// The stowed stack whose range holds `address`.
-    fn find(&self, address: usize) -> Option<&Stowed> {
+    fn find(&mut self, address: usize) -> Option<&Stowed> {
         let (_, stowed) = self.stacks().range(address + 1..).next()?;
         // SAFETY: registered records stay alive until removed under the lock.
         let record = unsafe { stowed.as_ref() };

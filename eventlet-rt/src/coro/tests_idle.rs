@@ -251,7 +251,10 @@ fn stacks_parked_at_the_same_place_are_kept_as_their_differences() {
     }
     for coroutine in &coroutines[1..] {
         let kept = coroutine.stowed_bytes();
-        assert!(kept < 1024, "{kept} bytes kept of a stack like the first one");
+        assert!(
+            kept < 1024,
+            "{kept} bytes kept of a stack like the first one"
+        );
     }
     for (coroutine, report) in coroutines.iter_mut().zip(&reports) {
         coroutine.resume();

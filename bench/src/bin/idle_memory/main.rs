@@ -3,6 +3,7 @@
 //! ```text
 //! idle_memory sleepers RUNTIME COUNT [SETTLE]
 //! idle_memory connections echo|http COUNT SETTLE SERVER_COMMAND...
+//! idle_memory stow-cost COUNT ROUNDS
 //! ```
 //!
 //! `sleepers`: COUNT tasks of RUNTIME (`eventlet-rt`, `tokio`, `may`) asleep
@@ -14,11 +15,14 @@
 //! make one exchange (64-byte echo, or one keep-alive `GET /plaintext`), lets
 //! them sit idle SETTLE seconds, and reads the server's RSS growth. Then every
 //! connection makes one more exchange, to show it is served right after the
-//! idle time. One process per measurement, so that every baseline is clean.
+//! idle time. `stow-cost`: what releasing a parked green thread's stack and
+//! waking it afterwards cost (`stow_cost.rs`). One process per measurement,
+//! so that every baseline is clean.
 
 mod connections;
 mod nginx;
 mod sleepers;
+mod stow_cost;
 
 use std::io::Write;
 
@@ -27,10 +31,12 @@ fn main() {
     let line = match args.first().map(String::as_str) {
         Some("sleepers") => sleepers::measure(&args[1..]),
         Some("connections") => connections::measure(&args[1..]),
+        Some("stow-cost") => stow_cost::measure(&args[1..]),
         _ => {
             eprintln!(
                 "usage: idle_memory sleepers RUNTIME COUNT [SETTLE]\n       \
-                 idle_memory connections echo|http COUNT SETTLE SERVER_COMMAND..."
+                 idle_memory connections echo|http COUNT SETTLE SERVER_COMMAND...\n       \
+                 idle_memory stow-cost COUNT ROUNDS"
             );
             std::process::exit(2);
         }

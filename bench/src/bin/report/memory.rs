@@ -42,6 +42,36 @@ const HTTP_SERVERS: [(&str, &str); 5] = [
 pub fn write(out: &mut String, lines: &str) {
     sleepers(out, lines);
     connections(out, lines);
+    stow_cost(out, lines);
+}
+
+/// What releasing a parked green thread's stack costs (`idle_memory stow-cost`).
+fn stow_cost(out: &mut String, lines: &str) {
+    let Some(cost) = json_lines(lines).find_map(|v| v.get("stow_cost").cloned()) else {
+        return;
+    };
+    let us = |key: &str| {
+        cost[key]
+            .as_f64()
+            .map_or("–".to_string(), |v| format!("{v:.2} µs"))
+    };
+    writeln!(
+        out,
+        "What giving the memory back costs, per green thread ({} parked in an `Event` wait \
+         after touching 8 KiB of stack; `hub::release_idle_stacks`, then one wake-up of all; \
+         medians of {} rounds):\n\n\
+         | wake-up, stack kept | stow | wake-up after a stow | give back the pages below the frames | wake-up after that |\n\
+         |---|---|---|---|---|\n\
+         | {} | {} | {} | {} | {} |\n",
+        cost["green_threads"],
+        cost["rounds"],
+        us("wake_us"),
+        us("stow_us"),
+        us("wake_after_stow_us"),
+        us("release_below_frames_us"),
+        us("wake_after_release_us"),
+    )
+    .unwrap();
 }
 
 fn sleepers(out: &mut String, lines: &str) {
@@ -49,7 +79,7 @@ fn sleepers(out: &mut String, lines: &str) {
     let mut per_task: BTreeMap<(u64, String), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     let mut skipped = Vec::new();
     let mut settle = 0.0;
-    for value in json_lines(lines).filter(|v| v.get("connections").is_none()) {
+    for value in json_lines(lines).filter(|v| v.get("runtime").is_some()) {
         let runtime = value["runtime"].as_str().unwrap_or("?").to_string();
         let tasks = value["tasks"].as_u64().unwrap_or(0);
         match value["bytes_per_task"].as_f64() {
