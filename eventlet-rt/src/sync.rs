@@ -1,38 +1,38 @@
 //! Where the cross-thread protocols take their locks, atomics and thread
-//! parking from: std's in every normal build, loom's in a `cfg(loom)` build,
-//! so that the loom models run the protocol code itself (as tokio and
-//! event-listener do). Modules that other OS threads reach (the remote inbox,
-//! remote waits, the remote green thread's outcome slot, `green::mpsc`) use
-//! these names instead of `std::sync`'s.
+//! parking from: std's in every normal build, loom's in the crate's own
+//! tests built with `--cfg loom`, so that the loom models run the protocol
+//! code itself (as tokio does). Modules that other OS threads reach (the
+//! remote inbox, remote waits, the remote green thread's outcome slot,
+//! `green::mpsc`) use these names instead of `std::sync`'s.
 //!
 //! The loom build is for the models only (`RUSTFLAGS="--cfg loom" cargo test
 //! -p eventlet-rt --lib loom`, see `ARCHITECTURE.md`): loom's types panic
 //! outside `loom::model`.
 
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard, atomic};
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard, atomic};
 
 /// Parking a plain OS thread (one without a hub) and waking it.
 pub(crate) mod thread {
-    #[cfg(loom)]
+    #[cfg(all(test, loom))]
     pub(crate) use loom::thread::{Thread, current, park};
-    #[cfg(not(loom))]
+    #[cfg(not(all(test, loom)))]
     pub(crate) use std::thread::{Thread, current, park, park_timeout};
 
     /// Under loom, a timed park returns at once: a spurious wake-up, which
     /// every caller of `park_timeout` must handle anyway.
-    #[cfg(loom)]
+    #[cfg(all(test, loom))]
     pub(crate) fn park_timeout(_: std::time::Duration) {
         loom::thread::yield_now();
     }
 }
 
 /// A spin-wait hint: a yield to the other threads under loom.
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 pub(crate) use loom::hint::spin_loop;
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 pub(crate) use std::hint::spin_loop;
 
 /// Locks `lock`, whatever a panicking holder left: every state guarded this
@@ -45,11 +45,11 @@ pub(crate) fn lock_unpoisoned<S: ?Sized>(
 }
 
 /// [`lock_unpoisoned`] for this module's [`Mutex`] (loom's in a loom build).
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 pub(crate) use lock_unpoisoned as lock;
 
 /// [`lock_unpoisoned`] for this module's [`Mutex`] (loom's in a loom build).
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 pub(crate) fn lock<S>(lock: &Mutex<S>) -> MutexGuard<'_, S> {
     lock.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

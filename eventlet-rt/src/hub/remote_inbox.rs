@@ -12,6 +12,9 @@
 //! running or spinning (`tuning::REMOTE_SPIN`) costs its posters no system
 //! call and no wake-up of a sleeping thread.
 //!
+//! Every write to the two flags is a swap, and a poster that finds
+//! `pending` raised already leaves the wake-up to the poster that raised it.
+//!
 //! This is the bottom of the hub's cross-thread code: it imports neither the
 //! poller (which owns an inbox) nor the remote waits (which post to one).
 //! The loom models at the end run it with the eventfd as a loom-visible
@@ -27,9 +30,9 @@ use crate::tuning::{REMOTE_SPIN, REMOTE_SPIN_BACKOFF};
 
 /// What wakes the hub from its poller: the eventfd of a `mio::Waker`, or,
 /// in the loom models, a flag the model's hub blocks on.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 pub(crate) type HubWaker = mio::Waker;
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 pub(crate) type HubWaker = loom_models::Eventfd;
 
 /// A descriptor handed back to its hub by another OS thread, to be
@@ -84,10 +87,15 @@ impl RemoteInbox {
     }
 
     /// After a push: raises `pending`, then wakes the hub if it blocks (or
-    /// is about to). The first poster to find it parked lowers `parked`,
-    /// so a burst of posts writes the eventfd once.
+    /// is about to). A poster that finds `pending` raised already leaves the
+    /// wake-up to the one that raised it: the hub has not taken since, and
+    /// that poster either wakes it or the hub sees `pending` before it
+    /// blocks. The first poster to find the hub parked lowers `parked`, so
+    /// a burst of posts writes the eventfd once.
     fn notify(&self) {
-        self.pending.store(true, Ordering::Release);
+        if self.pending.swap(true, Ordering::Release) {
+            return;
+        }
         fence(Ordering::SeqCst);
         if self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::Relaxed) {
             // A failed wake can only mean the hub is gone, and then nobody
@@ -112,14 +120,17 @@ impl RemoteInbox {
     /// False when something was posted meanwhile: then it must not block
     /// (poll without waiting, and call [`RemoteInbox::unpark`] after).
     fn park(&self) -> bool {
-        self.parked.store(true, Ordering::Relaxed);
+        // Every write to the two flags is a swap, which reads the write
+        // before it: their modification order is then total in loom's
+        // model as it is on the hardware (loom lets a load-free store float).
+        self.parked.swap(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         !self.pending.load(Ordering::Relaxed)
     }
 
     /// The hub is back from its poller: posters need not wake it.
     fn unpark(&self) {
-        self.parked.store(false, Ordering::Relaxed);
+        self.parked.swap(false, Ordering::Relaxed);
     }
 
     /// Runs `poll`, the hub's wait in its poller for up to `timeout`,
@@ -170,9 +181,9 @@ impl RemoteInbox {
 
 /// Checks of `pending` between two looks at the clock (about 2 to 5 ns
 /// each); two in the loom models, which explore every interleaving.
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 const CHECKS_PER_CLOCK: u32 = 64;
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 const CHECKS_PER_CLOCK: u32 = 2;
 
 /// When a hub spins on its inbox before blocking: only after a remote post
@@ -230,7 +241,7 @@ impl Spinning {
 /// as `Poller::poll` runs it (spin, park, wait in the poller, unpark, take),
 /// with the eventfd as a flag the model's hub waits on. A lost wake-up leaves
 /// the hub waiting for good, which loom reports as a deadlock.
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 pub(crate) mod loom_models {
     use std::io;
 
@@ -259,42 +270,39 @@ pub(crate) mod loom_models {
         }
     }
 
-    #[cfg(test)]
-    mod tests {
-        use std::time::Duration;
+    /// The hub's side, as `Poller::poll` runs it, until `done` is satisfied
+    /// with the wake-ups posted so far: it spins first when `spin` says so
+    /// (one round of looks), then waits parked ("in `epoll_wait`") for the
+    /// eventfd unless something was posted, then takes. Gives how often it
+    /// raised `parked` (whether it then blocked or not).
+    pub(crate) fn hub_takes(
+        inbox: &super::RemoteInbox,
+        spin: bool,
+        mut done: impl FnMut(&[(usize, u64)]) -> bool,
+    ) -> usize {
+        let mut posted = Vec::new();
+        let mut parks = 0;
+        while !done(&posted) {
+            let spun = spin && inbox.spin(|| false);
+            let timeout = spun.then_some(std::time::Duration::ZERO);
+            parks += usize::from(timeout.is_none());
+            inbox.parked(timeout, |timeout| {
+                if timeout.is_none() {
+                    inbox.waker.written.wait();
+                }
+            });
+            if let Some(taken) = inbox.take() {
+                posted.extend(taken.posted);
+            }
+        }
+        parks
+    }
 
+    mod tests {
         use super::super::RemoteInbox;
-        use super::Eventfd;
+        use super::{Eventfd, hub_takes};
         use crate::sync::atomic::Ordering;
         use crate::sync::{Arc, model};
-
-        /// The hub's side until `expected` posts came: like `Poller::poll`,
-        /// it spins first when `spin` says so (one round of looks), then
-        /// waits parked ("in `epoll_wait`") for the eventfd unless something
-        /// was posted, then takes. Gives the posts and how often it parked.
-        fn hub_takes(
-            inbox: &RemoteInbox,
-            expected: usize,
-            spin: bool,
-        ) -> (Vec<(usize, u64)>, usize) {
-            let mut got = Vec::new();
-            let mut parks = 0;
-            while got.len() < expected {
-                let posted = spin && inbox.spin(|| false);
-                let timeout = posted.then_some(Duration::ZERO);
-                inbox.parked(timeout, |timeout| {
-                    if timeout.is_none() {
-                        parks += 1;
-                        inbox.waker.written.wait();
-                    }
-                });
-                if let Some(taken) = inbox.take() {
-                    got.extend(taken.posted);
-                }
-            }
-            got.sort_unstable();
-            (got, parks)
-        }
 
         fn posts_arrive(posters: usize, spin: bool) {
             model(move || {
@@ -305,11 +313,16 @@ pub(crate) mod loom_models {
                         loom::thread::spawn(move || inbox.post(i, 10 + i as u64))
                     })
                     .collect();
-                let (got, parks) = hub_takes(&inbox, posters, spin);
+                let mut got = Vec::new();
+                let parks = hub_takes(&inbox, spin, |posted| {
+                    got = posted.to_vec();
+                    got.len() == posters
+                });
+                got.sort_unstable();
                 let expected: Vec<_> = (0..posters).map(|i| (i, 10 + i as u64)).collect();
                 assert_eq!(got, expected);
                 threads.into_iter().for_each(|t| t.join().unwrap());
-                // Written only for a hub that parked, once per park.
+                // Written only for a hub that raised `parked`, once each time.
                 assert!(inbox.waker.writes.load(Ordering::Relaxed) <= parks);
             });
         }
@@ -346,14 +359,8 @@ pub(crate) mod loom_models {
                         }
                     });
                     if let Some(taken) = inbox.take() {
-                        assert_eq!(
-                            taken
-                                .released
-                                .iter()
-                                .map(|(slot, _)| *slot)
-                                .collect::<Vec<_>>(),
-                            [3]
-                        );
+                        let slots: Vec<_> = taken.released.iter().map(|(slot, _)| *slot).collect();
+                        assert_eq!(slots, [3]);
                         break;
                     }
                 }

@@ -68,8 +68,9 @@ impl HubHandle {
     {
         let (promise, outcome) = Promise::new();
         let id = self.inbox.next_id();
+        let backstop = promise.backstop();
         let body = Box::new(move || run_body(f, promise));
-        self.inbox.post(Job::Spawn { id, body });
+        self.inbox.post(Job::Spawn { id, body, backstop });
         RemoteGreenThread {
             outcome,
             id,
