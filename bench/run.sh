@@ -176,6 +176,38 @@ for round in $(seq 1 "$MEMORY_REPEATS"); do
     done
 done
 
+# With BEFORE_BIN: the HTTP server's CPU per request before and after, both
+# servers up at once, rounds alternated (what giving idle memory back costs
+# a busy server: nothing, is the aim).
+if [ -n "${BEFORE_BIN:-}" ] && command -v wrk >/dev/null; then
+    declare -A AB_PORTS=() AB_PIDS=()
+    for variant in after before; do
+        dir=$BIN
+        [ "$variant" = before ] && dir=$BEFORE_BIN
+        PORT=$((PORT + 1))
+        echo "${SERVER_CORE[*]} $dir/http_eventlet 127.0.0.1:$PORT 1 &" >>"$RESULTS/commands.txt"
+        "${SERVER_CORE[@]}" "$dir/http_eventlet" "127.0.0.1:$PORT" 1 &
+        AB_PORTS[$variant]=$PORT AB_PIDS[$variant]=$!
+    done
+    sleep 1
+    for round in $(seq 1 "$HTTP_REPEATS"); do
+        for route in plaintext json; do
+            pipeline=1
+            [ "$route" = plaintext ] && pipeline=16
+            order=(after before)
+            [ $((round % 2)) = 0 ] && order=(before after)
+            for variant in "${order[@]}"; do
+                line=$(run timeout 60 "${LOADGEN_CORE[@]}" "$BIN/http_wrk" "http://127.0.0.1:${AB_PORTS[$variant]}/$route" 256 "$pipeline" "$HTTP_SECONDS" "${AB_PIDS[$variant]}" "$BENCH_DIR/http/pipeline.lua") || line=""
+                [ -n "$line" ] && echo "{\"cpu_ab\":{\"variant\":\"$variant\",\"route\":\"$route\",\"round\":$round,\"result\":$line}}" >>"$RESULTS/memory.jsonl"
+            done
+        done
+    done
+    for pid in "${AB_PIDS[@]}"; do
+        kill "$pid" && wait "$pid" 2>/dev/null || true
+    done
+    unset AB_PORTS AB_PIDS
+fi
+
 fi
 
 # Python Eventlet, the seed's reference, in a virtual environment of its own.

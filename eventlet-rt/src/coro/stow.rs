@@ -28,7 +28,7 @@ use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::BTreeMap;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::pages::{self, Access};
 
@@ -313,9 +313,6 @@ static REGISTRY: Registry = Registry {
     stacks: UnsafeCell::new(BTreeMap::new()),
 };
 
-/// Stacks in the registry right now.
-static STOWED: AtomicUsize = AtomicUsize::new(0);
-
 /// Set for good by the first stow: until then no fault can be ours.
 static EVER_STOWED: AtomicBool = AtomicBool::new(false);
 
@@ -362,14 +359,11 @@ impl RegistryGuard {
         // SAFETY: a live record (just made by `stow`).
         let top = unsafe { stowed.as_ref() }.top;
         self.stacks().insert(top, stowed);
-        STOWED.fetch_add(1, Ordering::Relaxed);
         EVER_STOWED.store(true, Ordering::Release);
     }
 
     fn remove(&mut self, top: usize) {
-        if self.stacks().remove(&top).is_some() {
-            STOWED.fetch_sub(1, Ordering::Relaxed);
-        }
+        self.stacks().remove(&top);
     }
 
     /// The stowed stack whose range holds `address`.

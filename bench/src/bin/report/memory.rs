@@ -43,6 +43,70 @@ pub fn write(out: &mut String, lines: &str) {
     sleepers(out, lines);
     connections(out, lines);
     stow_cost(out, lines);
+    cpu_before_after(out, lines);
+}
+
+/// The HTTP server's CPU per request before and after (`BEFORE_BIN`).
+fn cpu_before_after(out: &mut String, lines: &str) {
+    // (route, round) -> (before, after)
+    let mut rounds: BTreeMap<(String, u64), (Option<f64>, Option<f64>)> = BTreeMap::new();
+    for value in json_lines(lines) {
+        let Some(ab) = value.get("cpu_ab") else {
+            continue;
+        };
+        let Some(cpu) = ab["result"]["cpu_us_per_request"].as_f64() else {
+            continue;
+        };
+        let key = (
+            ab["route"].as_str().unwrap_or("?").to_string(),
+            ab["round"].as_u64().unwrap_or(0),
+        );
+        let entry = rounds.entry(key).or_default();
+        match ab["variant"].as_str() {
+            Some("before") => entry.0 = Some(cpu),
+            _ => entry.1 = Some(cpu),
+        }
+    }
+    if rounds.is_empty() {
+        return;
+    }
+    writeln!(
+        out,
+        "The HTTP server's CPU per request before and after (BEFORE_BIN), both up at once, \
+         `wrk -t1 -c256` (plaintext pipelined 16), rounds alternated; the ratio is the median \
+         of the per-round ratios:\n\n\
+         | route | before | after | after ÷ before |\n|---|---|---|---|"
+    )
+    .unwrap();
+    let mut routes: Vec<String> = rounds.keys().map(|(route, _)| route.clone()).collect();
+    routes.dedup();
+    let micros = |v: f64| format!("{v:.2} µs");
+    for route in routes {
+        let pairs: Vec<(f64, f64)> = rounds
+            .iter()
+            .filter(|((r, _), _)| *r == route)
+            .filter_map(|(_, (before, after))| Some(((*before)?, (*after)?)))
+            .collect();
+        let befores: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+        let afters: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+        let ratios: Vec<f64> = pairs.iter().map(|(b, a)| a / b).collect();
+        let (Some(b), Some(a), Some(r)) = (
+            Summary::of(&befores),
+            Summary::of(&afters),
+            Summary::of(&ratios),
+        ) else {
+            continue;
+        };
+        writeln!(
+            out,
+            "| {route} | {} | {} | {} |",
+            b.show(micros),
+            a.show(micros),
+            r.show(|v| format!("{v:.3}×"))
+        )
+        .unwrap();
+    }
+    writeln!(out).unwrap();
 }
 
 /// What releasing a parked green thread's stack costs (`idle_memory stow-cost`).
