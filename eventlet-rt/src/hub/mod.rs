@@ -19,6 +19,7 @@
 //! assert_eq!(eventlet_rt::hub::stats().live_green_threads, 0);
 //! ```
 
+mod idle;
 mod io;
 mod observe;
 mod poller;
@@ -50,6 +51,7 @@ use prefetch::{prefetch_ahead, prefetch_header};
 use refusals::RefusalReport;
 use unwind::raise_interrupt;
 
+pub use idle::{release_idle_stacks, set_idle_stack_copy, set_idle_stack_release};
 pub(crate) use io::IoRegistration;
 pub(crate) use observe::SwitchObserver;
 pub(crate) use poller::Direction;
@@ -116,6 +118,8 @@ pub(crate) struct Hub {
     entered_span: RefCell<Option<(tracing::Id, tracing::Dispatch)>>,
     /// Unparked when the last live green thread ends (`hubs::Hubs::join`).
     idle_watcher: RefCell<Option<TaskRef>>,
+    /// Passes over parked green threads that give stack memory back.
+    idle: idle::IdleSweep,
 }
 
 thread_local! {
@@ -198,6 +202,7 @@ impl Hub {
             traced: Cell::new(false),
             entered_span: RefCell::new(None),
             idle_watcher: RefCell::new(None),
+            idle: idle::IdleSweep::new(),
         }
     }
 
@@ -268,6 +273,7 @@ impl Hub {
             self.run_for_main();
         } else {
             header.suspended_at.set(coro::stack_position());
+            self.idle.parking(header);
             coro::suspend();
         }
         raise_interrupt(self.current_header());
@@ -477,6 +483,7 @@ impl Hub {
             return;
         }
         self.stacks.trim_idle(now);
+        let idle_look = self.idle.before_wait(now, &self.live);
         let burst_ends = self.refusals.quiet(now);
         let next_deadline = self.timers.borrow_mut().next_deadline();
         let next_deadline = match (next_deadline, burst_ends) {
@@ -495,7 +502,7 @@ impl Hub {
                 )
             }
         };
-        self.poll_events(timeout);
+        self.poll_events(idle::sooner(timeout, idle_look, now));
     }
 
     fn poll_events(&self, timeout: Option<Duration>) {

@@ -258,6 +258,13 @@ fn next_head<S: Transport>(
                 _ => return Ok(None),
             }
         };
+        if idle && !first {
+            // Between requests: no read or write buffer while the client
+            // idles (freed now, they serve the next connection that needs one).
+            wire.input.release();
+            wire.output = Vec::new();
+            parser.recycle(::http::HeaderMap::new());
+        }
         state.idle.set(idle);
         let read = wire.fill(timeout);
         state.idle.set(false);
