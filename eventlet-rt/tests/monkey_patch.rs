@@ -522,3 +522,173 @@ fn every_os_thread_with_a_hub_gets_green_calls() {
         );
     }
 }
+
+#[test]
+fn a_library_opened_after_monkey_patch_blocks_green_too() {
+    monkey_patch();
+    // A shared library built now and opened only after the patch, whose
+    // own GOT slot for nanosleep the patch could not have seen.
+    let dir = std::env::temp_dir().join(format!("eventlet-dlopen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("nap.c");
+    std::fs::write(
+        &source,
+        "#include <time.h>\nvoid nap(void) { struct timespec t = {0, 200000000}; nanosleep(&t, 0); }\n",
+    )
+    .unwrap();
+    let library = dir.join("libnap.so");
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&library)
+        .arg(&source)
+        .status()
+        .unwrap();
+    assert!(built.success(), "cc failed");
+    let path = std::ffi::CString::new(library.to_str().unwrap()).unwrap();
+    // SAFETY: a library of our own, with a `void nap(void)`.
+    let nap: extern "C" fn() = unsafe {
+        let handle = libc::dlopen(path.as_ptr(), libc::RTLD_NOW);
+        assert!(!handle.is_null(), "dlopen failed");
+        let symbol = libc::dlsym(handle, c"nap".as_ptr());
+        assert!(!symbol.is_null());
+        std::mem::transmute::<*mut libc::c_void, extern "C" fn()>(symbol)
+    };
+    let took = concurrently(10, move || nap());
+    assert!(
+        took < Duration::from_millis(1500),
+        "ten 200 ms naps of the late library overlapped: {took:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ten_pselects_with_a_timeout_overlap() {
+    monkey_patch();
+    let took = concurrently(10, move || {
+        let quiet = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let fd = quiet.as_raw_fd();
+        // SAFETY: an fd_set, a timespec and a signal mask of our own.
+        let ready = unsafe {
+            let mut read: libc::fd_set = std::mem::zeroed();
+            libc::FD_SET(fd, &mut read);
+            let timeout = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 200_000_000,
+            };
+            let mut mask: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut mask);
+            libc::pselect(
+                fd + 1,
+                &mut read,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &timeout,
+                &mask,
+            )
+        };
+        assert_eq!(ready, 0);
+    });
+    assert!(
+        took < Duration::from_millis(1500),
+        "ten 200 ms pselects overlapped: {took:?}"
+    );
+}
+
+/// A `mmsghdr` over one buffer of `buffer`.
+fn one_buffer_message(buffer: &mut [u8], iov: &mut libc::iovec) -> libc::mmsghdr {
+    *iov = libc::iovec {
+        iov_base: buffer.as_mut_ptr().cast(),
+        iov_len: buffer.len(),
+    };
+    // SAFETY: all zeros is an empty `mmsghdr`; it gets one buffer.
+    let mut message: libc::mmsghdr = unsafe { std::mem::zeroed() };
+    message.msg_hdr.msg_iov = iov;
+    message.msg_hdr.msg_iovlen = 1;
+    message
+}
+
+#[test]
+fn several_messages_and_whole_messages_park_only_the_caller() {
+    monkey_patch();
+    // recvmmsg waits for both datagrams; sendmmsg sends both.
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let to = receiver.local_addr().unwrap();
+    let batch = spawn(move || {
+        let (mut first, mut second) = ([0u8; 16], [0u8; 16]);
+        let (mut iov_a, mut iov_b) = (
+            libc::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 0,
+            },
+            libc::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 0,
+            },
+        );
+        let mut messages = [
+            one_buffer_message(&mut first, &mut iov_a),
+            one_buffer_message(&mut second, &mut iov_b),
+        ];
+        // SAFETY: two messages over our own buffers.
+        let got = unsafe {
+            libc::recvmmsg(
+                receiver.as_raw_fd(),
+                messages.as_mut_ptr(),
+                2,
+                0,
+                std::ptr::null_mut(),
+            )
+        };
+        let lengths = messages.map(|message| message.msg_len as usize);
+        (
+            got,
+            first[..lengths[0]].to_vec(),
+            second[..lengths[1]].to_vec(),
+        )
+    });
+    eventlet_rt::yield_now();
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender.connect(to).unwrap();
+    sender.send(b"one").unwrap();
+    eventlet_rt::sleep(Duration::from_millis(50)); // the receiver parked, not the hub
+    let mut two = *b"two";
+    let mut iov = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    };
+    let mut message = [one_buffer_message(&mut two, &mut iov)];
+    let sent = spawn(move || {
+        // SAFETY: one message over our own buffer.
+        unsafe { libc::sendmmsg(sender.as_raw_fd(), message.as_mut_ptr(), 1, 0) }
+    });
+    assert_eq!(sent.wait().unwrap(), 1);
+    assert_eq!(batch.wait().unwrap(), (2, b"one".to_vec(), b"two".to_vec()));
+
+    // recvmsg with MSG_WAITALL fills its whole buffer from two writes.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server_side, _) = listener.accept().unwrap();
+    server_side
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let whole = spawn(move || {
+        let mut buffer = [0u8; 10];
+        let mut iov = libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        };
+        let mut message = one_buffer_message(&mut buffer, &mut iov).msg_hdr;
+        // SAFETY: a message over our own buffer.
+        let got =
+            unsafe { libc::recvmsg(server_side.as_raw_fd(), &mut message, libc::MSG_WAITALL) };
+        (got, buffer)
+    });
+    eventlet_rt::yield_now();
+    client.write_all(b"hello").unwrap();
+    eventlet_rt::sleep(Duration::from_millis(50));
+    client.write_all(b"world").unwrap();
+    assert_eq!(whole.wait().unwrap(), (10, *b"helloworld"));
+}

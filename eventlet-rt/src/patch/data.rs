@@ -1,5 +1,6 @@
 //! Reads and writes on sockets: `read`, `write`, `readv`, `writev`,
-//! `recv`, `recvfrom`, `recvmsg`, `send`, `sendto`, `sendmsg`.
+//! `recv`, `recvfrom`, `recvmsg`, `send`, `sendto`, `sendmsg` (`recvmsg`'s
+//! `MSG_WAITALL` and the calls of several messages are in `messages.rs`).
 //!
 //! On a socket the program treats as blocking, green code makes each call
 //! with `MSG_DONTWAIT` (the descriptor's own flags never change), and parks
@@ -15,7 +16,18 @@ use super::fds::{Descriptor, Timeout};
 use super::in_green_code;
 use super::real::real;
 use super::wait::{Wait, errno};
+use super::{messages, pipes};
 use crate::hub::Direction;
+
+/// The descriptor, when green code calls on a socket, pipe, FIFO or
+/// terminal the program treats as blocking (see [`green_socket`]).
+#[inline]
+fn green_descriptor(fd: c_int) -> Option<Descriptor> {
+    if fd <= libc::STDERR_FILENO || !in_green_code() {
+        return None;
+    }
+    Descriptor::of(fd).filter(|d| d.is_blocking_socket() || d.is_blocking_pipe())
+}
 
 /// The descriptor, when green code (a green thread, or the main context of a
 /// thread with a hub) calls on a socket the program treats as blocking.
@@ -32,7 +44,7 @@ pub(super) fn green_socket(fd: c_int) -> Option<Descriptor> {
     Descriptor::of(fd).filter(Descriptor::is_blocking_socket)
 }
 
-fn read_wait(descriptor: &Descriptor, stream_read: Option<usize>) -> Wait {
+pub(super) fn read_wait(descriptor: &Descriptor, stream_read: Option<usize>) -> Wait {
     Wait {
         direction: Direction::Read,
         timeout: descriptor.timeout(Timeout::Read),
@@ -41,7 +53,7 @@ fn read_wait(descriptor: &Descriptor, stream_read: Option<usize>) -> Wait {
     }
 }
 
-fn write_wait(descriptor: &Descriptor) -> Wait {
+pub(super) fn write_wait(descriptor: &Descriptor) -> Wait {
     Wait {
         direction: Direction::Write,
         timeout: descriptor.timeout(Timeout::Write),
@@ -193,7 +205,7 @@ unsafe fn mark_passed_descriptors(message: *const msghdr) {
 
 /// # Safety
 /// `pointer` points to `count` `iovec`s, or `count` is 0.
-unsafe fn iovecs<'a>(pointer: *const iovec, count: usize) -> &'a [iovec] {
+pub(super) unsafe fn iovecs<'a>(pointer: *const iovec, count: usize) -> &'a [iovec] {
     if count == 0 || pointer.is_null() {
         &[]
     } else {
@@ -202,12 +214,12 @@ unsafe fn iovecs<'a>(pointer: *const iovec, count: usize) -> &'a [iovec] {
     }
 }
 
-fn remaining(buffers: &[iovec]) -> usize {
+pub(super) fn remaining(buffers: &[iovec]) -> usize {
     buffers.iter().map(|buffer| buffer.iov_len).sum()
 }
 
 /// Drops the first `bytes` bytes from a list of buffers.
-fn skip(buffers: &mut Vec<iovec>, mut bytes: usize) {
+pub(super) fn skip(buffers: &mut Vec<iovec>, mut bytes: usize) {
     let mut first_left = 0;
     while first_left < buffers.len() && bytes >= buffers[first_left].iov_len {
         bytes -= buffers[first_left].iov_len;
@@ -232,7 +244,15 @@ fn not_a_socket(descriptor: &Descriptor, result: ssize_t) -> bool {
 }
 
 pub(super) unsafe extern "C" fn read(fd: c_int, buffer: *mut c_void, count: size_t) -> ssize_t {
-    if let Some(descriptor) = green_socket(fd) {
+    let Some(descriptor) = green_descriptor(fd) else {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { (real().read)(fd, buffer, count) };
+    };
+    if descriptor.is_blocking_pipe() {
+        // SAFETY: the caller's buffer.
+        return unsafe { pipes::read(&descriptor, buffer, count) };
+    }
+    {
         let result = receive(&descriptor, buffer, count, 0, None);
         if !not_a_socket(&descriptor, result) {
             return result;
@@ -243,7 +263,15 @@ pub(super) unsafe extern "C" fn read(fd: c_int, buffer: *mut c_void, count: size
 }
 
 pub(super) unsafe extern "C" fn write(fd: c_int, buffer: *const c_void, count: size_t) -> ssize_t {
-    if let Some(descriptor) = green_socket(fd) {
+    let Some(descriptor) = green_descriptor(fd) else {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { (real().write)(fd, buffer, count) };
+    };
+    if descriptor.is_blocking_pipe() {
+        // SAFETY: the caller's buffer.
+        return unsafe { pipes::write(&descriptor, buffer, count) };
+    }
+    {
         let result = send_all(&descriptor, buffer, count, 0, (std::ptr::null(), 0));
         if !not_a_socket(&descriptor, result) {
             return result;
@@ -254,7 +282,15 @@ pub(super) unsafe extern "C" fn write(fd: c_int, buffer: *const c_void, count: s
 }
 
 pub(super) unsafe extern "C" fn readv(fd: c_int, buffers: *const iovec, count: c_int) -> ssize_t {
-    if let Some(descriptor) = green_socket(fd) {
+    let Some(descriptor) = green_descriptor(fd) else {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { (real().readv)(fd, buffers, count) };
+    };
+    if descriptor.is_blocking_pipe() {
+        // SAFETY: the caller's buffers.
+        return unsafe { pipes::read_vectored(&descriptor, buffers, count) };
+    }
+    {
         // SAFETY: a zeroed `msghdr` is empty; it gets the caller's buffers.
         let mut message: msghdr = unsafe { std::mem::zeroed() };
         message.msg_iov = buffers.cast_mut();
@@ -275,7 +311,15 @@ pub(super) unsafe extern "C" fn readv(fd: c_int, buffers: *const iovec, count: c
 }
 
 pub(super) unsafe extern "C" fn writev(fd: c_int, buffers: *const iovec, count: c_int) -> ssize_t {
-    if let Some(descriptor) = green_socket(fd) {
+    let Some(descriptor) = green_descriptor(fd) else {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { (real().writev)(fd, buffers, count) };
+    };
+    if descriptor.is_blocking_pipe() {
+        // SAFETY: the caller's buffers.
+        return unsafe { pipes::write_vectored(&descriptor, buffers, count) };
+    }
+    {
         // SAFETY: a zeroed `msghdr` is empty; it gets the caller's buffers.
         let mut message: msghdr = unsafe { std::mem::zeroed() };
         message.msg_iov = buffers.cast_mut();
@@ -328,13 +372,10 @@ pub(super) unsafe extern "C" fn recvfrom(
 
 pub(super) unsafe extern "C" fn recvmsg(fd: c_int, message: *mut msghdr, flags: c_int) -> ssize_t {
     match green_socket(fd) {
-        Some(descriptor) if flags & libc::MSG_DONTWAIT == 0 => {
-            let wait = read_wait(&descriptor, None);
-            wait.run(&descriptor, || unsafe {
-                // SAFETY: the caller's arguments, passed on.
-                (real().recvmsg)(fd, message, flags | libc::MSG_DONTWAIT)
-            })
-        }
+        // SAFETY: the caller's message.
+        Some(descriptor) if flags & libc::MSG_DONTWAIT == 0 => unsafe {
+            messages::receive_message(&descriptor, message, flags)
+        },
         // SAFETY: the caller's arguments, passed on.
         _ => unsafe { (real().recvmsg)(fd, message, flags) },
     }

@@ -2,10 +2,8 @@
 //! socket, whether the program made it non-blocking, its `SO_RCVTIMEO` and
 //! `SO_SNDTIMEO`.
 //!
-//! Descriptors are small numbers, so the table is an array of chunks of
-//! atomics, each mapped (`mmap`) the first time a descriptor in its range
-//! is seen and read without a lock on every call. No lock and no `malloc`
-//! anywhere: the hooks of `dup`, `fcntl` and `close`, which POSIX lists as
+//! The facts live in [`super::table`], read and written without a lock or
+//! `malloc`: the hooks of `dup`, `fcntl` and `close`, which POSIX lists as
 //! async-signal-safe, stay so, and a forked child never finds the table
 //! held by a thread that does not exist there. A descriptor first seen by a
 //! hook (made before `monkey_patch()`, or by code the hooks do not see) is
@@ -17,11 +15,12 @@
 //! [`super::groups`].
 
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::groups;
 use super::real::real;
+use super::table::{Entry, FORKS, entry};
 
 /// Looked at since it was last opened or closed.
 const KNOWN: u32 = 1;
@@ -43,86 +42,13 @@ const SHORT_READ_DRAINS: u32 = 1 << 5;
 /// duplicated, passed on or inherited since: no other descriptor or process
 /// shares its open file, so its flags may change for a moment unseen.
 const PRIVATE: u32 = 1 << 6;
-
-const CHUNK: usize = 1024;
-const CHUNKS: usize = 1024;
-
-/// Descriptors at or past this number are not tracked: their calls go to
-/// libc unchanged.
-pub(super) const TRACKED_FDS: usize = CHUNK * CHUNKS;
-
-/// One descriptor's facts; all zeros is a valid, unknown entry.
-struct Entry {
-    bits: AtomicU32,
-    generation: AtomicU32,
-    /// Microseconds; 0 means none, as for the socket option.
-    read_timeout: AtomicU64,
-    write_timeout: AtomicU64,
-    /// The group of duplicates it belongs to (see `groups`); 0 for none.
-    group: AtomicU64,
-    /// How many forks had begun when it was made (see [`forking`]).
-    born: AtomicU32,
-}
-
-type Chunk = [Entry; CHUNK];
-
-static TABLE: [AtomicPtr<Chunk>; CHUNKS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS];
-
-/// Forks begun in this process, counted before and after each (see
-/// `PRIVATE`).
-static FORKS: AtomicU32 = AtomicU32::new(0);
-
-/// A fork begins or has ended in the parent: every open file may be shared
-/// with the child now.
-pub(super) fn forking() {
-    FORKS.fetch_add(1, Ordering::AcqRel);
-}
-
-fn entry(fd: c_int) -> Option<&'static Entry> {
-    let fd = usize::try_from(fd).ok().filter(|&fd| fd < TRACKED_FDS)?;
-    let slot = &TABLE[fd / CHUNK];
-    let mut chunk = slot.load(Ordering::Acquire);
-    if chunk.is_null() {
-        chunk = map_chunk(slot)?;
-    }
-    // SAFETY: a chunk, once installed, is never unmapped.
-    Some(unsafe { &(*chunk)[fd % CHUNK] })
-}
-
-/// Maps a zeroed chunk and installs it, or takes the one another thread
-/// installed first.
-#[cold]
-fn map_chunk(slot: &AtomicPtr<Chunk>) -> Option<*mut Chunk> {
-    // SAFETY: a fresh private anonymous mapping, zeroed by the kernel; all
-    // zeros is a valid `Entry` (atomics of 0).
-    let mapped = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            size_of::<Chunk>(),
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if mapped == libc::MAP_FAILED {
-        return None;
-    }
-    let mapped = mapped.cast::<Chunk>();
-    match slot.compare_exchange(
-        std::ptr::null_mut(),
-        mapped,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        Ok(_) => Some(mapped),
-        Err(installed) => {
-            // SAFETY: our own mapping, never handed out.
-            unsafe { libc::munmap(mapped.cast(), size_of::<Chunk>()) };
-            Some(installed)
-        }
-    }
-}
+/// A pipe or FIFO (`S_IFIFO`).
+const PIPE: u32 = 1 << 7;
+/// Another descriptor epoll can watch: a terminal or other character
+/// device, an eventfd, a timerfd (anonymous inodes have no file type).
+const POLLABLE: u32 = 1 << 8;
+/// `RWF_NOWAIT` failed with `EOPNOTSUPP` on it (FIFOs, terminals).
+const REFUSES_NOWAIT: u32 = 1 << 9;
 
 /// Takes the entry out of its group of duplicates, if any.
 fn leave_group(entry: &Entry) {
@@ -187,6 +113,23 @@ impl Descriptor {
     /// A socket the program treats as blocking: its calls are made green.
     pub(super) fn is_blocking_socket(&self) -> bool {
         self.bits & (SOCKET | USER_NONBLOCKING) == SOCKET
+    }
+
+    /// A pipe, FIFO, terminal or other descriptor epoll can watch, that the
+    /// program treats as blocking: its reads and writes are made green.
+    pub(super) fn is_blocking_pipe(&self) -> bool {
+        self.bits & (PIPE | POLLABLE) != 0 && self.bits & USER_NONBLOCKING == 0
+    }
+
+    /// Its calls may be tried with `RWF_NOWAIT` (a pipe that has not
+    /// refused it).
+    pub(super) fn takes_nowait(&self) -> bool {
+        self.bits & (PIPE | REFUSES_NOWAIT) == PIPE
+    }
+
+    /// `RWF_NOWAIT` failed on it: from now on `poll` says when it is ready.
+    pub(super) fn refuses_nowait(&self) {
+        self.entry.bits.fetch_or(REFUSES_NOWAIT, Ordering::AcqRel);
     }
 
     pub(super) fn is_stream(&self) -> bool {
@@ -394,7 +337,20 @@ fn classify(fd: c_int, entry: &Entry) -> u32 {
         return 0; // not open: leave it unknown, the call fails by itself
     }
     let mut bits = KNOWN;
-    if stat.st_mode & libc::S_IFMT == libc::S_IFSOCK {
+    let kind = stat.st_mode & libc::S_IFMT;
+    if kind == libc::S_IFIFO || kind == libc::S_IFCHR || kind == 0 {
+        bits |= if kind == libc::S_IFIFO {
+            PIPE
+        } else {
+            POLLABLE
+        };
+        // SAFETY: `F_GETFL` takes no argument.
+        let flags = unsafe { (real().fcntl)(fd, libc::F_GETFL) };
+        if flags >= 0 && flags & libc::O_NONBLOCK != 0 {
+            bits |= USER_NONBLOCKING;
+        }
+    }
+    if kind == libc::S_IFSOCK {
         bits |= SOCKET;
         if socket_option::<c_int>(fd, libc::SO_TYPE) == Some(libc::SOCK_STREAM) {
             bits |= STREAM;

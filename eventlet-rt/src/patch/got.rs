@@ -17,6 +17,11 @@ use std::ops::Range;
 pub(super) struct Hook {
     pub(super) symbol: &'static CStr,
     pub(super) address: usize,
+    /// Only the executable's own slot: libc tells callers apart by their
+    /// return address (`dlopen` resolves `$ORIGIN` against the caller's
+    /// object), which the hook, linked into the executable, would change
+    /// for a shared library's calls.
+    pub(super) executable_only: bool,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -88,9 +93,10 @@ unsafe extern "C" fn visit(
     if is_libc(name) {
         return 0;
     }
+    let executable = name.is_empty();
     // SAFETY: the program headers and the dynamic section they point to are
     // those of a loaded object, mapped while the loader's lock is held.
-    state.1 += unsafe { patch_object(info, state.0) };
+    state.1 += unsafe { patch_object(info, state.0, executable) };
     0
 }
 
@@ -111,7 +117,7 @@ fn is_libc(name: &CStr) -> bool {
 /// # Safety
 /// `info` describes a loaded object (from `dl_iterate_phdr`).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-unsafe fn patch_object(info: &libc::dl_phdr_info, hooks: &[Hook]) -> usize {
+unsafe fn patch_object(info: &libc::dl_phdr_info, hooks: &[Hook], executable: bool) -> usize {
     let base = info.dlpi_addr as usize;
     // SAFETY: the loader's program headers of this object.
     let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) };
@@ -179,7 +185,10 @@ unsafe fn patch_object(info: &libc::dl_phdr_info, hooks: &[Hook]) -> usize {
                 let symbol = &*(symtab as *const libc::Elf64_Sym).add(symbol);
                 CStr::from_ptr((strtab + symbol.st_name as usize) as *const libc::c_char)
             };
-            if let Some(hook) = hooks.iter().find(|hook| hook.symbol == name) {
+            if let Some(hook) = hooks
+                .iter()
+                .find(|hook| hook.symbol == name && (executable || !hook.executable_only))
+            {
                 let slot = base + relocation.offset as usize;
                 // SAFETY: the relocation's target is a pointer-sized slot of
                 // this object, written by the loader and read by its code.
@@ -192,7 +201,7 @@ unsafe fn patch_object(info: &libc::dl_phdr_info, hooks: &[Hook]) -> usize {
 }
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-unsafe fn patch_object(_: &libc::dl_phdr_info, _: &[Hook]) -> usize {
+unsafe fn patch_object(_: &libc::dl_phdr_info, _: &[Hook], _: bool) -> usize {
     0
 }
 

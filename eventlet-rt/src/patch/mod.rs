@@ -1,16 +1,21 @@
 //! `monkey_patch()`: Eventlet's monkey patching at run time, for the libc
 //! calls of any code in the process.
 
+mod child;
 mod data;
 mod dns;
 mod fds;
 mod flags;
 mod got;
 mod groups;
+mod loader;
+mod messages;
+mod pipes;
 mod poll;
 mod real;
 mod sleep;
 mod sockets;
+mod table;
 mod wait;
 
 use std::cell::Cell;
@@ -19,9 +24,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use got::Hook;
 
-/// Makes the blocking socket calls, sleeps, `poll`s and DNS lookups that any
-/// code makes through libc park only the calling green thread, from now on
-/// (Eventlet's `eventlet.monkey_patch()`).
+/// Makes the blocking socket, pipe and terminal calls, sleeps, `poll`s,
+/// child-process waits and DNS lookups that any code makes through libc
+/// park only the calling green thread, from now on (Eventlet's
+/// `eventlet.monkey_patch()`).
 ///
 /// Third-party crates that use `std::net`, `std::thread::sleep` or libc
 /// directly (`redis`, `mysql`, `tungstenite`, `ureq` with its own transport,
@@ -61,7 +67,7 @@ use got::Hook;
 /// - Sockets: `socket`, `socketpair`, `accept`, `accept4`, `connect`
 ///   (`EINPROGRESS`, park, `SO_ERROR`), `read`, `write`, `readv`, `writev`,
 ///   `recv`, `recvfrom`, `recvmsg`, `send`, `sendto`, `sendmsg`,
-///   `shutdown`, `close` and the `dup` family. A socket the program treats
+///   `recvmmsg`, `sendmmsg`, `shutdown`, `close` and the `dup` family. A socket the program treats
 ///   as blocking behaves as blocking: each call is made with `MSG_DONTWAIT`
 ///   and parks where the kernel would block, a stream write sends all its
 ///   bytes unless an error or its timeout cuts it short, `SO_RCVTIMEO` and
@@ -70,12 +76,56 @@ use got::Hook;
 ///   `fcntl(F_GETFL)` shows the flags the program set. A socket the program
 ///   made non-blocking (`O_NONBLOCK`, `SOCK_NONBLOCK`, `FIONBIO`; every
 ///   `green::net` socket) is passed straight through. Closing a socket that
-///   other green threads of the hub wait on wakes them with `EBADF`.
-/// - Waiting: `poll`, `ppoll` (its signal mask is not applied to a green
-///   wait), `select`, `nanosleep`, `clock_nanosleep` (what
-///   `std::thread::sleep` calls).
+///   other green threads of the hub wait on wakes them with `EBADF`. A
+///   `connect` flips `O_NONBLOCK` only on a socket this process made and
+///   shares with nobody (no duplicate, no child, close-on-exec); another
+///   socket's connect blocks a [`tpool`](crate::tpool) thread instead, so a
+///   process sharing the open file never sees its flags change.
+/// - Pipes, FIFOs, terminals and the other descriptors epoll can watch
+///   (character devices, eventfds, timerfds): `read`, `write`, `readv`,
+///   `writev`, as on sockets. A pipe is tried with `RWF_NOWAIT`; a FIFO or
+///   a terminal, which refuse it, is asked with `poll` first, so a second
+///   reader of the same FIFO or terminal that takes the bytes in between
+///   leaves the call blocking. Writes send everything, in steps of at most
+///   `PIPE_BUF` bytes on FIFOs and terminals (a write of up to `PIPE_BUF`
+///   stays atomic).
+/// - Waiting: `poll`, `ppoll`, `select`, `pselect` (the signal masks of
+///   `ppoll` and `pselect` are not applied to a green wait), `nanosleep`,
+///   `clock_nanosleep` (what `std::thread::sleep` calls).
+/// - Child processes: `wait`, `waitpid`, `wait4`, `waitid` (what
+///   `Command::status` and `Child::wait` call): a wait for one child's exit
+///   parks on a pidfd (Linux 5.3 and later); any other wait sleeps green
+///   between `WNOHANG` tries, 1 ms doubling to 50 ms.
 /// - DNS: `getaddrinfo` runs on the [`tpool`](crate::tpool).
+/// - Libraries loaded later: the program's `dlopen` (`libloading`...)
+///   patches what it loaded before it returns.
 ///
+/// # Where the hooks never park
+/// The hooks are as safe as the calls they replace. They keep no lock and
+/// allocate nothing where POSIX calls the call async-signal-safe (`dup`,
+/// `fcntl`, `close`...), so a signal handler may make those calls and a
+/// forked child never finds the hooks' state held by a thread it does not
+/// have. They park only where user code runs: a green thread, or the main
+/// context outside the hub's loop; anything the hub's loop runs (timers,
+/// destructors of finished green threads, an event loop it drives) gets
+/// libc's blocking call. And they never park where std or libc keep
+/// per-OS-thread state across the call:
+/// - stdin, stdout and stderr (descriptors 0, 1 and 2) block as before,
+///   whatever they are. std's `Stdout` and `Stderr` hold a
+///   `ReentrantLock` across each write, and its owner is the OS thread:
+///   two green threads of one OS thread count as one owner, so a second
+///   `println!` would enter the lock the first one holds while parked.
+///   What holds: a `println!` never parks, so no green thread is ever
+///   parked inside one; a green thread that keeps `stdout().lock()` across
+///   a blocking call does not keep the other green threads of its OS thread
+///   out (their lines may come in between), because for std they are the
+///   same thread.
+/// - Inside the panic hook (the hooks installed before `monkey_patch()`;
+///   a hook set later is not seen): std counts a panic per OS thread, and a
+///   second green thread panicking while the first one's hook is parked
+///   would abort the process.
+///
+/// A kill or a [`with_timeout`](crate::with_timeout) that lands inside a
 /// A kill or a [`with_timeout`](crate::with_timeout) that lands inside a
 /// taken-over call makes it fail (`ECANCELED` for a kill, `ETIMEDOUT` for a
 /// timeout, which std reports as `TimedOut`; a sleep ends early with
@@ -102,24 +152,56 @@ use got::Hook;
 /// linker happens to pull the defining object in.
 ///
 /// # What is not covered
+/// Waits on state that belongs to the OS thread, which all its green
+/// threads share, cannot park only one of them, and futex waits and
+/// `epoll_wait` reach the kernel as before (the OS thread blocks):
+/// - `std::thread::park` (std's `mpsc` receive, `reqwest::blocking`,
+///   `futures::executor::block_on` and crossbeam channels wait there): the
+///   parker belongs to the OS thread's `Thread`, whose single wake-up token
+///   two parked green threads would share and lose.
+/// - `parking_lot` (r2d2's pool checkout, `scheduled-thread-pool`): each
+///   OS thread has one queue entry in thread-local storage, which two
+///   parked green threads would link twice into its wait queues.
+/// - tokio's `block_on` on the calling thread (the sync `postgres`
+///   client, which sleeps in `epoll_wait` on its own runtime's epoll set):
+///   tokio marks the OS thread as inside a runtime, and a second green
+///   thread entering one while the first is parked inside panics ("Cannot
+///   start a runtime from within a runtime").
+/// - std's `Mutex`, `RwLock`, `Condvar` and `Once` keep their futex words
+///   in the lock itself and could park per green thread, but a futex wait
+///   does not tell a lock's word from that of a per-thread parker built on
+///   a condvar (tokio's, crossbeam's), which panics when two green threads
+///   share it; so no futex wait is taken over. A green thread holding a std
+///   lock while it parks still freezes its hub when another green thread of
+///   that hub wants the lock: use [`green::sync`](crate::green::sync).
+///
+/// Run such clients on the [`tpool`](crate::tpool) (`tpool::execute`), or
+/// one per hub with [`hubs`](crate::hubs).
+///
+/// Beyond those:
 /// - Calls that bypass the GOT: `syscall(2)` and inline system calls,
 ///   functions found with `dlsym` at run time, libc's calls to itself
 ///   (`fread` on a socket, the resolver inside `getaddrinfo`, which runs on
 ///   the pool anyway), fortified variants (`__read_chk`...), and a
 ///   statically linked libc (musl static builds), where nothing is patched.
-/// - Shared libraries loaded after the call (`dlopen`).
-/// - io_uring, `epoll_wait` and anything built on them: a crate that runs
-///   its own epoll loop, mio or a tokio runtime inside blocks the hub.
-/// - Pipes, terminals and files: only sockets are made green.
-/// - `MSG_WAITALL` is honoured by `recv` and `recvfrom` only, not `recvmsg`.
-/// - `recvmmsg`, `sendmmsg`, `sendfile`, `splice`, `pselect`, `accept` on
-///   listeners shared with another process: they block as before, or (for
-///   the last) may see `EAGAIN` where a listener was accepted on by green
-///   code, since that listener is non-blocking underneath.
+/// - io_uring.
+/// - A shared library that a shared library opens (its own `dlopen`, which
+///   the hooks leave alone: libc resolves `$ORIGIN` against the caller)
+///   until the program's next `dlopen` patches it.
+/// - Regular files and block devices stay blocking: epoll cannot watch
+///   them, and a read that waits for the disk could only move to a pool
+///   thread writing into a buffer whose green thread may be killed
+///   meanwhile. Opening a FIFO blocks until its other end opens (`open` is
+///   not taken over; opening it read-write never blocks).
+/// - Not taken over yet: `sendfile` and `splice` (no flag makes them
+///   non-blocking on a shared socket); they block as before.
+/// - A listener shared with another process that green code accepted on
+///   stays non-blocking underneath, so the other process may see `EAGAIN`.
 /// - `fork`: in the child every call goes to libc unchanged (its hub is a
-///   copy that shares the parent's epoll set); a listener kept non-blocking
-///   underneath stays so in the child, and a child that execs another
-///   program hands it on non-blocking.
+///   copy that shares the parent's epoll set).
+/// - A signal handler that closes a descriptor green threads of the
+///   interrupted OS thread wait on, while the hub's own code runs there,
+///   leaves them waiting for their timeouts.
 /// - The vDSO (`clock_gettime`, `gettimeofday`) is never blocking, so it is
 ///   left alone.
 /// - Descriptors numbered past about a million pass through unchanged.
@@ -131,13 +213,18 @@ pub fn monkey_patch() {
         // SAFETY: registers handlers that only store to atomics.
         unsafe { libc::pthread_atfork(Some(fork_begins), Some(fork_ended), Some(forked)) };
         mark_panic_hook();
-        let rewritten = got::install(&hooks());
-        tracing::debug!(
-            target: "eventlet_rt::patch",
-            rewritten,
-            "monkey_patch: GOT slots now point at the green versions"
-        );
+        install();
     });
+}
+
+/// Points the GOT slots of every loaded object at the hooks.
+fn install() {
+    let rewritten = got::install(&hooks());
+    tracing::debug!(
+        target: "eventlet_rt::patch",
+        rewritten,
+        "monkey_patch: GOT slots now point at the green versions"
+    );
 }
 
 /// Set in the child of a `fork`: its hub and registrations are copies of
@@ -149,11 +236,11 @@ extern "C" fn forked() {
 }
 
 extern "C" fn fork_begins() {
-    fds::forking();
+    table::forking();
 }
 
 extern "C" fn fork_ended() {
-    fds::forking();
+    table::forking();
 }
 
 thread_local! {
@@ -190,7 +277,11 @@ fn in_green_code() -> bool {
 fn hooks() -> Vec<Hook> {
     macro_rules! hooks {
         ($($symbol:literal => $hook:path),* $(,)?) => {
-            vec![$(Hook { symbol: $symbol, address: $hook as *const () as usize }),*]
+            vec![$(Hook {
+                symbol: $symbol,
+                address: $hook as *const () as usize,
+                executable_only: $symbol == c"dlopen",
+            }),*]
         };
     }
     hooks![
@@ -218,11 +309,19 @@ fn hooks() -> Vec<Hook> {
         c"send" => data::send,
         c"sendto" => data::sendto,
         c"sendmsg" => data::sendmsg,
+        c"recvmmsg" => messages::recvmmsg,
+        c"sendmmsg" => messages::sendmmsg,
         c"poll" => poll::poll,
         c"ppoll" => poll::ppoll,
         c"select" => poll::select,
+        c"pselect" => poll::pselect,
         c"nanosleep" => sleep::nanosleep,
         c"clock_nanosleep" => sleep::clock_nanosleep,
         c"getaddrinfo" => dns::getaddrinfo,
+        c"dlopen" => loader::dlopen,
+        c"wait" => child::wait,
+        c"waitpid" => child::waitpid,
+        c"wait4" => child::wait4,
+        c"waitid" => child::waitid,
     ]
 }

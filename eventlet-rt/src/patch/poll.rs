@@ -1,11 +1,11 @@
-//! Waiting for several descriptors: `poll`, `ppoll`, `select`.
+//! Waiting for several descriptors: `poll`, `ppoll`, `select`, `pselect`.
 //!
 //! Green code first asks the kernel without waiting. When nothing is ready,
 //! the descriptors go into a private epoll set for the call, that set is
 //! registered with the hub (an epoll descriptor is readable while one of its
 //! descriptors is ready), and the green thread parks until it is readable or
 //! the timeout passes; a last `poll` without waiting fills in `revents`.
-//! `ppoll`'s signal mask is not applied to a green wait.
+//! The signal masks of `ppoll` and `pselect` are not applied to a green wait.
 
 use std::ffi::c_int;
 use std::time::{Duration, Instant};
@@ -39,13 +39,7 @@ pub(super) unsafe extern "C" fn ppoll(
 ) -> c_int {
     // SAFETY: a non-null timeout is the caller's `timespec`.
     let wait = (!timeout.is_null()).then(|| unsafe { *timeout });
-    let duration = wait.and_then(|wait| {
-        let seconds = u64::try_from(wait.tv_sec).ok()?;
-        let nanos = u32::try_from(wait.tv_nsec)
-            .ok()
-            .filter(|&n| n < 1_000_000_000)?;
-        Some(Duration::new(seconds, nanos))
-    });
+    let duration = wait.and_then(timespec_duration);
     if !in_green_code() || (wait.is_some() && duration.is_none_or(|d| d.is_zero())) {
         // SAFETY: the caller's arguments, passed on.
         return unsafe { (real().ppoll)(fds, count, timeout, mask) };
@@ -75,10 +69,52 @@ pub(super) unsafe extern "C" fn select(
         // SAFETY: the caller's arguments, passed on.
         return unsafe { (real().select)(count, read, write, except, timeout) };
     }
+    let started = Instant::now();
+    // SAFETY: the caller's sets.
+    let marked = unsafe { green_select(count, [read, write, except], duration) };
+    if let (Some(duration), false) = (duration, timeout.is_null()) {
+        // Linux leaves the time not slept in the caller's timeout.
+        let left = duration.saturating_sub(started.elapsed());
+        // SAFETY: the caller's `timeval`.
+        unsafe {
+            (*timeout).tv_sec = left.as_secs() as libc::time_t;
+            (*timeout).tv_usec = left.subsec_micros() as libc::suseconds_t;
+        }
+    }
+    marked
+}
+
+pub(super) unsafe extern "C" fn pselect(
+    count: c_int,
+    read: *mut fd_set,
+    write: *mut fd_set,
+    except: *mut fd_set,
+    timeout: *const timespec,
+    mask: *const sigset_t,
+) -> c_int {
+    // SAFETY: a non-null timeout is the caller's `timespec`.
+    let wait = (!timeout.is_null()).then(|| unsafe { *timeout });
+    let duration = wait.and_then(timespec_duration);
+    let usable = (0..=libc::FD_SETSIZE as c_int).contains(&count);
+    if !in_green_code() || !usable || (wait.is_some() && duration.is_none_or(|d| d.is_zero())) {
+        // SAFETY: the caller's arguments, passed on.
+        return unsafe { (real().pselect)(count, read, write, except, timeout, mask) };
+    }
+    // SAFETY: the caller's sets.
+    unsafe { green_select(count, [read, write, except], duration) }
+}
+
+/// `select` in green code: the sets become a `poll` array, and are written
+/// back with what is ready; returns how many bits are set, or -1.
+///
+/// # Safety
+/// Each non-null set is the caller's `fd_set`; `count` is at most
+/// `FD_SETSIZE`.
+unsafe fn green_select(count: c_int, sets: [*mut fd_set; 3], duration: Option<Duration>) -> c_int {
     let sets = [
-        (read, libc::POLLIN),
-        (write, libc::POLLOUT),
-        (except, libc::POLLPRI),
+        (sets[0], libc::POLLIN),
+        (sets[1], libc::POLLOUT),
+        (sets[2], libc::POLLPRI),
     ];
     let mut fds: Vec<pollfd> = Vec::new();
     for fd in 0..count {
@@ -97,7 +133,6 @@ pub(super) unsafe extern "C" fn select(
             });
         }
     }
-    let started = Instant::now();
     // SAFETY: our own array.
     let ready = unsafe { green_poll(fds.as_mut_ptr(), fds.len() as nfds_t, duration) };
     if ready < 0 {
@@ -122,16 +157,16 @@ pub(super) unsafe extern "C" fn select(
             }
         }
     }
-    if let (Some(duration), false) = (duration, timeout.is_null()) {
-        // Linux leaves the time not slept in the caller's timeout.
-        let left = duration.saturating_sub(started.elapsed());
-        // SAFETY: the caller's `timeval`.
-        unsafe {
-            (*timeout).tv_sec = left.as_secs() as libc::time_t;
-            (*timeout).tv_usec = left.subsec_micros() as libc::suseconds_t;
-        }
-    }
     marked
+}
+
+/// A `timespec` as a duration; `None` when it is not a valid one.
+fn timespec_duration(time: timespec) -> Option<Duration> {
+    let seconds = u64::try_from(time.tv_sec).ok()?;
+    let nanos = u32::try_from(time.tv_nsec)
+        .ok()
+        .filter(|&n| n < 1_000_000_000)?;
+    Some(Duration::new(seconds, nanos))
 }
 
 /// Parks the calling green thread until one of `fds` is ready or `timeout`
