@@ -196,6 +196,7 @@ pub mod __private;
 mod coro;
 pub mod debug;
 mod event;
+mod future;
 pub mod green;
 mod greenthread;
 #[cfg(feature = "http")]
@@ -222,6 +223,7 @@ mod waiters;
 
 pub use event::Event;
 pub use eventlet_macros::{green, pool_imap, spawn, spawn_n};
+pub use future::block_on;
 pub use greenthread::{
     Builder, GreenError, GreenThread, StackRefused, spawn, spawn_after, spawn_n,
 };

@@ -113,6 +113,9 @@ pub(crate) struct Hub {
     entered_span: RefCell<Option<(tracing::Id, tracing::Dispatch)>>,
     /// Unparked when the last live green thread ends (`hubs::Hubs::join`).
     idle_watcher: RefCell<Option<TaskRef>>,
+    /// Green threads (and the main context) waiting in `block_on` for a
+    /// pending future.
+    futures_waiting: Cell<usize>,
 }
 
 thread_local! {
@@ -186,6 +189,7 @@ impl Hub {
             traced: Cell::new(false),
             entered_span: RefCell::new(None),
             idle_watcher: RefCell::new(None),
+            futures_waiting: Cell::new(0),
         }
     }
 
@@ -453,6 +457,12 @@ impl Hub {
         }
     }
 
+    /// One more (`1`) or one less (`-1`) task waits in `block_on`.
+    pub(crate) fn futures_waiting_changed(&self, by: isize) {
+        self.futures_waiting
+            .set(self.futures_waiting.get().wrapping_add_signed(by));
+    }
+
     /// The running task is unparked when no green thread is live any more.
     pub(crate) fn watch_idle(&self) {
         *self.idle_watcher.borrow_mut() = Some(self.current_task());
@@ -652,8 +662,13 @@ pub struct HubStats {
     pub io_sources: usize,
     /// Green threads blocked on socket readiness.
     pub io_waiters: usize,
-    /// Green threads waiting for a thread-pool job.
+    /// Green threads waiting for a wake-up from another OS thread: a
+    /// thread-pool job, a `Send` channel, a remote green thread, a pending
+    /// future of [`block_on`](crate::block_on) (which also counts here).
     pub remote_waits: usize,
+    /// Green threads (and the main context) waiting in
+    /// [`block_on`](crate::block_on) for a pending future.
+    pub futures_waiting: usize,
     /// Stacks mapped right now, the pooled ones included.
     pub stacks_mapped: usize,
     /// Finished stacks kept for reuse.
@@ -676,6 +691,7 @@ pub fn stats() -> HubStats {
         io_sources: hub.poller.sources(),
         io_waiters: hub.poller.io_waiters(),
         remote_waits: hub.poller.remote_waits(),
+        futures_waiting: hub.futures_waiting.get(),
         stacks_mapped: hub.stacks.mapped(),
         stacks_pooled: hub.stacks.pooled(),
     }
