@@ -77,7 +77,7 @@ impl Drop for DropFlag {
 
 #[test]
 fn a_ready_future_gives_its_output_and_may_borrow_the_stack() {
-    let words = vec!["a", "bb", "ccc"];
+    let words = [String::from("a"), "bb".into(), "ccc".into()];
     let total = block_on(async { words.iter().map(|w| w.len()).sum::<usize>() });
     assert_eq!(total, 6);
     assert_eq!(block_on(std::future::ready(7)), 7);

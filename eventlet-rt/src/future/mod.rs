@@ -1,6 +1,8 @@
 //! Futures from green threads: [`block_on`] waits on a future the way a
 //! green thread waits on a socket, parking only itself.
 
+#[cfg(feature = "tokio")]
+pub(crate) mod tokio_driver;
 mod waker;
 
 use std::future::{Future, IntoFuture};

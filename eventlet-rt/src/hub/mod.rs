@@ -39,6 +39,8 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 
 use crate::coro::{self, Coroutine};
+#[cfg(feature = "tokio")]
+use crate::future::tokio_driver::TokioDriver;
 use crate::stack_pool::StackPool;
 use crate::task::{Header, Interrupt, MainTask, NeverRan, State, Task, TaskRef};
 use crate::timer::{TimerKey, Timers};
@@ -83,6 +85,11 @@ pub(crate) struct Hub {
     main_header: *const Header,
     main_task: *const u8,
     timers: RefCell<Timers<TimerAction>>,
+    /// The hub's tokio runtime (`None` on a thread that was inside a
+    /// runtime of the user's when its hub was made); taken at teardown,
+    /// and declared before the poller, whose descriptor it watches.
+    #[cfg(feature = "tokio")]
+    tokio: RefCell<Option<TokioDriver>>,
     poller: Poller,
     pub(crate) stacks: StackPool,
     /// Green threads that have started and not finished.
@@ -116,6 +123,9 @@ pub(crate) struct Hub {
     /// Green threads (and the main context) waiting in `block_on` for a
     /// pending future.
     futures_waiting: Cell<usize>,
+    /// When the busy loop last gave tokio a turn.
+    #[cfg(feature = "tokio")]
+    last_tokio_turn: Cell<Instant>,
 }
 
 thread_local! {
@@ -163,6 +173,10 @@ impl Hub {
         let main: TaskRef = Rc::new(MainTask::new());
         let main_header: *const Header = main.header();
         let main_task = Rc::as_ptr(&main).cast::<u8>();
+        let poller = Poller::new()
+            .unwrap_or_else(|e| panic!("eventlet-rt: cannot create the hub's poller (epoll): {e}"));
+        #[cfg(feature = "tokio")]
+        let tokio = TokioDriver::new(poller.as_raw_fd(), before_tokio_parks);
         Hub {
             run_queue: RefCell::new(VecDeque::new()),
             current: Cell::new(Rc::as_ptr(&main)),
@@ -171,9 +185,7 @@ impl Hub {
             main_header,
             main_task,
             timers: RefCell::new(Timers::new()),
-            poller: Poller::new().unwrap_or_else(|e| {
-                panic!("eventlet-rt: cannot create the hub's poller (epoll): {e}")
-            }),
+            poller,
             stacks: StackPool::new(),
             live: RefCell::new(Slab::new()),
             switches_since_poll: Cell::new(0),
@@ -190,6 +202,10 @@ impl Hub {
             entered_span: RefCell::new(None),
             idle_watcher: RefCell::new(None),
             futures_waiting: Cell::new(0),
+            #[cfg(feature = "tokio")]
+            tokio: RefCell::new(tokio),
+            #[cfg(feature = "tokio")]
+            last_tokio_turn: Cell::new(Instant::now()),
         }
     }
 
@@ -255,6 +271,10 @@ impl Hub {
     pub(crate) fn park(&self) {
         let header = self.current_header();
         raise_interrupt(header);
+        #[cfg(feature = "tokio")]
+        if header.is_main {
+            self.refuse_to_block_in_a_tokio_turn();
+        }
         header.state.set(State::Parked);
         if header.is_main {
             self.run_for_main();
@@ -360,8 +380,11 @@ impl Hub {
     }
 
     /// Between switches: fires due timers, and takes in ready sockets when a
-    /// green thread waits on one, without blocking.
+    /// green thread waits on one, without blocking; gives tokio a turn now
+    /// and then while it has work.
     fn look_around(&self) {
+        #[cfg(feature = "tokio")]
+        self.tokio_turn_if_due();
         if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 {
             self.poll_events(Some(Duration::ZERO));
         } else if self.timers.borrow().len() > 0 {
@@ -483,7 +506,12 @@ impl Hub {
         };
         let timeout = match next_deadline {
             Some(deadline) => Some(deadline.saturating_duration_since(now)),
-            None if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 => None,
+            None if self.poller.io_waiters() > 0
+                || self.poller.remote_waits() > 0
+                || self.tokio_has_tasks() =>
+            {
+                None
+            }
             None => {
                 self.current_header().state.set(State::Running);
                 panic!(
@@ -493,12 +521,118 @@ impl Hub {
                 )
             }
         };
+        #[cfg(feature = "tokio")]
+        if self.wait_in_tokio(next_deadline) {
+            return;
+        }
         self.poll_events(timeout);
     }
 
     fn poll_events(&self, timeout: Option<Duration>) {
         self.poller.poll(timeout, |task| self.unpark_owned(task));
         self.fire_due_timers(Instant::now());
+    }
+
+    /// True while the hub's tokio runtime has spawned tasks alive.
+    fn tokio_has_tasks(&self) -> bool {
+        #[cfg(feature = "tokio")]
+        if let Some(driver) = self.tokio.borrow().as_ref() {
+            return driver.has_tasks();
+        }
+        false
+    }
+
+    /// The hub's tokio runtime if tokio has work (tasks, or green threads
+    /// waiting on futures) and can be driven from here now.
+    #[cfg(feature = "tokio")]
+    fn tokio_to_drive(&self) -> Option<std::cell::Ref<'_, TokioDriver>> {
+        let driver = std::cell::Ref::filter_map(self.tokio.borrow(), Option::as_ref).ok()?;
+        let busy = self.futures_waiting.get() > 0 || driver.has_tasks();
+        (busy && driver.can_turn()).then_some(driver)
+    }
+
+    /// Waits for events inside tokio's driver when tokio has work: true when
+    /// it did (and took in the hub's own events after).
+    ///
+    /// The inbox is told the hub is parked first, as for a wait in the
+    /// poller, so posts from other threads write its eventfd, which is in
+    /// the hub's epoll set, which tokio watches.
+    #[cfg(feature = "tokio")]
+    fn wait_in_tokio(&self, deadline: Option<Instant>) -> bool {
+        let Some(driver) = self.tokio_to_drive() else {
+            return false;
+        };
+        let inbox = self.poller.inbox();
+        if inbox.park() {
+            driver.wait(deadline, &|| !self.run_queue.borrow().is_empty());
+        }
+        inbox.unpark();
+        drop(driver);
+        self.last_tokio_turn.set(Instant::now());
+        while self
+            .poller
+            .poll(Some(Duration::ZERO), |task| self.unpark_owned(task))
+        {}
+        self.fire_due_timers(Instant::now());
+        true
+    }
+
+    /// A busy hub gives tokio a turn (its tasks, I/O and timers) at most
+    /// every [`TOKIO_TURN_INTERVAL`](crate::tuning::TOKIO_TURN_INTERVAL)
+    /// while tokio has work.
+    #[cfg(feature = "tokio")]
+    fn tokio_turn_if_due(&self) {
+        let Some(driver) = self.tokio_to_drive() else {
+            return;
+        };
+        let now = Instant::now();
+        if now.duration_since(self.last_tokio_turn.get()) >= crate::tuning::TOKIO_TURN_INTERVAL {
+            self.last_tokio_turn.set(now);
+            driver.turn();
+        }
+    }
+
+    /// Tokio is about to block in its driver during a wait of the hub's: if
+    /// a green thread became runnable meanwhile, the wait ends instead.
+    #[cfg(feature = "tokio")]
+    fn before_tokio_blocks(&self) {
+        if self.run_queue.borrow().is_empty() {
+            return;
+        }
+        if let Ok(tokio) = self.tokio.try_borrow()
+            && let Some(driver) = tokio.as_ref()
+        {
+            driver.wake_waiter();
+        }
+    }
+
+    /// The main context may not block while the hub's loop runs tokio: the
+    /// code asking is a tokio task (or a waker) polled by the hub itself.
+    #[cfg(feature = "tokio")]
+    fn refuse_to_block_in_a_tokio_turn(&self) {
+        let turning = self
+            .tokio
+            .try_borrow()
+            .is_ok_and(|tokio| tokio.as_ref().is_some_and(TokioDriver::is_turning));
+        if turning {
+            panic!(
+                "eventlet-rt: a tokio task (run by the hub's tokio driver, outside any green \
+                 thread) called eventlet_rt::block_on or a blocking green primitive, which would \
+                 block the hub that runs it. Inside async code, `.await` the future instead; to \
+                 run blocking-style code, start a green thread with eventlet_rt::spawn and let \
+                 the task await a channel it sends to."
+            );
+        }
+    }
+
+    /// Drops the hub's tokio runtime (teardown): its tasks are dropped, its
+    /// context is left.
+    pub(crate) fn stop_tokio(&self) {
+        #[cfg(feature = "tokio")]
+        {
+            let driver = self.tokio.borrow_mut().take();
+            drop(driver);
+        }
     }
 
     /// Runs the actions of every timer due at `now`; true if any fired.
@@ -582,6 +716,14 @@ impl Hub {
             }
             State::Queued | State::New => header.raise(Interrupt::Kill),
         }
+    }
+}
+
+/// The hook tokio calls before it blocks in its driver.
+#[cfg(feature = "tokio")]
+fn before_tokio_parks() {
+    if let Some(hub) = existing() {
+        hub.before_tokio_blocks();
     }
 }
 
