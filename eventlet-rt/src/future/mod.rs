@@ -33,6 +33,20 @@ use waker::Local;
 /// A future that wakes itself during its poll (a cooperative yield) is
 /// polled again after the other runnable green threads had their turn.
 ///
+/// With the cargo feature `tokio`, the calling thread's hub owns a tokio
+/// `current_thread` runtime whose context is entered for all green code of
+/// the thread (from the hub's creation, at the thread's first call into
+/// `eventlet_rt`), and which the hub's loop drives: futures of tokio-bound
+/// crates (tokio's sockets and timers, reqwest, tokio-postgres, sqlx) do
+/// their I/O on this OS thread, and `tokio::spawn` from green code starts
+/// tasks that run on this hub until they end. A task spawned so may not
+/// block: `block_on` (or any green blocking call) from inside it panics, with
+/// advice, instead of stalling the hub that runs it.
+///
+/// # Panics
+/// With the feature `tokio`, when called from a tokio task that the hub runs
+/// (see above) and the future is not ready at once.
+///
 /// ```
 /// use std::sync::{Arc, Mutex};
 /// use std::task::{Poll, Waker};
