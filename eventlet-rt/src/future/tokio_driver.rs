@@ -32,7 +32,7 @@ use std::time::Instant;
 
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
-use tokio::runtime::{Builder, EnterGuard, Handle, Id, Runtime};
+use tokio::runtime::{Builder, EnterGuard, Handle, Id, Runtime, RuntimeMetrics};
 use tokio::time::Sleep;
 
 /// The hub's epoll descriptor, borrowed: the poller owns and closes it, after
@@ -55,6 +55,8 @@ pub(crate) struct TokioDriver {
     /// True while the runtime runs inside a wait or a turn.
     turning: Cell<bool>,
     id: Id,
+    /// Kept: asking the runtime for it each time clones its handle.
+    metrics: RuntimeMetrics,
     /// Dropped before `runtime`, which it borrows.
     guard: Option<EnterGuard<'static>>,
     runtime: Option<Box<Runtime>>,
@@ -93,6 +95,7 @@ impl TokioDriver {
             waiter: RefCell::new(None),
             turning: Cell::new(false),
             id: runtime.handle().id(),
+            metrics: runtime.metrics(),
             guard: Some(guard),
             runtime: Some(runtime),
         })
@@ -107,7 +110,7 @@ impl TokioDriver {
     /// True while tokio has tasks (spawned and not finished): they need
     /// turns even when no green thread waits on a future.
     pub(crate) fn has_tasks(&self) -> bool {
-        self.runtime().metrics().num_alive_tasks() > 0
+        self.metrics.num_alive_tasks() > 0
     }
 
     /// True while the runtime runs inside [`TokioDriver::wait`] or
