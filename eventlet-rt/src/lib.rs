@@ -225,6 +225,7 @@ mod serve;
 mod signal_chain;
 mod sleep;
 mod stack_pool;
+mod sync;
 mod task;
 mod timeout;
 mod timer;

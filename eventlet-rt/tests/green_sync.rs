@@ -199,6 +199,62 @@ fn a_green_thread_killed_at_a_barrier_no_longer_counts() {
 }
 
 #[test]
+fn a_waiter_killed_after_the_barrier_released_it_leaves_the_next_round_whole() {
+    let barrier = Rc::new(Barrier::new(2));
+    let b = barrier.clone();
+    let released = spawn(move || b.wait().is_leader());
+    yield_now(); // it waits
+    assert!(
+        barrier.wait().is_leader(),
+        "the second arrival leads and releases the first"
+    );
+    released.kill(); // released, but killed before it ran again
+    assert!(released.wait().unwrap_err().is_killed());
+    assert!(format!("{barrier:?}").contains("arrived: 0"), "{barrier:?}");
+    // The next round still needs two: one waits alone, then a second releases it.
+    let b = barrier.clone();
+    let partner = spawn(move || b.wait().is_leader());
+    yield_now();
+    assert!(
+        !partner.is_finished(),
+        "one green thread alone passed a barrier of two"
+    );
+    let me = barrier.wait().is_leader();
+    assert!(me ^ partner.wait().unwrap());
+}
+
+#[test]
+fn readers_queued_behind_a_writer_that_leaves_the_queue_get_the_lock() {
+    for leave in ["kill", "timeout"] {
+        let lock = Rc::new(RwLock::new(5));
+        let reading = lock.read().unwrap();
+        let l = lock.clone();
+        let writer = spawn(move || {
+            with_timeout(Duration::from_millis(20), || *l.write().unwrap() += 1).is_ok()
+        });
+        yield_now(); // the writer waits for the reader
+        let l = lock.clone();
+        let reader = spawn(move || *l.read().unwrap());
+        yield_now(); // queued behind the writer
+        match leave {
+            "kill" => {
+                writer.kill();
+                assert!(writer.wait().unwrap_err().is_killed());
+            }
+            _ => assert!(!writer.wait().unwrap(), "the writer timed out in the queue"),
+        }
+        // Only readers hold or want the lock now: the queued reader gets it.
+        let read = with_timeout(Duration::from_secs(10), || reader.wait().unwrap());
+        assert_eq!(read, Ok(5), "after a {leave}, the reader stayed blocked");
+        drop(reading);
+        assert!(
+            lock.try_write().is_ok(),
+            "after a {leave}, nothing is left holding it"
+        );
+    }
+}
+
+#[test]
 fn rwlock_readers_share_it_and_a_writer_has_it_alone_in_arrival_order() {
     let lock = Rc::new(RwLock::new(0));
     let log: Log = Rc::default();

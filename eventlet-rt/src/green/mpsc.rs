@@ -41,12 +41,12 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-use crate::hub::{WaitQueue, lock_unpoisoned, wait_on};
+use crate::hub::{WaitQueue, wait_on};
+use crate::sync::{self, Arc, Mutex, MutexGuard};
 
 struct Channel<T> {
     state: Mutex<State<T>>,
@@ -99,8 +99,8 @@ impl<T> State<T> {
 }
 
 impl<T> Channel<T> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
-        lock_unpoisoned(&self.state)
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        sync::lock(&self.state)
     }
 }
 
@@ -550,3 +550,97 @@ opaque_debug!(
     TryIter<'_>,
     IntoIter
 );
+
+/// The loom models of the channels, with plain threads on both ends (the
+/// lock and the wait queues are the same for green ends; a green end's
+/// wake-up then crosses its hub's inbox, modelled in `hub::remote`).
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::{RecvError, SendError, TrySendError, channel, sync_channel};
+    use crate::sync::model;
+
+    #[test]
+    fn loom_mpsc_values_from_two_senders_all_arrive_then_disconnect() {
+        model(|| {
+            let (tx, rx) = channel();
+            let senders: Vec<_> = (0..2u8)
+                .map(|n| {
+                    let tx = tx.clone();
+                    loom::thread::spawn(move || tx.send(n).unwrap())
+                })
+                .collect();
+            drop(tx);
+            let mut got = [rx.recv().unwrap(), rx.recv().unwrap()];
+            got.sort_unstable();
+            assert_eq!(got, [0, 1]);
+            assert_eq!(rx.recv(), Err(RecvError));
+            senders.into_iter().for_each(|s| s.join().unwrap());
+        });
+    }
+
+    #[test]
+    fn loom_mpsc_a_full_sync_channel_blocks_the_sender_until_there_is_room() {
+        model(|| {
+            let (tx, rx) = sync_channel(1);
+            let sender = loom::thread::spawn(move || {
+                tx.send(1).unwrap();
+                tx.send(2).unwrap();
+            });
+            assert_eq!(rx.recv(), Ok(1));
+            assert_eq!(rx.recv(), Ok(2));
+            assert_eq!(rx.recv(), Err(RecvError));
+            sender.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_mpsc_a_rendezvous_send_returns_once_its_value_is_taken() {
+        model(|| {
+            let (tx, rx) = sync_channel(0);
+            let channel = tx.side.channel.clone();
+            let sender = loom::thread::spawn(move || {
+                tx.send(5).unwrap();
+                assert_eq!(crate::sync::lock(&channel.state).received, 1);
+            });
+            assert_eq!(rx.recv(), Ok(5));
+            sender.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_mpsc_a_rendezvous_send_gets_its_value_back_when_the_receiver_goes() {
+        model(|| {
+            let (tx, rx) = sync_channel(0);
+            let sender = loom::thread::spawn(move || tx.send(5));
+            drop(rx);
+            assert_eq!(sender.join().unwrap(), Err(SendError(5)));
+        });
+    }
+
+    #[test]
+    fn loom_mpsc_a_blocked_receiver_hears_the_last_sender_go() {
+        model(|| {
+            let (tx, rx) = channel::<u8>();
+            let dropper = loom::thread::spawn(move || drop(tx));
+            assert_eq!(rx.recv(), Err(RecvError));
+            dropper.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_mpsc_try_send_on_a_rendezvous_needs_a_waiting_receiver() {
+        model(|| {
+            let (tx, rx) = sync_channel(0);
+            let receiver = loom::thread::spawn(move || rx.recv());
+            let sent = loop {
+                match tx.try_send(9) {
+                    Ok(()) => break true,
+                    Err(TrySendError::Full(_)) => loom::thread::yield_now(),
+                    Err(TrySendError::Disconnected(_)) => break false,
+                }
+            };
+            assert!(sent);
+            assert_eq!(receiver.join().unwrap(), Ok(9));
+        });
+    }
+}

@@ -58,6 +58,7 @@ pub(crate) use poller::Direction;
 pub(crate) use remote::{RemoteCompletion, RemoteWaker, WaitQueue, lock_unpoisoned, wait_on};
 pub(crate) use remote_inbox::RemoteInbox;
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
+pub(crate) use teardown::tear_down;
 pub(crate) use unwind::{catch, catch_user_panic, is_unwinding, rethrow};
 
 /// What a timer does when it fires.
@@ -155,6 +156,15 @@ pub(crate) fn existing() -> Option<&'static Hub> {
     // SAFETY: as in `current`: a non-null pointer is this thread's live hub,
     // and `HubOwner` resets it to null before it frees the hub.
     (!hub.is_null()).then(|| unsafe { &*hub })
+}
+
+/// Whether user code runs on the calling thread's hub right now: a green
+/// thread, or the main context outside the hub's loop. False inside the loop
+/// and whatever it calls (timers, destructors, a runtime it drives), and on a
+/// thread without a hub: `monkey_patch`'s hooks park only where this holds.
+#[inline]
+pub(crate) fn running_user_code() -> bool {
+    existing().is_some_and(|hub| hub.current_header().state.get() == State::Running)
 }
 
 #[cold]
@@ -562,11 +572,12 @@ impl Hub {
         let Some(driver) = self.tokio_to_drive() else {
             return false;
         };
-        let inbox = self.poller.inbox();
-        if inbox.park() {
-            driver.wait(deadline, &|| !self.run_queue.borrow().is_empty());
-        }
-        inbox.unpark();
+        let timeout = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        self.poller.inbox().parked(timeout, |timeout| {
+            if timeout != Some(Duration::ZERO) {
+                driver.wait(deadline, &|| !self.run_queue.borrow().is_empty());
+            }
+        });
         drop(driver);
         self.last_tokio_turn.set(Instant::now());
         while self

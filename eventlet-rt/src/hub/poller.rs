@@ -12,7 +12,7 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use slab::Slab;
 use smallvec::SmallVec;
 
-use super::remote_inbox::{RemoteInbox, Spinning, Taken};
+use super::remote_inbox::{HubWaker, RemoteInbox, Spinning, Taken};
 use crate::task::TaskRef;
 use crate::tuning::REMOTE_SPIN;
 
@@ -92,7 +92,7 @@ pub(crate) struct Poller {
 impl Poller {
     pub(crate) fn new() -> io::Result<Poller> {
         let poll = Poll::new()?;
-        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
+        let waker = HubWaker::new(poll.registry(), WAKER_TOKEN)?;
         Ok(Poller {
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(1024)),
@@ -248,8 +248,11 @@ impl Poller {
     /// Before it blocks, a hub that has had remote posts lately spins on its
     /// inbox for up to [`REMOTE_SPIN`] (see [`Spinning`]); it then blocks
     /// only if nothing came.
-    pub(crate) fn poll(&self, timeout: Option<Duration>, mut wake: impl FnMut(TaskRef)) -> bool {
-        let mut timeout = timeout;
+    pub(crate) fn poll(
+        &self,
+        mut timeout: Option<Duration>,
+        mut wake: impl FnMut(TaskRef),
+    ) -> bool {
         if timeout != Some(Duration::ZERO) && self.spinning.wanted() {
             let spin = timeout.map_or(REMOTE_SPIN, |t| t.min(REMOTE_SPIN));
             let posted = self.inbox.spin_for_post(spin);
@@ -266,15 +269,10 @@ impl Poller {
                 timeout = timeout.map(|t| t - spin);
             }
         }
-        let blocking = timeout != Some(Duration::ZERO);
-        if blocking && !self.inbox.park() {
-            timeout = Some(Duration::ZERO);
-        }
         let mut events = self.events.borrow_mut();
-        let polled = self.poll.borrow_mut().poll(&mut events, timeout);
-        if blocking {
-            self.inbox.unpark();
-        }
+        let polled = self.inbox.parked(timeout, |timeout| {
+            self.poll.borrow_mut().poll(&mut events, timeout)
+        });
         match polled {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return false,

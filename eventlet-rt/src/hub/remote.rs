@@ -13,13 +13,16 @@
 //! wake-up can be lost.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::Thread;
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::RemoteInbox;
 use super::poller::RemoteWait;
+use super::remote_inbox::RemoteInbox;
 use super::{current, existing};
+use crate::sync::thread::{self, Thread};
+use crate::sync::{self, Mutex};
+
+pub(crate) use crate::sync::lock_unpoisoned;
 
 /// The green side of a remote wake-up: created by the green thread that will wait.
 pub(crate) struct RemoteCompletion {
@@ -175,12 +178,6 @@ impl WaitQueue {
     }
 }
 
-/// Locks `lock`, whatever a panicking holder left: every state guarded this
-/// way is updated in single steps that a panic cannot cut in half.
-pub(crate) fn lock_unpoisoned<S>(lock: &Mutex<S>) -> MutexGuard<'_, S> {
-    lock.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Blocks the caller until `ready` finds what it waits for in the state
 /// behind `state` (`Some`), or until `deadline` passes (`ready`'s last word).
 ///
@@ -198,7 +195,7 @@ pub(crate) fn wait_on<S, R>(
 ) -> Option<R> {
     let green = existing().is_some();
     loop {
-        let mut guard = lock_unpoisoned(state);
+        let mut guard = sync::lock(state);
         if let Some(found) = ready(&mut guard) {
             return Some(found);
         }
@@ -217,7 +214,7 @@ pub(crate) fn wait_on<S, R>(
             completion.wait_until(deadline);
             drop(queued);
         } else {
-            let ticket = queue(&mut guard).push(Wakeup::Thread(std::thread::current()));
+            let ticket = queue(&mut guard).push(Wakeup::Thread(thread::current()));
             drop(guard);
             let queued = Queued {
                 state,
@@ -226,9 +223,9 @@ pub(crate) fn wait_on<S, R>(
             };
             match deadline {
                 Some(deadline) => {
-                    std::thread::park_timeout(deadline.saturating_duration_since(Instant::now()))
+                    thread::park_timeout(deadline.saturating_duration_since(Instant::now()))
                 }
-                None => std::thread::park(),
+                None => thread::park(),
             }
             drop(queued);
         }
@@ -246,10 +243,105 @@ struct Queued<'a, S> {
 
 impl<S> Drop for Queued<'_, S> {
     fn drop(&mut self) {
-        let mut guard = lock_unpoisoned(self.state);
+        let mut guard = sync::lock(self.state);
         let queue = (self.queue)(&mut guard);
         if !queue.remove(self.ticket) && std::thread::panicking() {
             queue.wake_one();
         }
+    }
+}
+
+/// The loom models of remote waits: [`wait_on`]'s queue hand-off between
+/// plain threads, and a green waiter's wake-up crossing its hub's inbox.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::{RemoteInbox, RemoteWaker, WaitQueue, Wakeup, wait_on};
+    use crate::hub::remote_inbox::loom_models::{Eventfd, hub_takes};
+    use crate::sync::{self, Arc, Mutex, model};
+
+    struct Tokens {
+        left: usize,
+        waiters: WaitQueue,
+    }
+
+    fn tokens() -> Arc<Mutex<Tokens>> {
+        Arc::new(Mutex::new(Tokens {
+            left: 0,
+            waiters: WaitQueue::new(),
+        }))
+    }
+
+    /// Waits for a token and takes it.
+    fn take_one(state: &Mutex<Tokens>, deadline: Option<std::time::Instant>) -> Option<()> {
+        wait_on(
+            state,
+            |s| &mut s.waiters,
+            deadline,
+            |s| s.left.checked_sub(1).map(|left| s.left = left),
+        )
+    }
+
+    fn give(state: &Mutex<Tokens>, tokens: usize) {
+        let mut state = sync::lock(state);
+        for _ in 0..tokens {
+            state.left += 1;
+            state.waiters.wake_one();
+        }
+    }
+
+    #[test]
+    fn loom_wait_on_every_waiter_gets_its_token() {
+        model(|| {
+            let state = tokens();
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let state = state.clone();
+                    loom::thread::spawn(move || take_one(&state, None))
+                })
+                .collect();
+            give(&state, 1);
+            give(&state, 1);
+            for waiter in waiters {
+                assert_eq!(waiter.join().unwrap(), Some(()));
+            }
+            assert_eq!(sync::lock(&state).left, 0);
+        });
+    }
+
+    #[test]
+    fn loom_a_green_waiters_wake_up_crosses_its_hubs_inbox() {
+        model(|| {
+            let inbox = std::sync::Arc::new(RemoteInbox::new(Eventfd::default()));
+            let state = tokens();
+            let giver = {
+                let state = state.clone();
+                loom::thread::spawn(move || give(&state, 1))
+            };
+            // The green side of `wait_on`: checked, and queued with a
+            // `RemoteWaker` of this hub, under the lock.
+            let queued = {
+                let mut guard = sync::lock(&state);
+                let empty = guard.left == 0;
+                if empty {
+                    let waker = RemoteWaker {
+                        slot: 4,
+                        seq: 9,
+                        inbox: inbox.clone(),
+                    };
+                    guard.waiters.push(Wakeup::Green(waker));
+                }
+                empty
+            };
+            if queued {
+                // The hub runs its loop until the wake-up of (4, 9) comes.
+                hub_takes(&inbox, true, |posted| posted.contains(&(4, 9)));
+            }
+            giver.join().unwrap();
+            assert_eq!(
+                sync::lock(&state).left,
+                1,
+                "the token waits for the woken waiter"
+            );
+        });
     }
 }

@@ -30,11 +30,10 @@ impl HubOwner {
     pub(crate) fn arm(&self) {
         self.armed.set(true);
     }
-}
 
-impl Drop for HubOwner {
-    fn drop(&mut self) {
-        if !self.armed.get() {
+    /// Kills what is left and frees the hub, once.
+    fn tear_down(&self) {
+        if !self.armed.replace(false) {
             return;
         }
         let hub = HUB.with(Cell::get);
@@ -42,7 +41,8 @@ impl Drop for HubOwner {
             return;
         }
         // SAFETY: `hub` came from `Box::leak` in `create` and has not been
-        // freed: only this destructor frees it, and it runs once per thread.
+        // freed: only this function frees it, once per arming (`armed` is
+        // lowered above), and `create` arms the owner only with a new hub.
         let hub_ref: &Hub = unsafe { &*hub };
         hub_ref.kill_everything();
         HUB.with(|cell| cell.set(std::ptr::null()));
@@ -50,6 +50,24 @@ impl Drop for HubOwner {
         // reach it after this line.
         drop(unsafe { Box::from_raw(hub.cast_mut()) });
     }
+}
+
+impl Drop for HubOwner {
+    fn drop(&mut self) {
+        self.tear_down();
+    }
+}
+
+/// Tears the calling thread's hub down now, as the thread's exit would: its
+/// green threads are killed, driven for the grace period, and those still
+/// blocked then are abandoned. For a thread whose hub's work is over but
+/// which must act once the hub is gone (a hub of `Hubs` settles what its
+/// abandoned green threads left unsaid). Using the hub again afterwards
+/// creates a new one. Call it from the thread's main context only, outside
+/// any green thread and any run of the hub's loop.
+pub(crate) fn tear_down() {
+    // During thread-local teardown the owner does it itself.
+    let _ = super::HUB_OWNER.try_with(HubOwner::tear_down);
 }
 
 impl Hub {

@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use super::inbox::{Inbox, Job};
 use super::oneshot::{Oneshot, Promise};
 use crate::GreenError;
+use crate::sync;
 use crate::task::Unwind;
 
 /// A handle to one hub of [`Hubs`](super::Hubs): starts green threads on it
@@ -70,8 +71,9 @@ impl HubHandle {
     {
         let (promise, outcome) = Promise::new();
         let id = self.inbox.next_id();
+        let backstop = promise.backstop();
         let body = Box::new(move || run_body(f, promise));
-        self.inbox.post(Job::Spawn { id, body });
+        self.inbox.post(Job::Spawn { id, body, backstop });
         RemoteGreenThread {
             outcome,
             id,
@@ -143,7 +145,7 @@ where
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct RemoteGreenThread<T> {
-    outcome: Arc<Oneshot<Result<T, GreenError>>>,
+    outcome: sync::Arc<Oneshot<Result<T, GreenError>>>,
     id: u64,
     inbox: Arc<Inbox>,
 }

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::oneshot::Promise;
+use super::oneshot::{Backstop, Promise};
 use crate::GreenThread;
 use crate::hub::{self, RemoteCompletion, RemoteWaker, lock_unpoisoned};
 
@@ -20,8 +20,13 @@ use crate::hub::{self, RemoteCompletion, RemoteWaker, lock_unpoisoned};
 pub(crate) type Body = Box<dyn FnOnce() + Send>;
 
 pub(crate) enum Job {
-    /// Start a green thread; `id` names it for a later `Kill`.
-    Spawn { id: u64, body: Body },
+    /// Start a green thread; `id` names it for a later `Kill`; `backstop`
+    /// settles its outcome if teardown abandons it.
+    Spawn {
+        id: u64,
+        body: Body,
+        backstop: Backstop,
+    },
     /// Kill the green thread started as `id`, if it is still running.
     Kill(u64),
     /// Answer once no green thread is left on the hub.
@@ -108,10 +113,19 @@ impl Drop for CloseOnExit<'_> {
 }
 
 /// Green threads started from the inbox and not finished, by id.
-type Started = Rc<RefCell<HashMap<u64, GreenThread<()>>>>;
+type Started = Rc<RefCell<HashMap<u64, Entry>>>;
+
+/// A green thread started from the inbox.
+struct Entry {
+    /// Its handle, until it is killed.
+    handle: Option<GreenThread<()>>,
+    /// Its outcome's backstop, off its stack: if teardown abandons it, the
+    /// promise on its stack never speaks, and this one says `Killed`.
+    backstop: Backstop,
+}
 
 /// Takes its green thread off [`Started`] when its body ends or is dropped
-/// unstarted.
+/// unstarted: its outcome is settled by then.
 struct Forget {
     started: Started,
     id: u64,
@@ -124,12 +138,32 @@ impl Drop for Forget {
     }
 }
 
-/// The hub thread's loop: starts posted green threads, kills, answers joins,
-/// until `Shutdown`. Returns with green threads possibly still live: the
-/// thread's exit tears the hub down (they are killed, their destructors run).
+/// The hub thread's life: serves the inbox until `Shutdown`, closes it, then
+/// tears the hub down (the green threads left are killed, their destructors
+/// run) and settles the outcome of those that teardown abandoned.
 pub(crate) fn run(inbox: &Inbox) {
-    let _close = CloseOnExit(inbox);
     let started: Started = Rc::default();
+    {
+        let _close = CloseOnExit(inbox);
+        serve(inbox, &started);
+    }
+    let left: Vec<Entry> = started
+        .borrow_mut()
+        .drain()
+        .map(|(_, entry)| entry)
+        .collect();
+    let (handles, backstops): (Vec<_>, Vec<_>) = left
+        .into_iter()
+        .map(|entry| (entry.handle, entry.backstop))
+        .unzip();
+    drop(handles);
+    hub::tear_down();
+    drop(backstops);
+}
+
+/// The hub thread's loop: starts posted green threads, kills, answers joins,
+/// until `Shutdown`.
+fn serve(inbox: &Inbox, started: &Started) {
     let mut joins: Vec<Promise<()>> = Vec::new();
     loop {
         let (completion, sleeper) = RemoteCompletion::new();
@@ -153,7 +187,7 @@ pub(crate) fn run(inbox: &Inbox) {
         drop(completion);
         for job in jobs {
             match job {
-                Job::Spawn { id, body } => {
+                Job::Spawn { id, body, backstop } => {
                     let forget = Forget {
                         started: started.clone(),
                         id,
@@ -162,12 +196,19 @@ pub(crate) fn run(inbox: &Inbox) {
                         let _forget = forget;
                         body();
                     });
-                    started.borrow_mut().insert(id, green_thread);
+                    let entry = Entry {
+                        handle: Some(green_thread),
+                        backstop,
+                    };
+                    started.borrow_mut().insert(id, entry);
                 }
                 Job::Kill(id) => {
                     // Out of the map first: killing an unstarted green
                     // thread drops its body, whose `Forget` borrows the map.
-                    let green_thread = started.borrow_mut().remove(&id);
+                    let green_thread = started
+                        .borrow_mut()
+                        .get_mut(&id)
+                        .and_then(|entry| entry.handle.take());
                     if let Some(green_thread) = green_thread {
                         green_thread.kill();
                     }

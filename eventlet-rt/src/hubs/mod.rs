@@ -95,7 +95,19 @@ use oneshot::Promise;
 /// Dropping `Hubs` shuts every hub down the way a thread's exit does: green
 /// threads still running are killed (their destructors run), and every hub
 /// thread has ended when the drop returns. A hub stuck in a blocking call
-/// delays the drop until the call returns.
+/// delays the drop until the call returns. A green thread that teardown
+/// abandons (its destructor still blocked after the grace period, see
+/// [`hub::set_teardown_grace_period`](crate::hub::set_teardown_grace_period))
+/// ends with [`GreenError::Killed`](crate::GreenError::Killed) for
+/// [`RemoteGreenThread::wait`].
+///
+/// Dropped on one of its own hubs (the last `Arc<Hubs>` held by a green
+/// thread there, or by a handler that a kill unwinds), the drop cannot wait
+/// for that hub's thread, which is the caller: it shuts the other hubs down
+/// and waits for them as above, and leaves its own hub to shut down as soon
+/// as that hub's loop regains control, once the calling green thread yields
+/// or ends (the calling green thread is then killed like the others). The
+/// drop never joins its own thread, so it neither panics nor aborts there.
 ///
 /// ```
 /// use std::time::Duration;
@@ -251,10 +263,17 @@ impl Drop for Hubs {
         for hub in &self.hubs {
             hub.handle.inbox.post(Job::Shutdown);
         }
+        let me = std::thread::current().id();
         for hub in &mut self.hubs {
-            if let Some(thread) = hub.thread.take() {
+            match hub.thread.take() {
+                // The caller's own hub: it takes its `Shutdown` when its loop
+                // runs again; dropping the handle detaches the thread.
+                Some(thread) if thread.thread().id() == me => drop(thread),
                 // A hub thread that panicked has printed why; it is gone either way.
-                let _ = thread.join();
+                Some(thread) => {
+                    let _ = thread.join();
+                }
+                None => {}
             }
         }
     }

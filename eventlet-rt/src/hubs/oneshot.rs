@@ -1,11 +1,11 @@
 //! A value handed once from one OS thread to another: the outcome of a
 //! remote green thread, the answer to a join request.
 
-use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 
 use crate::GreenError;
-use crate::hub::{WaitQueue, lock_unpoisoned, wait_on};
+use crate::hub::{WaitQueue, wait_on};
+use crate::sync::{self, Arc, Mutex};
 
 /// Where the value lands; any number of threads may wait for it.
 pub(crate) struct Oneshot<T> {
@@ -34,7 +34,7 @@ impl<T> Oneshot<T> {
 
     /// True once the value has been set (taken or not).
     pub(crate) fn is_done(&self) -> bool {
-        lock_unpoisoned(&self.state).done
+        sync::lock(&self.state).done
     }
 
     /// Blocks the caller (its green thread only, inside a hub) until the
@@ -47,7 +47,7 @@ impl<T> Oneshot<T> {
     /// Takes the value if it is there; otherwise `waker` is woken when it
     /// comes (the last waker given wins, as futures expect).
     pub(crate) fn poll_take(&self, waker: &Waker) -> Poll<T> {
-        let mut state = lock_unpoisoned(&self.state);
+        let mut state = sync::lock(&self.state);
         if let Some(value) = state.value.take() {
             return Poll::Ready(value);
         }
@@ -76,12 +76,27 @@ impl<T> Promise<T> {
         )
     }
 
+    /// A second promise of the same outcome, kept off the green thread's
+    /// stack: dropped, it settles the outcome as `Killed` if nothing else
+    /// did. Teardown can abandon a green thread, stack and all, with the
+    /// first promise on it.
+    pub(crate) fn backstop(&self) -> Backstop
+    where
+        T: Send + 'static,
+    {
+        Backstop {
+            _promise: Box::new(Promise {
+                shared: self.shared.clone(),
+            }),
+        }
+    }
+
     pub(crate) fn set(self, outcome: Result<T, GreenError>) {
         self.store(outcome);
     }
 
     fn store(&self, outcome: Result<T, GreenError>) {
-        let mut state = lock_unpoisoned(&self.shared.state);
+        let mut state = sync::lock(&self.shared.state);
         if state.done {
             return;
         }
@@ -100,5 +115,60 @@ impl<T> Promise<T> {
 impl<T> Drop for Promise<T> {
     fn drop(&mut self) {
         self.store(Err(GreenError::Killed));
+    }
+}
+
+/// A [`Promise`] of any type, held only to be dropped: see [`Promise::backstop`].
+pub(crate) struct Backstop {
+    _promise: Box<dyn Send>,
+}
+
+/// The loom models of the outcome slot: set, dropped unset, or backed by its
+/// backstop, on another thread while the waiter parks.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::Promise;
+    use crate::GreenError;
+    use crate::sync::model;
+
+    fn outcome(result: Result<u32, GreenError>) -> Result<u32, bool> {
+        result.map_err(|error| error.is_killed())
+    }
+
+    #[test]
+    fn loom_oneshot_the_waiter_gets_the_value_set_on_another_thread() {
+        model(|| {
+            let (promise, slot) = Promise::new();
+            let setter = loom::thread::spawn(move || promise.set(Ok(7)));
+            assert_eq!(outcome(slot.take()), Ok(7));
+            assert!(slot.is_done());
+            setter.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_oneshot_a_promise_dropped_unset_says_killed() {
+        model(|| {
+            let (promise, slot) = Promise::<u32>::new();
+            let dropper = loom::thread::spawn(move || drop(promise));
+            assert_eq!(outcome(slot.take()), Err(true));
+            dropper.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_oneshot_a_promise_and_its_backstop_settle_it_once() {
+        model(|| {
+            let (promise, slot) = Promise::new();
+            let backstop = promise.backstop();
+            let setter = loom::thread::spawn(move || promise.set(Ok(3)));
+            let settler = loom::thread::spawn(move || drop(backstop));
+            // Whichever comes first settles it; each is a whole outcome.
+            let got = outcome(slot.take());
+            assert!(got == Ok(3) || got == Err(true), "{got:?}");
+            setter.join().unwrap();
+            settler.join().unwrap();
+            assert!(slot.is_done());
+        });
     }
 }

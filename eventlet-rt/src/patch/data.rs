@@ -19,9 +19,14 @@ use crate::hub::Direction;
 
 /// The descriptor, when green code (a green thread, or the main context of a
 /// thread with a hub) calls on a socket the program treats as blocking.
+///
+/// Never stdin, stdout or stderr, whatever they are: std's `Stdout` and
+/// `Stderr` hold a lock whose owner is the OS thread (a `ReentrantLock`)
+/// across their writes, which another green thread of that OS thread would
+/// enter, and the panic hook writes there too.
 #[inline]
 pub(super) fn green_socket(fd: c_int) -> Option<Descriptor> {
-    if !in_green_code() {
+    if fd <= libc::STDERR_FILENO || !in_green_code() {
         return None;
     }
     Descriptor::of(fd).filter(Descriptor::is_blocking_socket)
@@ -32,7 +37,7 @@ fn read_wait(descriptor: &Descriptor, stream_read: Option<usize>) -> Wait {
         direction: Direction::Read,
         timeout: descriptor.timeout(Timeout::Read),
         timeout_errno: libc::EAGAIN,
-        stream_read: stream_read.filter(|_| descriptor.is_stream()),
+        stream_read: stream_read.filter(|_| descriptor.short_read_drains()),
     }
 }
 
@@ -154,6 +159,36 @@ unsafe fn send_message(descriptor: &Descriptor, message: *const msghdr, flags: c
         skip(&mut rest, result as usize);
     }
     (total - remaining(&rest)) as ssize_t
+}
+
+/// Descriptors sent to another process (`SCM_RIGHTS`) share their open
+/// files with it from now on.
+///
+/// # Safety
+/// `message` is null or a valid `msghdr` whose control buffer holds
+/// `msg_controllen` bytes.
+unsafe fn mark_passed_descriptors(message: *const msghdr) {
+    // SAFETY: the caller's message, when not null.
+    if message.is_null() || unsafe { (*message).msg_controllen } == 0 {
+        return;
+    }
+    // SAFETY: the control headers of the caller's message, walked with
+    // libc's macros, which stay within `msg_controllen`.
+    unsafe {
+        let mut header = libc::CMSG_FIRSTHDR(message);
+        while !header.is_null() {
+            if (*header).cmsg_level == libc::SOL_SOCKET && (*header).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(header).cast::<c_int>();
+                let bytes = (*header).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                for at in 0..bytes / size_of::<c_int>() {
+                    if let Some(passed) = Descriptor::of(data.add(at).read_unaligned()) {
+                        passed.shared();
+                    }
+                }
+            }
+            header = libc::CMSG_NXTHDR(message, header);
+        }
+    }
 }
 
 /// # Safety
@@ -346,6 +381,8 @@ pub(super) unsafe extern "C" fn sendmsg(
     message: *const msghdr,
     flags: c_int,
 ) -> ssize_t {
+    // SAFETY: the caller's message.
+    unsafe { mark_passed_descriptors(message) };
     match green_socket(fd) {
         // SAFETY: the caller's message.
         Some(descriptor) if flags & libc::MSG_DONTWAIT == 0 => unsafe {

@@ -2,30 +2,31 @@
 //! socket, whether the program made it non-blocking, its `SO_RCVTIMEO` and
 //! `SO_SNDTIMEO`.
 //!
-//! Descriptors are small numbers, so the table is an array of lazily
-//! allocated chunks of atomics, read without a lock on every call. A
-//! descriptor first seen by a hook (made before `monkey_patch()`, or by code
-//! the hooks do not see) is looked at once with `fstat`, `F_GETFL` and
-//! `getsockopt`. Each close bumps the descriptor's generation, which tells a
-//! hub that its registration of that number belongs to a closed socket.
+//! Descriptors are small numbers, so the table is an array of chunks of
+//! atomics, each mapped (`mmap`) the first time a descriptor in its range
+//! is seen and read without a lock on every call. No lock and no `malloc`
+//! anywhere: the hooks of `dup`, `fcntl` and `close`, which POSIX lists as
+//! async-signal-safe, stay so, and a forked child never finds the table
+//! held by a thread that does not exist there. A descriptor first seen by a
+//! hook (made before `monkey_patch()`, or by code the hooks do not see) is
+//! looked at once with `fstat`, `F_GETFL` and `getsockopt`. Each close
+//! bumps the descriptor's generation, which tells a hub that its
+//! registration of that number belongs to a closed socket.
 //!
-//! `O_NONBLOCK` belongs to the open file, which `dup` and `F_DUPFD` (std's
-//! `try_clone`) share between descriptors: duplicated descriptors join a
-//! group that holds their non-blocking bits, so that a flag set through one
-//! shows through all.
+//! `O_NONBLOCK` belongs to the open file, which duplicates share: see
+//! [`super::groups`].
 
-use std::collections::HashMap;
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::groups;
 use super::real::real;
 
 /// Looked at since it was last opened or closed.
 const KNOWN: u32 = 1;
 const SOCKET: u32 = 1 << 1;
-/// A byte stream: a short read means the receive buffer is empty.
+/// A byte stream: writes send everything, `MSG_WAITALL` waits for it all.
 const STREAM: u32 = 1 << 2;
 /// The program set `O_NONBLOCK` (or `SOCK_NONBLOCK`): its calls pass through.
 const USER_NONBLOCKING: u32 = 1 << 3;
@@ -34,6 +35,14 @@ const USER_NONBLOCKING: u32 = 1 << 3;
 const KERNEL_NONBLOCKING: u32 = 1 << 4;
 /// The bits that belong to the open file, shared by its duplicates.
 const FILE_BITS: u32 = USER_NONBLOCKING | KERNEL_NONBLOCKING;
+/// A TCP stream: a read that returns less than asked for emptied the
+/// receive queue. Not so for Unix streams, where a read stops at passed
+/// descriptors or credentials with bytes still queued behind them.
+const SHORT_READ_DRAINS: u32 = 1 << 5;
+/// Made by this process's `socket()` hook with `SOCK_CLOEXEC`, never
+/// duplicated, passed on or inherited since: no other descriptor or process
+/// shares its open file, so its flags may change for a moment unseen.
+const PRIVATE: u32 = 1 << 6;
 
 const CHUNK: usize = 1024;
 const CHUNKS: usize = 1024;
@@ -42,44 +51,84 @@ const CHUNKS: usize = 1024;
 /// libc unchanged.
 pub(super) const TRACKED_FDS: usize = CHUNK * CHUNKS;
 
-#[derive(Default)]
+/// One descriptor's facts; all zeros is a valid, unknown entry.
 struct Entry {
     bits: AtomicU32,
     generation: AtomicU32,
     /// Microseconds; 0 means none, as for the socket option.
     read_timeout: AtomicU64,
     write_timeout: AtomicU64,
-    /// The group of duplicates it belongs to; 0 for none.
-    group: AtomicU32,
+    /// The group of duplicates it belongs to (see `groups`); 0 for none.
+    group: AtomicU64,
+    /// How many forks had begun when it was made (see [`forking`]).
+    born: AtomicU32,
 }
 
-/// The file bits of a group of duplicated descriptors, and how many they are.
-struct Group {
-    bits: u32,
-    members: u32,
+type Chunk = [Entry; CHUNK];
+
+static TABLE: [AtomicPtr<Chunk>; CHUNKS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS];
+
+/// Forks begun in this process, counted before and after each (see
+/// `PRIVATE`).
+static FORKS: AtomicU32 = AtomicU32::new(0);
+
+/// A fork begins or has ended in the parent: every open file may be shared
+/// with the child now.
+pub(super) fn forking() {
+    FORKS.fetch_add(1, Ordering::AcqRel);
 }
 
-/// The groups by id, and the next id.
-static GROUPS: Mutex<(u32, Option<HashMap<u32, Group>>)> = Mutex::new((1, None));
+fn entry(fd: c_int) -> Option<&'static Entry> {
+    let fd = usize::try_from(fd).ok().filter(|&fd| fd < TRACKED_FDS)?;
+    let slot = &TABLE[fd / CHUNK];
+    let mut chunk = slot.load(Ordering::Acquire);
+    if chunk.is_null() {
+        chunk = map_chunk(slot)?;
+    }
+    // SAFETY: a chunk, once installed, is never unmapped.
+    Some(unsafe { &(*chunk)[fd % CHUNK] })
+}
 
-fn with_groups<R>(f: impl FnOnce(&mut u32, &mut HashMap<u32, Group>) -> R) -> R {
-    let mut groups = GROUPS.lock().unwrap_or_else(PoisonError::into_inner);
-    let (next, groups) = &mut *groups;
-    f(next, groups.get_or_insert_with(HashMap::new))
+/// Maps a zeroed chunk and installs it, or takes the one another thread
+/// installed first.
+#[cold]
+fn map_chunk(slot: &AtomicPtr<Chunk>) -> Option<*mut Chunk> {
+    // SAFETY: a fresh private anonymous mapping, zeroed by the kernel; all
+    // zeros is a valid `Entry` (atomics of 0).
+    let mapped = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size_of::<Chunk>(),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if mapped == libc::MAP_FAILED {
+        return None;
+    }
+    let mapped = mapped.cast::<Chunk>();
+    match slot.compare_exchange(
+        std::ptr::null_mut(),
+        mapped,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        Ok(_) => Some(mapped),
+        Err(installed) => {
+            // SAFETY: our own mapping, never handed out.
+            unsafe { libc::munmap(mapped.cast(), size_of::<Chunk>()) };
+            Some(installed)
+        }
+    }
 }
 
 /// Takes the entry out of its group of duplicates, if any.
 fn leave_group(entry: &Entry) {
     let group = entry.group.swap(0, Ordering::AcqRel);
     if group != 0 {
-        with_groups(|_, groups| {
-            if let Some(found) = groups.get_mut(&group) {
-                found.members -= 1;
-                if found.members == 0 {
-                    groups.remove(&group);
-                }
-            }
-        });
+        groups::leave(group);
     }
 }
 
@@ -92,24 +141,8 @@ fn update_file_bits(entry: &Entry, bits: u32, set: bool) {
     }
     let group = entry.group.load(Ordering::Acquire);
     if group != 0 {
-        with_groups(|_, groups| {
-            if let Some(found) = groups.get_mut(&group) {
-                found.bits = if set {
-                    found.bits | bits
-                } else {
-                    found.bits & !bits
-                };
-            }
-        });
+        groups::set_bits(group, bits, set);
     }
-}
-
-static TABLE: [OnceLock<Box<[Entry]>>; CHUNKS] = [const { OnceLock::new() }; CHUNKS];
-
-fn entry(fd: c_int) -> Option<&'static Entry> {
-    let fd = usize::try_from(fd).ok().filter(|&fd| fd < TRACKED_FDS)?;
-    let chunk = TABLE[fd / CHUNK].get_or_init(|| (0..CHUNK).map(|_| Entry::default()).collect());
-    Some(&chunk[fd % CHUNK])
 }
 
 /// The direction of a socket timeout.
@@ -138,11 +171,10 @@ impl Descriptor {
             bits = classify(fd, entry);
         }
         let group = entry.group.load(Ordering::Acquire);
-        if group != 0 {
-            let shared = with_groups(|_, groups| groups.get(&group).map(|found| found.bits));
-            if let Some(shared) = shared {
-                bits = (bits & !FILE_BITS) | shared;
-            }
+        if group != 0
+            && let Some(shared) = groups::file_bits(group)
+        {
+            bits = (bits & !FILE_BITS) | (shared & FILE_BITS);
         }
         Some(Descriptor {
             fd,
@@ -159,6 +191,23 @@ impl Descriptor {
 
     pub(super) fn is_stream(&self) -> bool {
         self.bits & STREAM != 0
+    }
+
+    /// A read that returns less than asked for emptied the receive queue.
+    pub(super) fn short_read_drains(&self) -> bool {
+        self.bits & SHORT_READ_DRAINS != 0
+    }
+
+    /// No other descriptor or process shares its open file (see `PRIVATE`).
+    pub(super) fn is_private(&self) -> bool {
+        self.bits & PRIVATE != 0
+            && self.entry.born.load(Ordering::Acquire) == FORKS.load(Ordering::Acquire)
+    }
+
+    /// Its open file may be shared from now on (its descriptor was sent to
+    /// another process, or may be inherited across `exec`).
+    pub(super) fn shared(&self) {
+        self.entry.bits.fetch_and(!PRIVATE, Ordering::AcqRel);
     }
 
     /// The hooks keep it non-blocking underneath.
@@ -204,23 +253,60 @@ impl Descriptor {
     }
 }
 
-/// A socket was made (`socket`, `accept`, `socketpair`): a fresh entry.
-pub(super) fn opened_socket(fd: c_int, stream: bool, nonblocking: bool, timeouts: [u64; 2]) {
+/// What a hook that made a socket (`socket`, `accept`, `socketpair`)
+/// knows of it.
+#[derive(Clone, Copy, Default)]
+pub(super) struct NewSocket {
+    pub(super) stream: bool,
+    pub(super) tcp: bool,
+    pub(super) nonblocking: bool,
+    /// Made by `socket()` with `SOCK_CLOEXEC`: see `PRIVATE`.
+    pub(super) private: bool,
+    /// `SO_RCVTIMEO` and `SO_SNDTIMEO`, in microseconds.
+    pub(super) timeouts: [u64; 2],
+}
+
+/// A socket was made: a fresh entry.
+pub(super) fn opened_socket(fd: c_int, socket: NewSocket) {
     let Some(entry) = entry(fd) else {
         return;
     };
     leave_group(entry);
     entry.generation.fetch_add(1, Ordering::AcqRel);
-    entry.read_timeout.store(timeouts[0], Ordering::Relaxed);
-    entry.write_timeout.store(timeouts[1], Ordering::Relaxed);
+    entry
+        .born
+        .store(FORKS.load(Ordering::Acquire), Ordering::Release);
+    entry
+        .read_timeout
+        .store(socket.timeouts[0], Ordering::Relaxed);
+    entry
+        .write_timeout
+        .store(socket.timeouts[1], Ordering::Relaxed);
     let mut bits = KNOWN | SOCKET;
-    if stream {
-        bits |= STREAM;
-    }
-    if nonblocking {
-        bits |= USER_NONBLOCKING;
+    for (set, bit) in [
+        (socket.stream, STREAM),
+        (socket.stream && socket.tcp, SHORT_READ_DRAINS),
+        (socket.nonblocking, USER_NONBLOCKING),
+        (socket.private, PRIVATE),
+    ] {
+        if set {
+            bits |= bit;
+        }
     }
     entry.bits.store(bits, Ordering::Release);
+}
+
+/// Whether a socket of this domain is TCP's (for [`NewSocket::tcp`]).
+pub(super) fn is_inet(domain: c_int) -> bool {
+    domain == libc::AF_INET || domain == libc::AF_INET6
+}
+
+/// The descriptor may now be inherited by a program it `exec`s (its
+/// close-on-exec flag was cleared).
+pub(super) fn inheritable(fd: c_int) {
+    if let Some(entry) = entry(fd) {
+        entry.bits.fetch_and(!PRIVATE, Ordering::AcqRel);
+    }
 }
 
 /// The generation of `fd`'s entry.
@@ -257,6 +343,7 @@ pub(super) fn duplicated(from: c_int, to: c_int) {
     if source.bits.load(Ordering::Acquire) & KNOWN == 0 {
         classify(from, source);
     }
+    source.bits.fetch_and(!PRIVATE, Ordering::AcqRel);
     leave_group(copy);
     copy.generation.fetch_add(1, Ordering::AcqRel);
     copy.read_timeout.store(
@@ -267,27 +354,34 @@ pub(super) fn duplicated(from: c_int, to: c_int) {
         source.write_timeout.load(Ordering::Relaxed),
         Ordering::Relaxed,
     );
-    let bits = source.bits.load(Ordering::Acquire);
-    with_groups(|next, groups| {
-        let mut group = source.group.load(Ordering::Acquire);
-        if group == 0 || !groups.contains_key(&group) {
-            group = *next;
-            *next = next.wrapping_add(1).max(1);
-            groups.insert(
+    let mut bits = source.bits.load(Ordering::Acquire);
+    let mut group = source.group.load(Ordering::Acquire);
+    if group != 0
+        && let Some(shared) = groups::file_bits(group)
+    {
+        bits = (bits & !FILE_BITS) | (shared & FILE_BITS);
+    }
+    if group == 0 || !groups::join(group) {
+        group = match groups::create(bits & FILE_BITS, 2) {
+            Some(created) => match source.group.compare_exchange(
                 group,
-                Group {
-                    bits: bits & FILE_BITS,
-                    members: 1,
-                },
-            );
-            source.group.store(group, Ordering::Release);
-        }
-        if let Some(found) = groups.get_mut(&group) {
-            found.members += 1;
-        }
-        copy.group.store(group, Ordering::Release);
-    });
-    copy.bits.store(bits, Ordering::Release);
+                created,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => created,
+                Err(other) => {
+                    // Another duplicate of `from` made a group first: join it.
+                    groups::leave(created);
+                    groups::leave(created);
+                    if groups::join(other) { other } else { 0 }
+                }
+            },
+            None => 0,
+        };
+    }
+    copy.group.store(group, Ordering::Release);
+    copy.bits.store(bits & !PRIVATE, Ordering::Release);
 }
 
 /// Looks at a descriptor the table has not seen since it was opened.
@@ -304,6 +398,9 @@ fn classify(fd: c_int, entry: &Entry) -> u32 {
         bits |= SOCKET;
         if socket_option::<c_int>(fd, libc::SO_TYPE) == Some(libc::SOCK_STREAM) {
             bits |= STREAM;
+            if socket_option::<c_int>(fd, libc::SO_DOMAIN).is_some_and(is_inet) {
+                bits |= SHORT_READ_DRAINS;
+            }
         }
         // SAFETY: `F_GETFL` takes no argument.
         let flags = unsafe { (real().fcntl)(fd, libc::F_GETFL) };

@@ -45,6 +45,13 @@ pub(super) unsafe extern "C" fn fcntl(fd: c_int, command: c_int, argument: c_ulo
             }
             result
         }
+        libc::F_SETFD => {
+            let result = pass();
+            if result == 0 && argument as c_int & libc::FD_CLOEXEC == 0 {
+                fds::inheritable(fd);
+            }
+            result
+        }
         libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
             let copy = pass();
             if copy >= 0 {
@@ -66,6 +73,9 @@ fn user_set_nonblocking(descriptor: &Descriptor, nonblocking: bool) {
 }
 
 pub(super) unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, argument: *mut c_void) -> c_int {
+    if request == libc::FIONCLEX {
+        fds::inheritable(fd);
+    }
     if request == libc::FIONBIO
         && !argument.is_null()
         && let Some(descriptor) = Descriptor::of(fd)

@@ -11,6 +11,7 @@
 //! write and read-only again after it.
 
 use std::ffi::{CStr, c_int, c_void};
+use std::ops::Range;
 
 /// A libc symbol and the address of the function that takes its calls over.
 pub(super) struct Hook {
@@ -182,7 +183,7 @@ unsafe fn patch_object(info: &libc::dl_phdr_info, hooks: &[Hook]) -> usize {
                 let slot = base + relocation.offset as usize;
                 // SAFETY: the relocation's target is a pointer-sized slot of
                 // this object, written by the loader and read by its code.
-                unsafe { write_slot(slot, hook.address, relro.contains(&slot)) };
+                unsafe { write_slot(slot, hook.address, &relro) };
                 rewritten += 1;
             }
         }
@@ -195,16 +196,31 @@ unsafe fn patch_object(_: &libc::dl_phdr_info, _: &[Hook]) -> usize {
     0
 }
 
-/// Writes `value` into the GOT slot at `slot`, lifting the protection of a
-/// read-only-after-relocation page for the write.
+/// The pages of a `PT_GNU_RELRO` segment that the dynamic loader made
+/// read-only: whole pages only, as glibc's `_dl_protect_relro` rounds both
+/// ends down. A last, partial page is shared with `.data` (linkers that do
+/// not pad the segment, 64 KiB pages) and stays writable.
+fn loader_protected(relro: &Range<usize>, page_size: usize) -> Range<usize> {
+    let start = relro.start & !(page_size - 1);
+    let end = relro.end & !(page_size - 1);
+    start..end.max(start)
+}
+
+/// Writes `value` into the GOT slot at `slot`, lifting for the write the
+/// read-only protection of a page the loader protected (`relro` is the
+/// object's `PT_GNU_RELRO` segment).
 ///
 /// # Safety
 /// `slot` is an aligned, pointer-sized GOT slot of a loaded object.
-unsafe fn write_slot(slot: usize, value: usize, read_only: bool) {
+unsafe fn write_slot(slot: usize, value: usize, relro: &Range<usize>) {
     // SAFETY: `sysconf` has no preconditions.
     let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
     let page = (slot & !(page_size - 1)) as *mut c_void;
-    // The page belongs to the object's mapped RELRO segment; making it
+    // A page outside the protected pages is writable as it is, and may hold
+    // `.data` that other threads write: its protection is left alone.
+    let read_only = loader_protected(relro, page_size).contains(&slot);
+    // The page belongs to the object's mapped RELRO segment and holds
+    // nothing but data that is read-only after relocation; making it
     // writable for a moment changes nothing for the threads that read it.
     if read_only
         // SAFETY: `page` is the page-aligned start of that mapped page.
@@ -220,7 +236,73 @@ unsafe fn write_slot(slot: usize, value: usize, read_only: bool) {
             .store(value, std::sync::atomic::Ordering::Release);
     }
     if read_only {
-        // SAFETY: as above; RELRO pages are read-only after relocation.
+        // SAFETY: as above; the loader made this page read-only.
         unsafe { libc::mprotect(page, page_size, libc::PROT_READ) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The permissions `/proc/self/maps` shows for the page at `address`.
+    fn permissions(address: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines()
+            .find_map(|line| {
+                let (range, rest) = line.split_once(' ')?;
+                let (start, end) = range.split_once('-')?;
+                let start = usize::from_str_radix(start, 16).ok()?;
+                let end = usize::from_str_radix(end, 16).ok()?;
+                (start..end)
+                    .contains(&address)
+                    .then(|| rest[..4].to_owned())
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_slot_on_a_relro_page_shared_with_data_leaves_that_page_writable() {
+        // SAFETY: `sysconf` has no preconditions.
+        let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        // SAFETY: a fresh private mapping of two pages.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                2 * page_size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        } as usize;
+        assert_ne!(base as *mut c_void, libc::MAP_FAILED);
+        // As the loader leaves it: RELRO ends halfway into the second page,
+        // so only the first is read-only; `.data` fills the second.
+        let relro = base..base + page_size + page_size / 2;
+        // SAFETY: the first page of our mapping.
+        unsafe { libc::mprotect(base as *mut c_void, page_size, libc::PROT_READ) };
+        let protected_slot = base + 8;
+        let shared_slot = base + page_size + 8;
+        // SAFETY: aligned words of our mapping.
+        unsafe {
+            write_slot(protected_slot, 1, &relro);
+            write_slot(shared_slot, 2, &relro);
+        }
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!(*(protected_slot as *const usize), 1);
+            assert_eq!(*(shared_slot as *const usize), 2);
+        }
+        assert_eq!(permissions(protected_slot), "r--p", "protected again");
+        assert_eq!(
+            permissions(shared_slot),
+            "rw-p",
+            "the page shared with .data stays writable"
+        );
+        // SAFETY: `.data` on the shared page is still written to.
+        unsafe { *((shared_slot + 8) as *mut usize) = 3 };
+        // SAFETY: our mapping, unmapped once.
+        unsafe { libc::munmap(base as *mut c_void, 2 * page_size) };
     }
 }

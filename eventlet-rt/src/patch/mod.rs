@@ -6,12 +6,14 @@ mod dns;
 mod fds;
 mod flags;
 mod got;
+mod groups;
 mod poll;
 mod real;
 mod sleep;
 mod sockets;
 mod wait;
 
+use std::cell::Cell;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -126,8 +128,9 @@ pub fn monkey_patch() {
     static PATCHED: Once = Once::new();
     PATCHED.call_once(|| {
         real::init();
-        // SAFETY: registers a handler that only stores to an atomic.
-        unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+        // SAFETY: registers handlers that only store to atomics.
+        unsafe { libc::pthread_atfork(Some(fork_begins), Some(fork_ended), Some(forked)) };
+        mark_panic_hook();
         let rewritten = got::install(&hooks());
         tracing::debug!(
             target: "eventlet_rt::patch",
@@ -145,12 +148,42 @@ extern "C" fn forked() {
     FORKED.store(true, Ordering::Relaxed);
 }
 
-/// Whether the calling code is green code: a green thread, or the main
-/// context of an OS thread that has a hub, in a process that was not forked
-/// from the one that patched.
+extern "C" fn fork_begins() {
+    fds::forking();
+}
+
+extern "C" fn fork_ended() {
+    fds::forking();
+}
+
+thread_local! {
+    /// Set while this OS thread runs the panic hook, where std keeps
+    /// per-OS-thread state (a second panic there aborts the process).
+    static IN_PANIC_HOOK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Chains a panic hook that marks the OS thread as inside the panic hook
+/// while the hooks installed before it run (hooks set later are not seen).
+fn mark_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let outer = IN_PANIC_HOOK.try_with(|flag| flag.replace(true));
+        previous(info);
+        if let Ok(outer) = outer {
+            let _ = IN_PANIC_HOOK.try_with(|flag| flag.set(outer));
+        }
+    }));
+}
+
+/// Whether the calling code is green code that may park: a green thread,
+/// or the main context of an OS thread that has a hub, running user code
+/// (not the hub's own loop), outside the panic hook, in a process that was
+/// not forked from the one that patched.
 #[inline]
 fn in_green_code() -> bool {
-    crate::hub::existing().is_some() && !FORKED.load(Ordering::Relaxed)
+    crate::hub::running_user_code()
+        && !FORKED.load(Ordering::Relaxed)
+        && IN_PANIC_HOOK.try_with(|flag| !flag.get()).unwrap_or(false)
 }
 
 /// Each taken-over libc symbol and its hook.

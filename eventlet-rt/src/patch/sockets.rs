@@ -16,10 +16,10 @@ use std::time::Instant;
 use libc::{sockaddr, socklen_t};
 
 use super::data::green_socket;
-use super::fds::{self, Descriptor, Timeout};
+use super::fds::{self, Descriptor, NewSocket, Timeout};
 use super::in_green_code;
 use super::real::real;
-use super::wait::{self, Retire, Wait, errno, fail};
+use super::wait::{self, Retire, Wait, catch_interrupt, errno, fail};
 use crate::hub::Direction;
 
 /// The type of a socket without its creation flags.
@@ -27,11 +27,29 @@ fn is_stream(kind: c_int) -> bool {
     kind & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) == libc::SOCK_STREAM
 }
 
+/// What a socket made with these arguments is.
+fn new_socket(domain: c_int, kind: c_int) -> NewSocket {
+    NewSocket {
+        stream: is_stream(kind),
+        tcp: fds::is_inet(domain),
+        nonblocking: kind & libc::SOCK_NONBLOCK != 0,
+        private: false,
+        timeouts: [0, 0],
+    }
+}
+
 pub(super) unsafe extern "C" fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int {
     // SAFETY: the caller's arguments, passed on.
     let fd = unsafe { (real().socket)(domain, kind, protocol) };
     if fd >= 0 {
-        fds::opened_socket(fd, is_stream(kind), kind & libc::SOCK_NONBLOCK != 0, [0, 0]);
+        let private = kind & libc::SOCK_CLOEXEC != 0;
+        fds::opened_socket(
+            fd,
+            NewSocket {
+                private,
+                ..new_socket(domain, kind)
+            },
+        );
     }
     fd
 }
@@ -48,7 +66,7 @@ pub(super) unsafe extern "C" fn socketpair(
         for end in 0..2 {
             // SAFETY: on success libc wrote two descriptors.
             let fd = unsafe { *pair.add(end) };
-            fds::opened_socket(fd, is_stream(kind), kind & libc::SOCK_NONBLOCK != 0, [0, 0]);
+            fds::opened_socket(fd, new_socket(domain, kind));
         }
     }
     result
@@ -91,9 +109,14 @@ pub(super) unsafe extern "C" fn accept4(
         accept()
     };
     if accepted >= 0 {
-        let stream = listener.is_stream();
-        let nonblocking = flags & libc::SOCK_NONBLOCK != 0;
-        fds::opened_socket(accepted as c_int, stream, nonblocking, fds::timeouts(fd));
+        let socket = NewSocket {
+            stream: listener.is_stream(),
+            tcp: listener.short_read_drains(),
+            nonblocking: flags & libc::SOCK_NONBLOCK != 0,
+            private: false,
+            timeouts: fds::timeouts(fd),
+        };
+        fds::opened_socket(accepted as c_int, socket);
     }
     accepted as c_int
 }
@@ -153,6 +176,12 @@ pub(super) unsafe extern "C" fn connect(
         // SAFETY: the caller's arguments, passed on.
         return unsafe { (real().connect)(fd, address, length) };
     };
+    if !descriptor.is_private() {
+        // SAFETY: the caller's address, of `length` bytes.
+        return unsafe { connect_on_the_pool(fd, address, length) };
+    }
+    // Nobody else shares the open file: its O_NONBLOCK may change for the
+    // call unseen.
     if !set_nonblocking(fd, true) {
         // SAFETY: as above.
         return unsafe { (real().connect)(fd, address, length) };
@@ -192,6 +221,49 @@ pub(super) unsafe extern "C" fn connect(
     match fds::take_socket_error(fd) {
         0 => 0,
         error => fail(error) as c_int,
+    }
+}
+
+/// A blocking connect of a socket whose open file others may share (a
+/// duplicate, another process): its flags must not change, so the connect
+/// blocks a pool thread instead, through a duplicate of the descriptor that
+/// the job owns, with a copy of the address (a kill or timeout may end the
+/// green wait before the connect ends).
+///
+/// # Safety
+/// `address` points to `length` readable bytes.
+unsafe fn connect_on_the_pool(fd: c_int, address: *const sockaddr, length: socklen_t) -> c_int {
+    if address.is_null() {
+        return fail(libc::EFAULT) as c_int;
+    }
+    // SAFETY: the caller's promise.
+    let address = unsafe { std::slice::from_raw_parts(address.cast::<u8>(), length as usize) };
+    let mut storage: libc::sockaddr_storage =
+        // SAFETY: all zeros is a valid `sockaddr_storage`.
+        unsafe { std::mem::zeroed() };
+    let copied = address.len().min(size_of::<libc::sockaddr_storage>());
+    // SAFETY: `storage` has room for `copied` bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(address.as_ptr(), (&raw mut storage).cast::<u8>(), copied)
+    };
+    // SAFETY: duplicating the caller's descriptor.
+    let copy = unsafe { (real().dup)(fd) };
+    if copy < 0 {
+        return -1;
+    }
+    let job = move || {
+        // SAFETY: our own duplicate and address copy.
+        let result = unsafe { (real().connect)(copy, (&raw const storage).cast(), length) };
+        let error = errno();
+        fds::closed(copy);
+        // SAFETY: the job's own duplicate.
+        unsafe { (real().close)(copy) };
+        (result, error)
+    };
+    match catch_interrupt(|| crate::tpool::execute(job)) {
+        Ok((0, _)) => 0,
+        Ok((_, error)) => fail(error) as c_int,
+        Err(errno) => fail(errno) as c_int,
     }
 }
 

@@ -125,7 +125,7 @@ thread_local! {
 fn lookup(descriptor: &Descriptor) -> Option<Rc<Registration>> {
     REGISTRATIONS
         .try_with(|registrations| {
-            let mut registrations = registrations.borrow_mut();
+            let mut registrations = registrations.try_borrow_mut().ok()?;
             let found = registrations.get(&descriptor.fd)?;
             if found.generation == descriptor.generation {
                 return Some(found.clone());
@@ -153,11 +153,13 @@ fn register(descriptor: &Descriptor) -> io::Result<Rc<Registration>> {
     });
     let kept = REGISTRATIONS.try_with(|registrations| {
         registrations
-            .borrow_mut()
-            .insert(descriptor.fd, registration.clone());
+            .try_borrow_mut()
+            .map(|mut registrations| registrations.insert(descriptor.fd, registration.clone()))
+            .is_ok()
     });
-    if kept.is_err() {
-        // The thread is exiting: do not leave the slot behind.
+    if kept != Ok(true) {
+        // The thread is exiting, or a signal handler interrupted a hook
+        // here: do not leave the slot behind.
         registration
             .io
             .deregister(&mut mio::unix::SourceFd(&descriptor.fd));
@@ -171,7 +173,12 @@ fn register(descriptor: &Descriptor) -> io::Result<Rc<Registration>> {
 /// wait on it (they wake now and fail with `EBADF`).
 pub(super) fn retire(fd: c_int, how: Retire) -> bool {
     let Some(registration) = REGISTRATIONS
-        .try_with(|registrations| registrations.borrow_mut().remove(&fd))
+        .try_with(|registrations| {
+            registrations
+                .try_borrow_mut()
+                .ok()
+                .and_then(|mut registrations| registrations.remove(&fd))
+        })
         .ok()
         .flatten()
     else {
@@ -201,7 +208,9 @@ pub(super) fn retire(fd: c_int, how: Retire) -> bool {
 /// edge: the next read tries the system call first.
 pub(super) fn read_side_shut(fd: c_int) {
     let _ = REGISTRATIONS.try_with(|registrations| {
-        if let Some(registration) = registrations.borrow().get(&fd) {
+        if let Ok(registrations) = registrations.try_borrow()
+            && let Some(registration) = registrations.get(&fd)
+        {
             registration.io.forget_read_drained();
         }
     });
@@ -211,7 +220,9 @@ pub(super) fn read_side_shut(fd: c_int) {
 /// green thread waits on it), so that a green socket can take it over.
 pub(super) fn release(fd: c_int) {
     let _ = REGISTRATIONS.try_with(|registrations| {
-        let mut registrations = registrations.borrow_mut();
+        let Ok(mut registrations) = registrations.try_borrow_mut() else {
+            return;
+        };
         if registrations
             .get(&fd)
             .is_some_and(|registration| registration.waiting.get() == 0)

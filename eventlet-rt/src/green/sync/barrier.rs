@@ -8,6 +8,9 @@ use crate::waiters::{self, WaitList};
 struct State {
     /// Arrived in this round and still waiting.
     arrived: usize,
+    /// Rounds passed so far: a waiter that unwinds out of its wait counts
+    /// itself out only if its round has not passed meanwhile.
+    round: u64,
     waiters: WaitList<()>,
 }
 
@@ -71,6 +74,7 @@ impl Barrier {
             n,
             state: RefCell::new(State {
                 arrived: 0,
+                round: 0,
                 waiters: WaitList::new(),
             }),
         }
@@ -78,6 +82,8 @@ impl Barrier {
 
     /// Blocks the calling green thread until `n` green threads have called `wait` in this
     /// round. A green thread killed while waiting leaves the round: it no longer counts.
+    /// One killed after the last arrival released it (before it ran again) had passed:
+    /// the next round is not touched.
     ///
     /// ```
     /// use std::rc::Rc;
@@ -88,18 +94,20 @@ impl Barrier {
     /// assert!(me ^ helper.wait().unwrap()); // one leader per round
     /// ```
     pub fn wait(&self) -> BarrierWaitResult {
-        {
+        let round = {
             let mut state = self.state.borrow_mut();
             if state.arrived + 1 >= self.n {
                 state.arrived = 0;
+                state.round += 1;
                 state.waiters.wake_all_with(|slot| *slot = Some(()));
                 return BarrierWaitResult(true);
             }
             state.arrived += 1;
-        }
-        let mut leave = Leave {
+            state.round
+        };
+        let leave = Leave {
             state: &self.state,
-            released: false,
+            round,
         };
         waiters::wait(
             &self.state,
@@ -108,22 +116,23 @@ impl Barrier {
             None,
             |_, ()| {},
         );
-        leave.released = true;
+        std::mem::forget(leave);
         BarrierWaitResult(false)
     }
 }
 
-/// Takes a waiter that unwinds out of [`Barrier::wait`] before its round ended out of
-/// the count.
+/// Takes a waiter that unwinds out of [`Barrier::wait`] out of the count of its round,
+/// unless that round has passed (the last arrival released it, and reset the count).
 struct Leave<'a> {
     state: &'a RefCell<State>,
-    released: bool,
+    round: u64,
 }
 
 impl Drop for Leave<'_> {
     fn drop(&mut self) {
-        if !self.released {
-            self.state.borrow_mut().arrived -= 1;
+        let mut state = self.state.borrow_mut();
+        if state.round == self.round {
+            state.arrived -= 1;
         }
     }
 }

@@ -46,6 +46,17 @@ impl State {
     }
 }
 
+/// Grants the lock to those behind a waiter that unwinds out of its wait: a writer at
+/// the front of the line holds back the readers after it, even when only readers hold
+/// the lock.
+struct Leave<'a>(&'a RefCell<State>);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.borrow_mut().grant();
+    }
+}
+
 /// A reader-writer lock for green threads, with `std::sync::RwLock`'s API.
 ///
 /// Any number of green threads may hold it for reading, or one for writing; the others
@@ -211,11 +222,13 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Takes `access`, waiting in line when it cannot be had now. A waiter killed after
-    /// its grant gives the lock back.
+    /// its grant gives the lock back; one killed (or timed out) while still in line
+    /// lets through those it held back.
     fn acquire(&self, access: Access) {
         if self.try_acquire(access) {
             return;
         }
+        let leave = Leave(&self.state);
         waiters::wait(
             &self.state,
             |state| &mut state.waiters,
@@ -223,6 +236,7 @@ impl<T: ?Sized> RwLock<T> {
             None,
             |state, access| state.borrow_mut().release(access),
         );
+        std::mem::forget(leave);
     }
 
     fn write_guard(&self) -> RwLockWriteGuard<'_, T> {

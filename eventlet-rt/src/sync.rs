@@ -1,0 +1,68 @@
+//! Where the cross-thread protocols take their locks, atomics and thread
+//! parking from: std's in every normal build, loom's in the crate's own
+//! tests built with `--cfg loom`, so that the loom models run the protocol
+//! code itself (as tokio does). Modules that other OS threads reach (the
+//! remote inbox, remote waits, the remote green thread's outcome slot,
+//! `green::mpsc`) use these names instead of `std::sync`'s.
+//!
+//! The loom build is for the models only (`RUSTFLAGS="--cfg loom" cargo test
+//! -p eventlet-rt --lib loom`, see `ARCHITECTURE.md`): loom's types panic
+//! outside `loom::model`.
+
+#[cfg(all(test, loom))]
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard, atomic};
+#[cfg(not(all(test, loom)))]
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard, atomic};
+
+/// Parking a plain OS thread (one without a hub) and waking it.
+pub(crate) mod thread {
+    #[cfg(all(test, loom))]
+    pub(crate) use loom::thread::{Thread, current, park};
+    #[cfg(not(all(test, loom)))]
+    pub(crate) use std::thread::{Thread, current, park, park_timeout};
+
+    /// Under loom, a timed park returns at once: a spurious wake-up, which
+    /// every caller of `park_timeout` must handle anyway.
+    #[cfg(all(test, loom))]
+    pub(crate) fn park_timeout(_: std::time::Duration) {
+        loom::thread::yield_now();
+    }
+}
+
+/// A spin-wait hint: a yield to the other threads under loom.
+#[cfg(all(test, loom))]
+pub(crate) use loom::hint::spin_loop;
+#[cfg(not(all(test, loom)))]
+pub(crate) use std::hint::spin_loop;
+
+/// Locks `lock`, whatever a panicking holder left: every state guarded this
+/// way is updated in single steps that a panic cannot cut in half.
+pub(crate) fn lock_unpoisoned<S: ?Sized>(
+    lock: &std::sync::Mutex<S>,
+) -> std::sync::MutexGuard<'_, S> {
+    lock.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// [`lock_unpoisoned`] for this module's [`Mutex`] (loom's in a loom build).
+#[cfg(not(all(test, loom)))]
+pub(crate) use lock_unpoisoned as lock;
+
+/// [`lock_unpoisoned`] for this module's [`Mutex`] (loom's in a loom build).
+#[cfg(all(test, loom))]
+pub(crate) fn lock<S>(lock: &Mutex<S>) -> MutexGuard<'_, S> {
+    lock.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs a loom model with the preemption bound set by `LOOM_MAX_PREEMPTIONS`,
+/// 3 when unset: enough for every protocol here to fail when broken, and
+/// small enough for the whole set to run in CI.
+#[cfg(all(test, loom))]
+pub(crate) fn model(body: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(body);
+}
