@@ -73,9 +73,14 @@ impl TokioDriver {
         if Handle::try_current().is_ok() {
             return None;
         }
-        let runtime = Builder::new_current_thread()
-            .enable_all()
-            .on_thread_park(before_park)
+        let mut builder = Builder::new_current_thread();
+        builder.enable_all();
+        // A `cfg(loom)` tokio has no park hook; the loom models never drive tokio.
+        #[cfg(not(loom))]
+        builder.on_thread_park(before_park);
+        #[cfg(loom)]
+        let _ = before_park;
+        let runtime = builder
             .build()
             .unwrap_or_else(|e| panic!("eventlet-rt: cannot build the hub's tokio runtime: {e}"));
         let runtime = Box::new(runtime);

@@ -235,7 +235,7 @@ impl<T> IntoFuture for RemoteGreenThread<T> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct RemoteJoin<T> {
-    outcome: Arc<Oneshot<Result<T, GreenError>>>,
+    outcome: sync::Arc<Oneshot<Result<T, GreenError>>>,
 }
 
 impl<T> Future for RemoteJoin<T> {

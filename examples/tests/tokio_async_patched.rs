@@ -3,6 +3,7 @@
 //! waits in tokio's driver stay real waits.
 
 mod async_scenarios;
+#[path = "../../eventlet-rt/tests/servers/mod.rs"]
 mod servers;
 
 async_tests!(eventlet_rt::monkey_patch);
