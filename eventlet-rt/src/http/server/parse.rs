@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use super::inbuf::InBuf;
 use super::limits::Settings;
+use super::target::{self, TargetForm};
 
 /// How the request body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +52,7 @@ struct HeadLine {
     /// Where the request target lies in the head.
     target: Range<usize>,
     version: Version,
+    target_form: TargetForm,
     framing: Framing,
     keep_alive: bool,
     expect_continue: bool,
@@ -111,17 +113,28 @@ impl HeadParser {
             on_heap.resize_with(settings.max_headers, MaybeUninit::uninit);
             &mut on_heap[..]
         };
-        let buf = input.data();
         let mut parsed = httparse::Request::new(&mut []);
-        let len = match parsed.parse_with_uninit_headers(buf, slots) {
+        let len = match parsed.parse_with_uninit_headers(input.data(), slots) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::Error::TooManyHeaders) => {
                 return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
             }
-            Err(httparse::Error::Version) => return Err(version_status(buf)),
+            Err(httparse::Error::Version) => {
+                return match read_version(input.data()) {
+                    VersionLine::Incomplete => Ok(None),
+                    VersionLine::LaterMinor(at) => {
+                        // `HTTP/1.2` and up are answered as 1.1 (RFC 9110 2.5):
+                        // the minor digit becomes 1 and the head is parsed again.
+                        input.data_mut()[at] = b'1';
+                        self.parse_with_httparse(input, settings)
+                    }
+                    VersionLine::Refused(status) => Err(status),
+                };
+            }
             Err(_) => return Err(StatusCode::BAD_REQUEST),
         };
+        let buf = input.data();
         self.fields.clear();
         let line = read_head(&parsed, buf, len, settings, &mut self.fields)?;
         // The head leaves the buffer as shared bytes: the URI and the header
@@ -129,11 +142,21 @@ impl HeadParser {
         let head = input.take_head(len);
         let bad = StatusCode::BAD_REQUEST;
         let uri = Uri::from_maybe_shared(head.slice(line.target)).map_err(|_| bad)?;
+        if !target::uri_fits(line.target_form, &uri) {
+            return Err(bad);
+        }
         let mut headers = self.spare_headers.take().unwrap_or_default();
         headers.reserve(self.fields.len());
         for (name, value) in self.fields.drain(..) {
             let value = HeaderValue::from_maybe_shared(head.slice(value)).map_err(|_| bad)?;
             headers.append(name, value);
+        }
+        if line.target_form == TargetForm::Absolute
+            && let Some(authority) = uri.authority()
+        {
+            // RFC 9112 3.2.2: the target's host, not the `Host` field, names the host.
+            let host = HeaderValue::from_str(authority.as_str()).map_err(|_| bad)?;
+            headers.insert(::http::header::HOST, host);
         }
         let mut request = ::http::Request::new(());
         *request.method_mut() = line.method;
@@ -166,7 +189,7 @@ impl HeadScan {
                 if line > 1 || (line == 1 && buf[self.line_start] != b'\r') {
                     self.request_line_done = true;
                     if line > settings.max_request_line {
-                        return Err(StatusCode::URI_TOO_LONG);
+                        return Err(line_too_long(&buf[self.line_start..end]));
                     }
                 }
             } else if line > settings.max_header_line {
@@ -178,7 +201,7 @@ impl HeadScan {
         self.scanned = buf.len();
         let open_line = buf.len() - self.line_start;
         if !self.request_line_done && open_line > settings.max_request_line {
-            return Err(StatusCode::URI_TOO_LONG);
+            return Err(line_too_long(&buf[self.line_start..]));
         }
         if self.request_line_done && open_line > settings.max_header_line {
             return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
@@ -190,24 +213,64 @@ impl HeadScan {
     }
 }
 
-/// A well-formed `HTTP/x.y` that is not 1.0 or 1.1 is 505; anything else 400.
-fn version_status(buf: &[u8]) -> StatusCode {
+/// A request line over the limit: `501` while it is still the method (no
+/// method that long is implemented), `414` once the target has begun.
+fn line_too_long(line: &[u8]) -> StatusCode {
+    let line = line.trim_ascii_start();
+    if line.contains(&b' ') {
+        StatusCode::URI_TOO_LONG
+    } else {
+        StatusCode::NOT_IMPLEMENTED
+    }
+}
+
+/// What a request line that `httparse` refused for its version says.
+#[derive(Debug, PartialEq, Eq)]
+enum VersionLine {
+    /// The line has not ended yet.
+    Incomplete,
+    /// `HTTP/1.x` with `x` from 2 to 9: the position of `x`.
+    LaterMinor(usize),
+    /// `505` for another well-formed version, `400` for a malformed line.
+    Refused(StatusCode),
+}
+
+/// Reads the version of the request line at the start of `buf` (after
+/// empty lines): exactly three parts split by single spaces, the last
+/// `HTTP/d.d` (RFC 9112 3), so `GET /x y HTTP/1.1` is a bad line, not a
+/// bad version.
+fn read_version(buf: &[u8]) -> VersionLine {
     let start = buf
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(0);
-    let line = buf[start..]
-        .split(|&b| b == b'\n')
-        .next()
-        .unwrap_or_default();
+        .unwrap_or(buf.len());
+    let Some(end) = buf[start..].iter().position(|&b| b == b'\n') else {
+        return VersionLine::Incomplete;
+    };
+    let line = &buf[start..start + end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    match line.rsplit(|&b| b == b' ').next() {
-        Some([b'H', b'T', b'T', b'P', b'/', major, b'.', minor])
-            if major.is_ascii_digit() && minor.is_ascii_digit() =>
-        {
-            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(_), Some(_), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return VersionLine::Refused(StatusCode::BAD_REQUEST);
+    };
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9'] => {
+            let at = start + (version.as_ptr() as usize - line.as_ptr() as usize) + 7;
+            VersionLine::LaterMinor(at)
         }
-        _ => StatusCode::BAD_REQUEST,
+        [
+            b'H',
+            b'T',
+            b'T',
+            b'P',
+            b'/',
+            b'0' | b'2'..=b'9',
+            b'.',
+            minor,
+        ] if minor.is_ascii_digit() => VersionLine::Refused(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
+        _ => VersionLine::Refused(StatusCode::BAD_REQUEST),
     }
 }
 
@@ -228,14 +291,19 @@ fn read_head(
         at..at + part.len()
     };
 
+    let method = parsed.method.ok_or(bad)?;
+    if method.len() > settings.max_request_line {
+        return Err(StatusCode::NOT_IMPLEMENTED);
+    }
+    let path = parsed.path.ok_or(bad)?;
+    if method.len() + path.len() > settings.max_request_line {
+        return Err(StatusCode::URI_TOO_LONG);
+    }
     if len > settings.max_header_bytes {
         return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     }
-    let path = parsed.path.ok_or(bad)?;
-    if path.len() > settings.max_request_line {
-        return Err(StatusCode::URI_TOO_LONG);
-    }
-    let method = Method::from_bytes(parsed.method.ok_or(bad)?.as_bytes()).map_err(|_| bad)?;
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| bad)?;
+    let target_form = target::target_form(&method, path.as_bytes())?;
     let version = match parsed.version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
@@ -257,6 +325,12 @@ fn read_head(
         fields.push((name, value));
     }
 
+    // RFC 9112 3.2: no `Host` in HTTP/1.1, more than one, or an invalid one is 400.
+    match framing_fields.host {
+        HostField::Missing if version == Version::HTTP_11 => return Err(bad),
+        HostField::Many | HostField::Invalid => return Err(bad),
+        _ => {}
+    }
     let framing = framing_fields.framing(version)?;
     if let (Framing::Length(n), Some(max)) = (framing, settings.max_body_bytes)
         && n > max
@@ -275,6 +349,7 @@ fn read_head(
     Ok(HeadLine {
         method,
         target: span(path.as_bytes()),
+        target_form,
         version,
         framing,
         keep_alive,
@@ -293,6 +368,17 @@ struct FramingFields<'a> {
     close: bool,
     keep_alive: bool,
     expect: Option<&'a [u8]>,
+    host: HostField,
+}
+
+/// What the request's `Host` fields were.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum HostField {
+    #[default]
+    Missing,
+    Valid,
+    Invalid,
+    Many,
 }
 
 impl<'a> FramingFields<'a> {
@@ -309,7 +395,8 @@ impl<'a> FramingFields<'a> {
             }
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             self.transfer_encoding = true;
-            for coding in elements() {
+            // Empty list elements are ignored (RFC 9110 5.6.1).
+            for coding in elements().filter(|coding| !coding.is_empty()) {
                 if self.chunked {
                     return Err(bad); // chunked must be the last coding, once
                 }
@@ -326,6 +413,12 @@ impl<'a> FramingFields<'a> {
             }
         } else if name.eq_ignore_ascii_case(b"expect") {
             self.expect = Some(value);
+        } else if name.eq_ignore_ascii_case(b"host") {
+            self.host = match self.host {
+                HostField::Missing if target::valid_host(value) => HostField::Valid,
+                HostField::Missing => HostField::Invalid,
+                _ => HostField::Many,
+            };
         }
         Ok(())
     }
@@ -410,7 +503,7 @@ mod tests {
     #[test]
     fn framing_from_headers() {
         let framing = |h: &str| {
-            let text = format!("POST / HTTP/1.1\r\n{h}\r\n\r\n");
+            let text = format!("POST / HTTP/1.1\r\nHost: h\r\n{h}\r\n\r\n");
             parse(text.as_bytes()).map(|head| head.unwrap().framing)
         };
         assert_eq!(framing("Content-Length: 12"), Ok(Framing::Length(12)));
@@ -454,9 +547,81 @@ mod tests {
             StatusCode::HTTP_VERSION_NOT_SUPPORTED
         );
         assert_eq!(
-            status(b"GET / HTTP/1.1\r\nExpect: magic\r\n\r\n"),
+            status(b"GET / HTTP/1.1\r\nHost: h\r\nExpect: magic\r\n\r\n"),
             StatusCode::EXPECTATION_FAILED
         );
+    }
+
+    #[test]
+    fn request_lines_versions_and_targets() {
+        // RFC 9112 3: three parts, single spaces; a later 1.x minor is 1.1.
+        assert_eq!(
+            status(b"GET /x y HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET  / HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET / HTTP/1.10\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET / HTTP/0.9\r\n\r\n"),
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        );
+        let head = parse(b"GET / HTTP/1.2\r\nHost: h\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.request.version(), Version::HTTP_11);
+        assert!(
+            parse(b"GET / HTTP/1.2").unwrap().is_none(),
+            "waits for the line's end"
+        );
+        // RFC 9112 3.2: the four target forms, each with its methods.
+        assert_eq!(
+            status(b"GET ! HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET /p#frag HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        let head = parse(b"GET http://real:81/a HTTP/1.1\r\nHost: other\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.request.uri().path(), "/a");
+        assert_eq!(
+            head.request.headers()["host"],
+            "real:81",
+            "the target names the host"
+        );
+        assert_eq!(
+            status(b"GET http://real/a HTTP/1.1\r\n\r\n"),
+            StatusCode::BAD_REQUEST,
+            "absolute-form still needs Host in 1.1"
+        );
+        // A method past the request-line limit is one nobody implements.
+        let method = "M".repeat(65_536);
+        assert_eq!(status(method.as_bytes()), StatusCode::NOT_IMPLEMENTED);
+        let whole = format!("{method} / HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(status(whole.as_bytes()), StatusCode::NOT_IMPLEMENTED);
+    }
+
+    #[test]
+    fn host_rules() {
+        assert_eq!(status(b"GET / HTTP/1.1\r\n\r\n"), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert!(parse(b"GET / HTTP/1.0\r\n\r\n").unwrap().is_some());
+        assert!(parse(b"GET / HTTP/1.1\r\nHost:\r\n\r\n").unwrap().is_some());
     }
 
     #[test]
