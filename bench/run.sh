@@ -296,10 +296,11 @@ for hubs in $HUBS; do
     fi
     declare -A HTTP_SERVERS=(
         [eventlet-rt]="$BIN/http_eventlet 127.0.0.1:PORT $hubs"
+        [eventlet-rt-borrowed]="$BIN/http_eventlet 127.0.0.1:PORT $hubs borrowed"
         [may_minihttp]="$BIN/http_may 127.0.0.1:PORT $hubs"
         [hyper]="$BIN/http_hyper 127.0.0.1:PORT $hubs"
     )
-    HTTP_ORDER=(eventlet-rt may_minihttp hyper)
+    HTTP_ORDER=(eventlet-rt eventlet-rt-borrowed may_minihttp hyper)
     if [ "$hubs" = 1 ]; then
         if python_eventlet; then
             HTTP_SERVERS[eventlet-py]="env PYTHONWARNINGS=ignore $VENV/bin/python $BENCH_DIR/py/eventlet_wsgi.py PORT"

@@ -83,7 +83,10 @@ fn http_1_0_closes_unless_asked_to_keep_alive() {
 #[test]
 fn head_gives_the_length_without_the_body() {
     let addr = start(Server::new(|_| Response::new(Body::from("twelve bytes"))));
-    let reply = exchange(addr, b"HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let reply = exchange(
+        addr,
+        b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(reply.contains("Content-Length: 12\r\n"), "{reply}");
     assert!(
         reply.ends_with("\r\n\r\n"),
@@ -96,9 +99,9 @@ fn chunked_upload_streams_to_the_handler_and_trailers_are_dropped() {
     let addr = start(Server::new(count_body));
     let reply = exchange(
         addr,
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
           5\r\nhello\r\n1;ext=1\r\n \r\n6\r\nworld!\r\n0\r\nX-Checksum: 1\r\n\r\n\
-          GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+          GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(statuses(&reply), [200, 200]);
     assert!(
@@ -120,7 +123,9 @@ fn the_handler_reads_the_body_while_the_client_still_sends_it() {
     }));
     let mut stream = client(addr);
     stream
-        .write_all(b"POST / HTTP/1.1\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello")
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello",
+        )
         .unwrap();
     reached_rx.recv().unwrap(); // the handler has half the body, the client the other half
     stream.write_all(b"world").unwrap();
@@ -132,14 +137,16 @@ fn expect_continue_is_sent_on_the_first_body_read() {
     let addr = start(Server::new(count_body));
     let mut stream = client(addr);
     stream
-        .write_all(b"POST / HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+        )
         .unwrap();
     let mut interim = [0; 25];
     stream.read_exact(&mut interim).unwrap();
     assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
     stream.write_all(b"data").unwrap();
     stream
-        .write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
     let reply = read_to_close(&mut stream);
     assert_eq!(statuses(&reply), [200, 200]);
@@ -155,7 +162,7 @@ fn a_body_never_read_gets_no_continue_and_the_connection_closes() {
     }));
     let reply = exchange(
         addr,
-        b"PUT / HTTP/1.1\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n",
+        b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n",
     );
     assert_eq!(statuses(&reply), [401], "{reply}");
     assert!(reply.contains("Connection: close\r\n"), "{reply}");
@@ -167,20 +174,23 @@ fn a_reader_body_is_sent_chunked_and_a_request_body_can_be_echoed() {
         "/stream" => Response::new(Body::from_reader(std::io::repeat(b'z').take(40_000))),
         _ => Response::new(request.into_body()),
     }));
-    let reply = exchange(addr, b"GET /stream HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let reply = exchange(
+        addr,
+        b"GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(reply.contains("Transfer-Encoding: chunked\r\n"), "{reply}");
     assert_eq!(reply.matches('z').count(), 40_000);
     assert!(reply.ends_with("\r\n0\r\n\r\n"), "ends with the last chunk");
 
     let reply = exchange(
         addr,
-        b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
           3\r\nabc\r\n0\r\n\r\n",
     );
     assert!(reply.ends_with("\r\n\r\n3\r\nabc\r\n0\r\n\r\n"), "{reply}");
     let reply = exchange(
         addr,
-        b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyzGET /next HTTP/1.1\r\nConnection: close\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyzGET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(statuses(&reply), [200, 200]);
     assert!(
@@ -197,13 +207,22 @@ fn a_handler_panic_is_a_500_and_the_server_goes_on() {
         }
         Response::new(Body::from("fine"))
     }));
-    let reply = exchange(addr, b"GET /boom HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+    let reply = exchange(
+        addr,
+        b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
     assert_eq!(
         statuses(&reply),
         [500],
         "the connection closes after a panic: {reply}"
     );
-    assert!(exchange(addr, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").ends_with("fine"));
+    assert!(
+        exchange(
+            addr,
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ends_with("fine")
+    );
 }
 
 #[test]
@@ -216,7 +235,7 @@ fn a_header_that_would_split_the_response_is_never_sent() {
             .body(Body::empty())
             .unwrap()
     }));
-    let reply = exchange(addr, b"GET / HTTP/1.1\r\n\r\n");
+    let reply = exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(statuses(&reply), [500]);
     assert!(!reply.contains("stolen"), "{reply}");
 }
@@ -237,11 +256,13 @@ fn shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
     let serving = eventlet_rt::spawn(move || server.serve(listener));
 
     let mut idle = client(addr);
-    idle.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut first = [0; 256];
     assert!(idle.read(&mut first).unwrap() > 0);
     let mut busy = client(addr);
-    busy.write_all(b"GET /slow HTTP/1.1\r\n\r\n").unwrap();
+    busy.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     in_handler_rx.recv().unwrap();
 
     let started = Instant::now();
@@ -275,7 +296,10 @@ fn requests_on_many_connections_overlap() {
     let clients: Vec<_> = (0..20)
         .map(|_| {
             eventlet_rt::spawn(move || {
-                exchange(addr, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+                exchange(
+                    addr,
+                    b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                )
             })
         })
         .collect();
@@ -313,15 +337,15 @@ fn pipelined_heads_and_bodies_cut_at_every_kind_of_boundary_stay_apart() {
         let path = format!("/r{i}");
         let body = "b".repeat((i * 11) % 50);
         match i % 3 {
-            0 => write!(wire, "GET {path} HTTP/1.1\r\nX-Id: {i}\r\nX-Pad: {padding}\r\n\r\n").unwrap(),
+            0 => write!(wire, "GET {path} HTTP/1.1\r\nHost: x\r\nX-Id: {i}\r\nX-Pad: {padding}\r\n\r\n").unwrap(),
             1 => write!(
                 wire,
-                "POST {path} HTTP/1.1\r\nX-Pad: {padding}\r\nContent-Length: {}\r\nX-Id: {i}\r\n\r\n{body}",
+                "POST {path} HTTP/1.1\r\nHost: x\r\nX-Pad: {padding}\r\nContent-Length: {}\r\nX-Id: {i}\r\n\r\n{body}",
                 body.len()
             )
             .unwrap(),
             _ => {
-                write!(wire, "POST {path} HTTP/1.1\r\nTransfer-Encoding: chunked\r\nX-Id: {i}\r\n\r\n").unwrap();
+                write!(wire, "POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-Id: {i}\r\n\r\n").unwrap();
                 if !body.is_empty() {
                     write!(wire, "{:x}\r\n{body}\r\n", body.len()).unwrap();
                 }
@@ -331,7 +355,9 @@ fn pipelined_heads_and_bodies_cut_at_every_kind_of_boundary_stay_apart() {
         let body = if i % 3 == 0 { "" } else { body.as_str() };
         expected.push_str(&format!("{i} {path} {body};"));
     }
-    wire.extend_from_slice(b"GET /end HTTP/1.1\r\nX-Id: end\r\nConnection: close\r\n\r\n");
+    wire.extend_from_slice(
+        b"GET /end HTTP/1.1\r\nHost: x\r\nX-Id: end\r\nConnection: close\r\n\r\n",
+    );
     expected.push_str("end /end ;");
 
     let mut stream = client(addr);

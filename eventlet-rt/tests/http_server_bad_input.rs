@@ -47,7 +47,7 @@ fn bad_content_lengths_are_400() {
         "Content-Length: -10",
         "Content-Length: 3\r\nContent-Length: 4",
     ] {
-        let request = format!("POST / HTTP/1.1\r\n{length}\r\n\r\nabcd");
+        let request = format!("POST / HTTP/1.1\r\nHost: x\r\n{length}\r\n\r\nabcd");
         assert_eq!(status_of(addr, request.as_bytes()), [400], "{length}");
     }
     assert!(log.borrow().is_empty(), "no handler ran");
@@ -58,8 +58,8 @@ fn content_length_with_transfer_encoding_is_400_and_closes() {
     let (addr, log) = logging_server();
     let reply = exchange(
         addr,
-        b"POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n\
-          0\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n\
+          0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
     );
     assert_eq!(statuses(&reply), [400]);
     assert!(log.borrow().is_empty());
@@ -74,7 +74,8 @@ fn malformed_chunks_are_400_never_a_hang() {
         "5\r\nhelloXX0\r\n\r\n",    // data without its CRLF
         extension.as_str(),         // a 24,000-character extension
     ] {
-        let request = format!("POST /chunks HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
+        let request =
+            format!("POST /chunks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
         assert_eq!(status_of(addr, request.as_bytes()), [400]);
     }
     assert_eq!(
@@ -89,7 +90,7 @@ fn trailers_never_smuggle_a_request() {
     let (addr, log) = logging_server();
     let reply = exchange(
         addr,
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
           3\r\nabc\r\n0\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
     );
     assert_eq!(statuses(&reply), [400]);
@@ -108,7 +109,7 @@ fn bad_request_lines_and_header_names_are_400() {
         [400]
     );
     assert_eq!(
-        status_of(addr, b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"),
+        status_of(addr, b"GET / HTTP/1.1\r\nHost: x\r\nBad Name: x\r\n\r\n"),
         [400]
     );
     assert_eq!(status_of(addr, b"GET / HTTP/2.0\r\n\r\n"), [505]);
@@ -118,14 +119,17 @@ fn bad_request_lines_and_header_names_are_400() {
 #[test]
 fn oversized_heads_are_414_and_431() {
     let (addr, _) = logging_server();
-    let long_url = format!("GET /{} HTTP/1.1\r\n\r\n", "u".repeat(20_000));
+    let long_url = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "u".repeat(20_000));
     assert_eq!(status_of(addr, long_url.as_bytes()), [414]);
-    let long_line = format!("GET / HTTP/1.1\r\nX-Long: {}\r\n\r\n", "h".repeat(10_000));
+    let long_line = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Long: {}\r\n\r\n",
+        "h".repeat(10_000)
+    );
     assert_eq!(status_of(addr, long_line.as_bytes()), [431]);
     let many: String = (0..20)
         .map(|i| format!("X-{i}: {}\r\n", "m".repeat(7000)))
         .collect();
-    let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
+    let many = format!("GET / HTTP/1.1\r\nHost: x\r\n{many}\r\n");
     assert_eq!(status_of(addr, many.as_bytes()), [431]);
 }
 
@@ -133,14 +137,14 @@ fn oversized_heads_are_414_and_431() {
 fn bodies_over_the_limit_are_413() {
     let (addr, log) = logging_server();
     let declared = format!(
-        "POST /cl HTTP/1.1\r\nContent-Length: 5000\r\n\r\n{}",
+        "POST /cl HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{}",
         "b".repeat(5000)
     );
     assert_eq!(status_of(addr, declared.as_bytes()), [413]);
     assert!(log.borrow().is_empty(), "refused before the handler");
     let chunk = "c".repeat(600);
     let chunked = format!(
-        "POST /chunked HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n"
+        "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n"
     );
     assert_eq!(status_of(addr, chunked.as_bytes()), [413]);
     assert_eq!(*log.borrow(), ["/chunked"]);
@@ -168,7 +172,10 @@ fn stalled_clients_do_not_delay_others_and_are_closed_at_the_header_timeout() {
         .collect();
     sent_rx.iter().take(200).for_each(drop); // all 200 are connected and stalled
     let normal = Instant::now();
-    let reply = exchange(addr, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let reply = exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(reply.ends_with("ok"), "{reply}");
     let normal = normal.elapsed();
     for stalled in stalled {
@@ -200,7 +207,9 @@ fn an_idle_keep_alive_connection_is_closed_at_its_timeout() {
             .keep_alive_timeout(Duration::from_millis(300)),
     );
     let mut stream = client(addr);
-    stream.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut reply = [0; 512];
     assert!(stream.read(&mut reply).unwrap() > 0);
     let idle = Instant::now();
@@ -215,18 +224,23 @@ fn connections_past_the_limit_get_503_and_the_others_go_on() {
     let mut held: Vec<_> = (0..2).map(|_| client(addr)).collect();
     for stream in &mut held {
         // Answered, so accepted; then idle on keep-alive.
-        stream.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
         assert!(stream.read(&mut [0; 512]).unwrap() > 0);
     }
-    assert_eq!(statuses(&exchange(addr, b"GET / HTTP/1.1\r\n\r\n")), [503]);
+    assert_eq!(
+        statuses(&exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")),
+        [503]
+    );
     held[0]
-        .write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
     assert!(read_to_close(&mut held[0]).ends_with("ok"));
     drop(held);
     // The server notices the two closes on its own time: ask until it has.
     let deadline = Instant::now() + Duration::from_secs(5);
-    let request = b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n";
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     while statuses(&exchange(addr, request)) != [200] {
         assert!(Instant::now() < deadline, "a slot never came free");
         eventlet_rt::yield_now();

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::Program;
+use eventlet_rt::http::websocket::Message;
 
 /// Starts the server on a free loopback port; its base URL (`http://127.0.0.1:PORT`).
 fn start(threads: &str) -> (Program, String) {
@@ -95,6 +96,67 @@ fn python_pipelines_two_requests_and_uploads_chunked() {
 }
 
 #[test]
+fn curl_heads_every_get_route_and_its_expect_continue_upload_is_echoed_at_once() {
+    let (_server, url) = start("1");
+    for route in ["/", "/plaintext", "/json", "/sleep?ms=1"] {
+        let output = run("curl", &["-sSI", &format!("{url}{route}")]);
+        let head = String::from_utf8_lossy(&output.stdout);
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{route}: {head}");
+        assert!(head.contains("Content-Length: "), "{route}: {head}");
+    }
+    // curl asks for 100-continue on a body over 1 MB and waits 1 s for it
+    // before sending anyway; the server answers at once.
+    let body = std::env::temp_dir().join(format!("eventlet-web-server-{}", std::process::id()));
+    std::fs::write(&body, vec![b'e'; 2 << 20]).unwrap();
+    let started = Instant::now();
+    let output = run(
+        "curl",
+        &[
+            "-sS",
+            "-H",
+            "Expect: 100-continue",
+            "--expect100-timeout",
+            "30",
+            "--data-binary",
+            &format!("@{}", body.display()),
+            &format!("{url}/echo"),
+        ],
+    );
+    let _ = std::fs::remove_file(&body);
+    assert_eq!(output.stdout.len(), 2 << 20);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "curl waited out its 30 s for 100 Continue"
+    );
+}
+
+#[test]
+fn the_ws_route_echoes_over_websocket() {
+    let (_server, url) = start("2");
+    let addr = url.strip_prefix("http://").unwrap();
+    let tcp = eventlet_rt::connect(addr).unwrap();
+    let (mut socket, response) =
+        eventlet_rt::http::websocket::tungstenite::client(format!("ws://{addr}/ws"), tcp).unwrap();
+    assert_eq!(response.status(), 101);
+    for message in [Message::text("hello"), Message::binary(vec![7; 100_000])] {
+        socket.send(message.clone()).unwrap();
+        assert_eq!(socket.read().unwrap(), message);
+    }
+    let plain = run(
+        "curl",
+        &[
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{url}/ws"),
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&plain.stdout), "426");
+}
+
+#[test]
 fn the_green_agent_gets_json_and_echoes_a_body() {
     let (_server, url) = start("2");
     let agent = eventlet_rt::http::agent();
@@ -150,8 +212,26 @@ fn two_hundred_sleeps_of_200_ms_overlap() {
     assert!(all < Duration::from_millis(2500), "200 sleeps took {all:?}");
 }
 
+/// Whether `program` runs; outside CI a missing one skips the test with a
+/// message (as the redis and MariaDB tests do), in CI (`CI=true`) it fails.
+fn available(program: &str, package: &str) -> bool {
+    if Command::new(program).arg("--version").output().is_ok() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("{program} is missing in CI: .ci/run must install the Debian package {package}");
+    }
+    eprintln!(
+        "\n*** SKIPPED: {program} not found; `apt-get install {package}` to run this test ***\n"
+    );
+    false
+}
+
 #[test]
 fn wrk_loads_it_without_errors() {
+    if !available("wrk", "wrk") {
+        return;
+    }
     let (_server, url) = start("2");
     let output = run("wrk", &["-t1", "-c32", "-d1s", &format!("{url}/plaintext")]);
     let report = String::from_utf8_lossy(&output.stdout);

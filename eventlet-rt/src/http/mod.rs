@@ -54,13 +54,17 @@ mod homed;
 mod resolver;
 pub mod server;
 mod transport;
+pub mod websocket;
 
 pub use ::http::{
     HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version, header, request, response,
 };
 pub use connector::GreenConnector;
 pub use resolver::GreenResolver;
-pub use server::{Body, Request, Response, Server, ShutdownHandle};
+pub use server::{
+    Body, RawRequest, RawResponse, Request, Response, Server, ShutdownHandle, Upgraded,
+    switch_protocols,
+};
 pub use transport::GreenTransport;
 pub use ureq;
 

@@ -57,6 +57,8 @@ pub(crate) use observe::SwitchObserver;
 pub(crate) use poller::Direction;
 pub(crate) use remote::{RemoteCompletion, RemoteWaker, WaitQueue, lock_unpoisoned, wait_on};
 pub(crate) use remote_inbox::RemoteInbox;
+#[cfg(all(test, loom))]
+pub(crate) use remote_inbox::loom_models::hub_takes as loom_hub_takes;
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
 pub(crate) use teardown::tear_down;
 pub(crate) use unwind::{catch, catch_user_panic, is_unwinding, rethrow};

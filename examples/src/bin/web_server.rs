@@ -11,7 +11,8 @@
 //! The first line printed is `listening on http://HOST:PORT/`. Routes:
 //! `GET /` (this list), `GET /plaintext`, `GET /json` (TechEmpower's two
 //! simplest tests), `POST /echo` (the request body back, streamed),
-//! `GET /sleep?ms=N` (a green sleep, then 200).
+//! `GET /sleep?ms=N` (a green sleep, then 200), `GET /ws` (a WebSocket that
+//! sends every message back).
 
 use std::io::{self, Write};
 use std::net::ToSocketAddrs;
@@ -19,23 +20,52 @@ use std::time::Duration;
 
 use clap::Parser;
 use eventlet_rt::http::header::{self, HeaderValue};
-use eventlet_rt::http::{Body, Method, Request, Response, Server, StatusCode};
+use eventlet_rt::http::websocket::{self, WebSocket};
+use eventlet_rt::http::{
+    Body, Method, RawRequest, RawResponse, Request, Response, Server, StatusCode,
+};
 
 const INDEX: &str = "\
-GET  /            this list
+GET  /            this list (every GET route answers HEAD too)
 GET  /plaintext   Hello, World! (text/plain)
 GET  /json        {\"message\":\"Hello, World!\"} (application/json)
 POST /echo        the request body back (Content-Length or chunked)
 GET  /sleep?ms=N  a green sleep of N ms, then 200
+GET  /ws          a WebSocket echo (every text or binary message back)
 ";
 
+/// The hot routes, answered in place from the borrowed request head (no
+/// `http::Request` or `HeaderMap` built); everything else goes to [`app`].
+fn hot(request: &RawRequest<'_>, response: &mut RawResponse<'_>) -> bool {
+    let body: &[u8] = match (request.method(), request.path()) {
+        ("GET" | "HEAD", "/plaintext") => {
+            response.header("Content-Type", "text/plain");
+            b"Hello, World!"
+        }
+        ("GET" | "HEAD", "/json") => {
+            response.header("Content-Type", "application/json");
+            br#"{"message":"Hello, World!"}"#
+        }
+        _ => return false,
+    };
+    response.header("Server", "eventlet-rs").body(body);
+    true
+}
+
 fn app(request: Request) -> Response {
-    match (request.method(), request.uri().path()) {
-        (&Method::GET, "/") => text(INDEX, "text/plain; charset=utf-8"),
-        (&Method::GET, "/plaintext") => text("Hello, World!", "text/plain"),
-        (&Method::GET, "/json") => text(r#"{"message":"Hello, World!"}"#, "application/json"),
-        (&Method::POST, "/echo") => Response::new(request.into_body()),
-        (&Method::GET, "/sleep") => {
+    // HEAD reaches every GET route (RFC 9110 9.3.2): the server sends the
+    // head of the GET response and drops its body.
+    let method = match *request.method() {
+        Method::HEAD => Method::GET,
+        ref method => method.clone(),
+    };
+    match (method, request.uri().path()) {
+        (Method::GET, "/") => text(INDEX, "text/plain; charset=utf-8"),
+        (Method::GET, "/plaintext") => text("Hello, World!", "text/plain"),
+        (Method::GET, "/json") => text(r#"{"message":"Hello, World!"}"#, "application/json"),
+        (Method::POST, "/echo") => Response::new(request.into_body()),
+        (Method::GET, "/ws") => websocket::upgrade(&request, echo_messages),
+        (Method::GET, "/sleep") => {
             let ms = request
                 .uri()
                 .query()
@@ -49,10 +79,19 @@ fn app(request: Request) -> Response {
                 None => status(StatusCode::BAD_REQUEST, "usage: /sleep?ms=N\n"),
             }
         }
-        (_, "/" | "/plaintext" | "/json" | "/echo" | "/sleep") => {
+        (_, "/" | "/plaintext" | "/json" | "/echo" | "/sleep" | "/ws") => {
             status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
         }
         _ => status(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// Sends every text and binary message back until the client closes.
+fn echo_messages(mut socket: WebSocket) {
+    while let Ok(message) = socket.read() {
+        if (message.is_text() || message.is_binary()) && socket.send(message).is_err() {
+            break;
+        }
     }
 }
 
@@ -113,5 +152,5 @@ fn main() -> io::Result<()> {
         println!("listening on http://{addr}/");
         let _ = io::stdout().flush();
     });
-    Server::new(app).serve_on(&hubs, addr)
+    Server::new(app).borrowed(hot).serve_on(&hubs, addr)
 }

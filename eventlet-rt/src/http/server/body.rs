@@ -6,6 +6,8 @@ use std::rc::Rc;
 
 use bytes::{Buf, Bytes};
 
+use super::upgrade::Upgraded;
+
 /// The body of a request or of a response: a [`Read`] of its bytes.
 ///
 /// - A request's body streams from the connection as the handler reads it
@@ -39,6 +41,8 @@ pub(crate) enum Kind {
     Full(Bytes),
     Reader(Box<dyn Read>),
     Incoming(Incoming),
+    /// No bytes: the connection goes to this closure after a `101`.
+    Upgrade(Box<dyn FnOnce(Upgraded)>),
 }
 
 /// A request body still on its connection.
@@ -99,6 +103,7 @@ impl Body {
         match &self.kind {
             Kind::Full(bytes) => Some(bytes.len() as u64),
             Kind::Reader(_) => None,
+            Kind::Upgrade(_) => Some(0),
             Kind::Incoming(incoming) => incoming.source.remaining(incoming.request),
         }
     }
@@ -115,6 +120,17 @@ impl Body {
 
     pub(crate) fn into_kind(self) -> Kind {
         self.kind
+    }
+
+    /// The protocol switch this body carries ([`switch_protocols`](super::switch_protocols)).
+    pub(crate) fn take_upgrade(&mut self) -> Option<Box<dyn FnOnce(Upgraded)>> {
+        match std::mem::replace(&mut self.kind, Kind::Full(Bytes::new())) {
+            Kind::Upgrade(f) => Some(f),
+            kind => {
+                self.kind = kind;
+                None
+            }
+        }
     }
 
     /// Whether this is the body of request `request` of the connection `source`.
@@ -135,6 +151,7 @@ impl Read for Body {
             }
             Kind::Reader(reader) => reader.read(buf),
             Kind::Incoming(incoming) => incoming.source.read_body(incoming.request, buf),
+            Kind::Upgrade(_) => Ok(0),
         }
     }
 }
@@ -183,6 +200,7 @@ impl fmt::Debug for Body {
             Kind::Full(bytes) => f.debug_tuple("Body::Bytes").field(&bytes.len()).finish(),
             Kind::Reader(_) => f.write_str("Body::Reader"),
             Kind::Incoming(_) => f.write_str("Body::Incoming"),
+            Kind::Upgrade(_) => f.write_str("Body::Upgrade"),
         }
     }
 }

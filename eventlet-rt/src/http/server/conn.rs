@@ -16,7 +16,9 @@ use super::limits::{
     COPY_BODY_LIMIT, DRAIN_LIMIT, LINGER_BYTES, LINGER_TIME, STREAM_CHUNK, Settings,
     WRITE_HIGH_WATER,
 };
-use super::parse::{Head, HeadParser};
+use super::parse::{Head, HeadParser, Parsed, RawCall};
+use super::raw::RawHandler;
+use super::upgrade::{Upgraded, UpgradedConn};
 use super::wire::{SharedWire, Transport, Wire};
 use super::{Request, Response};
 use crate::hub::catch_user_panic;
@@ -35,6 +37,7 @@ pub(crate) fn run<S: Transport>(
     stream: S,
     settings: &Rc<Settings>,
     handler: &dyn Fn(Request) -> Response,
+    raw: Option<&RawHandler>,
     state: &ConnState,
 ) {
     let Ok(wire) = Wire::new(stream, settings.clone()) else {
@@ -54,10 +57,21 @@ pub(crate) fn run<S: Transport>(
                 &mut parser,
                 settings,
                 served == 0,
+                raw,
                 state,
                 &mut date,
             ) {
-                Ok(Some(head)) => head,
+                Ok(Some(Parsed::Request(head))) => head,
+                Ok(Some(Parsed::Answered { close })) => {
+                    served += 1;
+                    if close {
+                        return finish(&mut wire);
+                    }
+                    if wire.output.len() >= WRITE_HIGH_WATER && wire.flush().is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 Ok(None) => return,
                 Err(status) => return refuse(&mut wire, status, &date),
             }
@@ -80,13 +94,18 @@ pub(crate) fn run<S: Transport>(
             .borrow_mut()
             .start_request(served, framing, expect_continue);
         let request = request.map(|()| Body::incoming(source.clone(), served));
-        let response = match catch_user_panic(|| handler(request)) {
+        let mut response = match catch_user_panic(|| handler(request)) {
             Ok(response) => response,
             Err(_) => {
                 let mut wire = shared.0.borrow_mut();
                 return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
             }
         };
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS
+            && let Some(switch) = response.body_mut().take_upgrade()
+        {
+            return switch_protocols(&shared, response.headers(), switch, &date);
+        }
         let echoes_body = response.body().is_incoming_of(&source, served);
         let mut wire = shared.0.borrow_mut();
         let mut close = state.closing.get();
@@ -106,6 +125,7 @@ pub(crate) fn run<S: Transport>(
             ..exchange
         };
         let echo_len = if echoes_body { wire.remaining() } else { None };
+        let head_at = wire.output.len();
         let Ok(Encoded {
             payload,
             close: must_close,
@@ -114,6 +134,8 @@ pub(crate) fn run<S: Transport>(
         else {
             return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
         };
+        wire.response_at = Some(head_at);
+        wire.head_end = wire.output.len();
         parser.recycle(headers);
         let sent = match payload {
             Payload::Nothing => Ok(()),
@@ -121,21 +143,31 @@ pub(crate) fn run<S: Transport>(
                 wire.output.extend_from_slice(&bytes);
                 Ok(())
             }
-            Payload::Bytes(bytes) => wire.flush().and_then(|()| wire.stream.write_all(&bytes)),
+            Payload::Bytes(bytes) => wire.flush().and_then(|()| wire.write_all(&bytes)),
             Payload::Fixed(body, len) => {
                 drop(wire);
-                let sent = stream_body(&shared, body, Some(len), false, &mut scratch);
+                let sent = stream_body(&shared, body, Some(len), false, echoes_body, &mut scratch);
                 wire = shared.0.borrow_mut();
                 sent
             }
             Payload::Chunked(body) | Payload::UntilClose(body) => {
                 let chunked = exchange.version == ::http::Version::HTTP_11;
                 drop(wire);
-                let sent = stream_body(&shared, body, None, chunked, &mut scratch);
+                let sent = stream_body(&shared, body, None, chunked, echoes_body, &mut scratch);
                 wire = shared.0.borrow_mut();
                 sent
             }
         };
+        if sent.is_err()
+            && let Some(head_at) = wire.response_at
+        {
+            // No byte of this response is out yet: the client gets the
+            // status of what went wrong instead (the request body's, or
+            // 500 for a response body that failed).
+            wire.output.truncate(head_at);
+            let status = wire.failure.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return refuse(&mut wire, status, &date);
+        }
         // A streamed echo that stopped early leaves the request body unread.
         let close = must_close || (echoes_body && !wire.body_finished());
         if sent.is_err() {
@@ -150,24 +182,64 @@ pub(crate) fn run<S: Transport>(
     }
 }
 
+/// Sends the `101` with `headers`, then gives the connection to `switch`
+/// on this green thread; closes it when `switch` returns.
+fn switch_protocols<S: Transport>(
+    shared: &Rc<SharedWire<S>>,
+    headers: &::http::HeaderMap,
+    switch: Box<dyn FnOnce(Upgraded)>,
+    date: &HttpDate,
+) {
+    let mut wire = shared.0.borrow_mut();
+    if !wire.body_finished() && !wire.drain_body(DRAIN_LIMIT) {
+        let status = wire.failure.unwrap_or(StatusCode::BAD_REQUEST);
+        return refuse(&mut wire, status, date);
+    }
+    if encode::encode_switch(&mut wire.output, headers).is_err() {
+        return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, date);
+    }
+    let Ok(waiter) = wire.stream.tcp() else {
+        return;
+    };
+    if wire.flush().is_err() {
+        return;
+    }
+    wire.end_requests();
+    let _ = wire.stream.set_read_timeout(None);
+    let _ = wire.stream.set_write_timeout(None);
+    drop(wire);
+    let upgraded = Upgraded::new(Rc::new(UpgradedConn::new(shared.clone(), waiter)));
+    // A panic ends the protocol and the connection, nothing else.
+    let _ = catch_user_panic(|| switch(upgraded));
+    finish(&mut shared.0.borrow_mut());
+}
+
 /// The next request head: from the buffer when a pipelined one is there,
 /// else from the client once the batch of responses so far is written.
 /// `Ok(None)` when the connection ends quietly: the client closed it, went
 /// silent past a timeout, or the server is shutting down.
+#[allow(clippy::too_many_arguments)] // the connection's parts, passed apart to borrow them apart
 fn next_head<S: Transport>(
     wire: &mut Wire<S>,
     parser: &mut HeadParser,
     settings: &Settings,
     first: bool,
+    raw: Option<&RawHandler>,
     state: &ConnState,
     date: &mut HttpDate,
-) -> Result<Option<Head>, StatusCode> {
+) -> Result<Option<Parsed>, StatusCode> {
     let mut deadline = first.then(|| Instant::now() + settings.header_read_timeout);
     loop {
-        if !wire.input.is_empty()
-            && let Some(head) = parser.parse(&mut wire.input, settings)?
-        {
-            return Ok(Some(head));
+        if !wire.input.is_empty() {
+            let raw = raw.map(|handler| RawCall {
+                handler,
+                out: &mut wire.output,
+                date,
+                may_keep_alive: !state.closing.get(),
+            });
+            if let Some(parsed) = parser.parse(&mut wire.input, settings, raw)? {
+                return Ok(Some(parsed));
+            }
         }
         if wire.flush().is_err() {
             return Ok(None);
@@ -205,11 +277,18 @@ fn next_head<S: Transport>(
 
 /// Streams `body` as the response payload: `len` bytes exactly, or to its
 /// end (`chunked`, or raw for a client that reads to the connection's end).
+///
+/// Each piece is written as it comes, except for an `echo` of the request's
+/// own body: its pieces gather (up to a stream chunk) while more of the body
+/// is already received, and go out before the server waits for the rest.
+/// So a body that arrived whole is checked whole before any byte is sent,
+/// and a malformed chunk in it still gets its 400.
 fn stream_body<S: Transport>(
     shared: &SharedWire<S>,
     mut body: Body,
     len: Option<u64>,
     chunked: bool,
+    echo: bool,
     scratch: &mut Vec<u8>,
 ) -> io::Result<()> {
     scratch.resize(STREAM_CHUNK, 0);
@@ -243,7 +322,9 @@ fn stream_body<S: Transport>(
         } else {
             wire.output.extend_from_slice(&scratch[..n]);
         }
-        wire.flush()?;
+        if !echo || wire.output.len() >= STREAM_CHUNK {
+            wire.flush()?;
+        }
         left -= n as u64;
     }
     Ok(())
@@ -279,7 +360,7 @@ fn finish<S: Transport>(wire: &mut Wire<S>) {
     let mut dropped = 0;
     while dropped < LINGER_BYTES {
         let left = until.saturating_duration_since(Instant::now());
-        if left < Duration::from_millis(1) || wire.stream.set_read_timeout(left).is_err() {
+        if left < Duration::from_millis(1) || wire.stream.set_read_timeout(Some(left)).is_err() {
             return;
         }
         match wire.stream.read(&mut sink) {

@@ -29,10 +29,12 @@ pub(crate) enum Payload {
     UntilClose(Body),
 }
 
-/// A header value the server will not send: CR, LF or NUL in it would split
-/// the response (only `unsafe` constructors of `HeaderValue` let one through).
+/// A response the server will not send: a `1xx` status as the final answer
+/// (the client would take the next response for this one's, RFC 9110 15.2),
+/// or a header value with CR, LF or NUL in it, which would split the
+/// response (only `unsafe` constructors of `HeaderValue` let one through).
 #[derive(Debug)]
-pub(crate) struct UnsafeHeader;
+pub(crate) struct Unsendable;
 
 /// Room made in the batch before a head is written: most heads fit.
 const HEAD_ROOM: usize = 256;
@@ -57,9 +59,12 @@ pub(crate) fn encode_head(
     exchange: Exchange,
     echo_len: Option<u64>,
     date: &HttpDate,
-) -> Result<Encoded, UnsafeHeader> {
+) -> Result<Encoded, Unsendable> {
     let (parts, body) = response.into_parts();
     let status = parts.status;
+    if status.is_informational() {
+        return Err(Unsendable);
+    }
     let mark = out.len();
     out.reserve(HEAD_ROOM);
     if status == StatusCode::OK {
@@ -78,7 +83,7 @@ pub(crate) fn encode_head(
     for (name, value) in &parts.headers {
         if splits_response(value) {
             out.truncate(mark);
-            return Err(UnsafeHeader);
+            return Err(Unsendable);
         }
         match *name {
             header::CONTENT_LENGTH => {
@@ -105,9 +110,7 @@ pub(crate) fn encode_head(
         out.extend_from_slice(b"\r\n");
     }
 
-    let bodiless_status = status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
+    let bodiless_status = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
     let (length, payload) = match body.into_kind() {
         Kind::Full(bytes) => {
             let length = bytes.len() as u64;
@@ -171,6 +174,25 @@ fn splits_response(value: &HeaderValue) -> bool {
         .as_bytes()
         .iter()
         .any(|&b| b == b'\r' || b == b'\n' || b == 0)
+}
+
+/// The head of a `101 Switching Protocols` response: the handler's headers
+/// as they are (the new protocol's), nothing about a body.
+pub(crate) fn encode_switch(out: &mut Vec<u8>, headers: &HeaderMap) -> Result<(), Unsendable> {
+    let mark = out.len();
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    for (name, value) in headers {
+        if splits_response(value) {
+            out.truncate(mark);
+            return Err(Unsendable);
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(())
 }
 
 /// The head of a response the server gives by itself (an error), closing the connection.
@@ -237,6 +259,17 @@ mod tests {
         let (text, close) = head(stream(), old);
         assert!(!text.contains("Transfer-Encoding") && close, "{text}");
         assert!(text.contains("Connection: close\r\n"), "{text}");
+    }
+
+    #[test]
+    fn a_1xx_final_status_is_refused() {
+        for code in [100, 102, 103, 199] {
+            let mut response = ::http::Response::new(Body::from("x"));
+            *response.status_mut() = StatusCode::from_u16(code).unwrap();
+            let mut out = Vec::new();
+            assert!(encode_head(&mut out, response, EXCHANGE, None, DATE).is_err());
+            assert!(out.is_empty());
+        }
     }
 
     // Debug builds of `http` panic in the unchecked constructor already.

@@ -50,6 +50,11 @@ impl InBuf {
         &self.buf[..self.end]
     }
 
+    /// The data, to mend in place (a request line's version digit).
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[..self.end]
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.end == 0
     }

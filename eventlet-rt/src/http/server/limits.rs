@@ -14,6 +14,9 @@ pub(crate) struct Settings {
     pub(crate) body_read_timeout: Duration,
     /// How long one write of a response may wait for the client to read.
     pub(crate) write_timeout: Duration,
+    /// The slowest a client may send a body or read a response, in bytes
+    /// per second, once the body or write timeout's allowance is spent.
+    pub(crate) min_data_rate: u64,
     pub(crate) max_request_line: usize,
     pub(crate) max_header_line: usize,
     pub(crate) max_header_bytes: usize,
@@ -30,6 +33,7 @@ impl Default for Settings {
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(60),
+            min_data_rate: 500,
             max_request_line: 8192,
             max_header_line: 8192,
             max_header_bytes: 65536,
@@ -45,6 +49,32 @@ impl Settings {
     /// The most a connection's read buffer grows to while a head arrives.
     pub(crate) fn head_buffer_limit(&self) -> usize {
         self.max_header_bytes.max(self.max_request_line) + READ_CHUNK
+    }
+}
+
+/// How long a client has kept the server waiting on one request's body, or
+/// on taking one batch of responses, against what it may: a timeout's
+/// worth, plus a second per `min_data_rate` bytes moved. Only the waits
+/// count, not the time the handler spends between reads.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct WaitBudget {
+    waited: Duration,
+    moved: u64,
+}
+
+impl WaitBudget {
+    /// What is left of the budget, `None` once it is spent.
+    pub(crate) fn left(&self, base: Duration, min_data_rate: u64) -> Option<Duration> {
+        let earned_micros = self.moved.saturating_mul(1_000_000) / min_data_rate.max(1);
+        (base + Duration::from_micros(earned_micros))
+            .checked_sub(self.waited)
+            .filter(|left| *left >= Duration::from_millis(1))
+    }
+
+    /// Counts one wait of `waited` that moved `bytes`.
+    pub(crate) fn record(&mut self, waited: Duration, bytes: usize) {
+        self.waited += waited;
+        self.moved += bytes as u64;
     }
 }
 
@@ -68,3 +98,29 @@ pub(crate) const MAX_CHUNK_LINE: usize = 4096;
 /// reset caused by its unread bytes.
 pub(crate) const LINGER_TIME: Duration = Duration::from_millis(500);
 pub(crate) const LINGER_BYTES: usize = 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_budget_grows_with_the_bytes_moved_and_shrinks_with_the_waits() {
+        let base = Duration::from_secs(60);
+        let mut budget = WaitBudget::default();
+        assert_eq!(budget.left(base, 500), Some(base));
+        budget.record(Duration::from_secs(59), 1);
+        assert_eq!(
+            budget.left(base, 500),
+            Some(Duration::from_micros(1_002_000))
+        );
+        budget.record(Duration::from_secs(59), 1);
+        assert_eq!(
+            budget.left(base, 500),
+            None,
+            "a byte every 59 s is too slow"
+        );
+        let mut fast = WaitBudget::default();
+        fast.record(Duration::from_secs(100), 50_000);
+        assert_eq!(fast.left(base, 500), Some(Duration::from_secs(60)));
+    }
+}

@@ -4,20 +4,44 @@
 //!
 //! - HTTP/1.1 and 1.0, keep-alive, pipelining: every complete request in the
 //!   read buffer is answered in order and the answers go out in one write.
+//!   A later 1.x (`HTTP/1.2`) is answered as 1.1.
 //! - Request bodies stream (`Content-Length` or chunked) through
-//!   [`Body`]'s `Read`, with `100 Continue` sent on the first read when the
-//!   client asked for it; response bodies are bytes (`Content-Length`) or any
-//!   `Read` (chunked). `HEAD`, `Date`, `Connection: close` are handled.
+//!   [`Body`]'s `Read`, with `100 Continue` sent before the server first
+//!   waits for the body when the client asked for it (also when the handler
+//!   streams the body back as its response without reading it); response
+//!   bodies are bytes (`Content-Length`) or any `Read` (chunked). `Date`
+//!   and `Connection: close` are handled.
+//! - `HEAD` reaches the handler as `HEAD` (its method is [`Method::HEAD`]);
+//!   the server sends the head of the response the handler returns, with the
+//!   `Content-Length` its body would have, and never the body. RFC 9110
+//!   wants every GET route to answer HEAD too: match
+//!   `Method::GET | Method::HEAD` and return the same response.
 //! - Bad input gets its status (400, 413, 414, 417, 431, 501, 505) and the
 //!   connection closes, since its framing can no longer be trusted: both
 //!   `Content-Length` and `Transfer-Encoding`, conflicting or malformed
-//!   lengths, a malformed chunk, a trailer that is not a header field.
-//! - A handler that panics gets its client a `500` and the connection
-//!   closed; the server goes on. A response header with CR or LF in it
-//!   (possible only through `unsafe` constructors of `HeaderValue`) is
-//!   never sent: the client gets `500` instead.
-//! - Timeouts for headers, bodies, writes and idle keep-alive connections, a
-//!   connection limit (past it: `503` and close), graceful shutdown.
+//!   lengths, a malformed chunk, a trailer that is not a header field, a
+//!   missing (in HTTP/1.1), repeated or invalid `Host`, a request target in
+//!   none of RFC 9112's four forms (a `#fragment` included). The same holds
+//!   when the handler meets the error while it reads the body, or while the
+//!   server streams that body back: as long as no byte of the response is
+//!   out, the client gets the status, and after that the connection closes.
+//!   An absolute-form target (`GET http://host/path`) names the host: the
+//!   request's `Host` header is set to it (RFC 9112 3.2.2).
+//! - A handler that panics, or returns a `1xx` status as its final answer,
+//!   gets its client a `500` and the connection closed; the server goes on.
+//!   A response header with CR or LF in it (possible only through `unsafe`
+//!   constructors of `HeaderValue`) is never sent: the client gets `500`
+//!   instead.
+//! - Timeouts for headers, bodies, writes and idle keep-alive connections,
+//!   with a minimum data rate over a whole body or response (a client that
+//!   trickles a byte a minute is cut off), a connection limit (past it:
+//!   `503` and close), graceful shutdown.
+//!
+//! [`Method::HEAD`]: crate::http::Method::HEAD
+//!
+//! - For hot routes, a second, borrowed handler form on the same server and
+//!   port ([`Server::borrowed`]): the request head read in place, the
+//!   response written straight into the connection's output.
 //!
 //! Heads are parsed by `httparse`; requests and responses are the `http`
 //! crate's types, re-exported from [`http`](crate::http).
@@ -28,6 +52,7 @@
 //!
 //! fn app(mut request: Request) -> Response {
 //!     match request.uri().path() {
+//!         // GET and HEAD alike: the server drops the body for HEAD.
 //!         "/hello" => Response::new(Body::from("Hello, World!")),
 //!         "/echo" => {
 //!             let mut body = Vec::new();
@@ -60,25 +85,35 @@ mod chunked;
 mod conn;
 mod date;
 mod encode;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hubs;
 mod inbuf;
 mod limits;
 mod parse;
+mod raw;
 mod shutdown;
+mod target;
+mod upgrade;
 mod wire;
 
 use std::io;
 use std::net::ToSocketAddrs;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use body::Body;
+pub use raw::{RawRequest, RawResponse};
 pub use shutdown::ShutdownHandle;
+pub use upgrade::{Upgraded, switch_protocols};
 
 use crate::green::net::TcpListener;
 use crate::green::tls::TlsAcceptor;
 use accept::{HubServer, serve_hub};
 use limits::Settings;
+use raw::RawHandler;
 
 /// A request as the handler gets it: the `http` crate's request, with a
 /// streaming [`Body`].
@@ -110,6 +145,7 @@ pub type Response = ::http::Response<Body>;
 /// ```
 pub struct Server<H> {
     handler: H,
+    raw: Option<Arc<RawHandler>>,
     settings: Settings,
     shutdown: ShutdownHandle,
 }
@@ -136,9 +172,51 @@ where
     pub fn new(handler: H) -> Server<H> {
         Server {
             handler,
+            raw: None,
             settings: Settings::default(),
             shutdown: ShutdownHandle::default(),
         }
+    }
+
+    /// Adds the borrowed handler form, for hot routes: `raw` sees each
+    /// request head first, in place in the connection's read buffer
+    /// ([`RawRequest`]), and may answer it straight into the connection's
+    /// output ([`RawResponse`]) and return `true`; `false` leaves the request
+    /// to the handler given to [`new`](Server::new), on the same connection
+    /// and port. Only requests without a body and with an origin-form target
+    /// reach `raw`; no `http::Request`, header map or allocation is made for
+    /// those it answers. A panic in `raw` gets the client a `500`, as in the
+    /// other handler. `Send + Sync`, since every hub shares it.
+    ///
+    /// ```
+    /// use eventlet_rt::http::{Body, RawRequest, RawResponse, Response, Server};
+    ///
+    /// fn hot(request: &RawRequest<'_>, response: &mut RawResponse<'_>) -> bool {
+    ///     match (request.method(), request.path()) {
+    ///         ("GET" | "HEAD", "/plaintext") => {
+    ///             response.header("Content-Type", "text/plain").body(b"Hello, World!");
+    ///             true
+    ///         }
+    ///         _ => false,
+    ///     }
+    /// }
+    ///
+    /// let server = Server::new(|request| Response::new(Body::from(request.uri().to_string())))
+    ///     .borrowed(hot);
+    /// let listener = eventlet_rt::listen("127.0.0.1:0")?;
+    /// let url = format!("http://{}", listener.local_addr()?);
+    /// eventlet_rt::spawn_n(move || server.serve(listener).unwrap());
+    /// let agent = eventlet_rt::http::agent();
+    /// assert_eq!(agent.get(format!("{url}/plaintext")).call()?.body_mut().read_to_string()?, "Hello, World!");
+    /// assert_eq!(agent.get(format!("{url}/other")).call()?.body_mut().read_to_string()?, "/other");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn borrowed(
+        mut self,
+        raw: impl Fn(&RawRequest<'_>, &mut RawResponse<'_>) -> bool + Send + Sync + 'static,
+    ) -> Server<H> {
+        self.raw = Some(Arc::new(raw));
+        self
     }
 
     /// How long a kept-alive connection may wait for its next request before
@@ -176,6 +254,12 @@ where
     /// handler's read fails with `TimedOut` and the client gets `408`.
     /// Default: 60 s.
     ///
+    /// It is also the body's whole allowance of waiting: the reads of one
+    /// body together may wait this long plus one second per
+    /// [`min_data_rate`](Server::min_data_rate) bytes received, so a client
+    /// that sends a byte every 59 s is cut off after about a minute instead
+    /// of holding its connection forever.
+    ///
     /// ```
     /// # use std::time::Duration;
     /// let server = eventlet_rt::http::Server::new(|_| Default::default())
@@ -188,7 +272,10 @@ where
     }
 
     /// How long one write of a response may wait for the client to take the
-    /// bytes; past it the connection closes. Default: 60 s.
+    /// bytes; past it the connection closes. Default: 60 s. As for bodies,
+    /// the writes of one request's responses together may wait this long
+    /// plus one second per [`min_data_rate`](Server::min_data_rate) bytes
+    /// the client took.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -201,8 +288,26 @@ where
         self
     }
 
+    /// The slowest a client may send a request body or take a response, in
+    /// bytes per second, averaged over the time the server waits on it
+    /// (Apache's `RequestReadTimeout MinRate`): on top of the
+    /// [body read](Server::body_read_timeout) or
+    /// [write](Server::write_timeout) timeout, each `bytes` moved buy one
+    /// more second of waiting. Past it: `408` for a body (when no response
+    /// byte was sent), a closed connection for a response. Default: 500.
+    ///
+    /// ```
+    /// let server = eventlet_rt::http::Server::new(|_| Default::default()).min_data_rate(4096);
+    /// # drop(server);
+    /// ```
+    pub fn min_data_rate(mut self, bytes: u64) -> Server<H> {
+        self.settings.min_data_rate = bytes.max(1);
+        self
+    }
+
     /// The longest request line (method, target, version), in bytes; a
-    /// longer one gets `414 URI Too Long`. Default: 8192 (Eventlet's).
+    /// longer one gets `414 URI Too Long`, or `501 Not Implemented` while
+    /// it is still the method. Default: 8192 (Eventlet's).
     ///
     /// ```
     /// let server = eventlet_rt::http::Server::new(|_| Default::default()).max_request_line(4096);
@@ -317,7 +422,7 @@ where
     #[track_caller]
     pub fn serve(self, listener: TcpListener) -> io::Result<()> {
         let handler = self.handler;
-        let hub = HubServer::new(self.settings, Rc::new(handler), None);
+        let hub = HubServer::new(self.settings, Rc::new(handler), self.raw, None);
         serve_hub(listener, hub, &self.shutdown)
     }
 
@@ -351,7 +456,7 @@ where
     #[track_caller]
     pub fn serve_tls(self, listener: TcpListener, acceptor: TlsAcceptor) -> io::Result<()> {
         let handler = self.handler;
-        let hub = HubServer::new(self.settings, Rc::new(handler), Some(acceptor));
+        let hub = HubServer::new(self.settings, Rc::new(handler), self.raw, Some(acceptor));
         serve_hub(listener, hub, &self.shutdown)
     }
 }
@@ -394,7 +499,15 @@ where
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn serve_on(self, hubs: &crate::hubs::Hubs, addr: impl ToSocketAddrs) -> io::Result<()> {
-        hubs::serve_on(self.handler, self.settings, self.shutdown, hubs, addr, None)
+        hubs::serve_on(
+            self.handler,
+            self.raw,
+            self.settings,
+            self.shutdown,
+            hubs,
+            addr,
+            None,
+        )
     }
 
     /// [`serve_on`](Server::serve_on) over TLS: every hub's connections
@@ -445,6 +558,7 @@ where
     ) -> io::Result<()> {
         hubs::serve_on(
             self.handler,
+            self.raw,
             self.settings,
             self.shutdown,
             hubs,

@@ -7,14 +7,38 @@ use ::http::{Method, StatusCode, Uri, Version};
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
+use super::date::HttpDate;
 use super::inbuf::InBuf;
 use super::limits::Settings;
+use super::raw::{RawHandler, RawRequest, RawResponse};
+use super::target::{self, TargetForm};
+use crate::hub::catch_user_panic;
 
 /// How the request body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Framing {
     Length(u64),
     Chunked,
+}
+
+/// What a complete head came to.
+// Moved once per request; boxing the head would cost an allocation each time.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Parsed {
+    /// A request for the handler.
+    Request(Head),
+    /// The borrowed handler answered it in place; close after it or not.
+    Answered { close: bool },
+}
+
+/// What the borrowed handler needs to answer a head in place.
+pub(crate) struct RawCall<'a> {
+    pub(crate) handler: &'a RawHandler,
+    /// The connection's output batch.
+    pub(crate) out: &'a mut Vec<u8>,
+    pub(crate) date: &'a HttpDate,
+    /// False while the server shuts down: every answer closes.
+    pub(crate) may_keep_alive: bool,
 }
 
 /// A complete, valid request head.
@@ -51,6 +75,7 @@ struct HeadLine {
     /// Where the request target lies in the head.
     target: Range<usize>,
     version: Version,
+    target_form: TargetForm,
     framing: Framing,
     keep_alive: bool,
     expect_continue: bool,
@@ -65,16 +90,18 @@ const MAX_SPARE_HEADERS: usize = 64;
 impl HeadParser {
     /// The head at the start of `input` (not empty), taken out of it:
     /// `Ok(None)` while it is incomplete, or the status to refuse it with.
+    /// With `raw`, the borrowed handler may answer it in place first.
     pub(crate) fn parse(
         &mut self,
         input: &mut InBuf,
         settings: &Settings,
-    ) -> Result<Option<Head>, StatusCode> {
+        raw: Option<RawCall<'_>>,
+    ) -> Result<Option<Parsed>, StatusCode> {
         let fresh = self.scan.scanned == 0;
         if !fresh && !self.scan.scan(input.data(), settings)? && self.scan.request_line_done {
             return Ok(None); // no line ended: nothing new for httparse
         }
-        match self.parse_with_httparse(input, settings)? {
+        match self.parse_with_httparse(input, settings, raw)? {
             Some(head) => {
                 self.scan = HeadScan::default();
                 Ok(Some(head))
@@ -100,7 +127,8 @@ impl HeadParser {
         &mut self,
         input: &mut InBuf,
         settings: &Settings,
-    ) -> Result<Option<Head>, StatusCode> {
+        raw: Option<RawCall<'_>>,
+    ) -> Result<Option<Parsed>, StatusCode> {
         // Uninitialised slots: filling 100 empty headers per request would cost
         // more than parsing a short head.
         let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
@@ -111,41 +139,99 @@ impl HeadParser {
             on_heap.resize_with(settings.max_headers, MaybeUninit::uninit);
             &mut on_heap[..]
         };
-        let buf = input.data();
         let mut parsed = httparse::Request::new(&mut []);
-        let len = match parsed.parse_with_uninit_headers(buf, slots) {
+        let len = match parsed.parse_with_uninit_headers(input.data(), slots) {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::Error::TooManyHeaders) => {
                 return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
             }
-            Err(httparse::Error::Version) => return Err(version_status(buf)),
+            Err(httparse::Error::Version) => {
+                return match read_version(input.data()) {
+                    VersionLine::Incomplete => Ok(None),
+                    VersionLine::LaterMinor(at) => {
+                        // `HTTP/1.2` and up are answered as 1.1 (RFC 9110 2.5):
+                        // the minor digit becomes 1 and the head is parsed again.
+                        input.data_mut()[at] = b'1';
+                        self.parse_with_httparse(input, settings, raw)
+                    }
+                    VersionLine::Refused(status) => Err(status),
+                };
+            }
             Err(_) => return Err(StatusCode::BAD_REQUEST),
         };
+        let buf = input.data();
+        let line = read_head(&parsed, buf, len, settings)?;
+        if let Some(raw) = raw
+            && line.framing == Framing::Length(0)
+            && line.target_form == TargetForm::Origin
+        {
+            let request = RawRequest {
+                method: parsed.method.unwrap_or_default(),
+                target: parsed.path.unwrap_or_default(),
+                version: line.version,
+                headers: parsed.headers,
+            };
+            let keep_alive = line.keep_alive && raw.may_keep_alive;
+            let head_request = line.method == Method::HEAD;
+            let mut response =
+                RawResponse::new(raw.out, head_request, line.version, keep_alive, raw.date);
+            match catch_user_panic(|| (raw.handler)(&request, &mut response)) {
+                Ok(true) => {
+                    response.finish();
+                    input.consume(len);
+                    return Ok(Some(Parsed::Answered { close: !keep_alive }));
+                }
+                Ok(false) => response.retract(),
+                Err(_) => {
+                    response.retract();
+                    return Err(StatusCode::INTERNAL_SERVER_ERROR);
+                }
+            }
+        }
+        let bad = StatusCode::BAD_REQUEST;
         self.fields.clear();
-        let line = read_head(&parsed, buf, len, settings, &mut self.fields)?;
+        for field in parsed.headers.iter() {
+            let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| bad)?;
+            // An empty value may lie anywhere: give it an empty span.
+            let value = if field.value.is_empty() {
+                0..0
+            } else {
+                span(buf, field.value)
+            };
+            self.fields.push((name, value));
+        }
         // The head leaves the buffer as shared bytes: the URI and the header
         // values point into it, uncopied.
         let head = input.take_head(len);
-        let bad = StatusCode::BAD_REQUEST;
         let uri = Uri::from_maybe_shared(head.slice(line.target)).map_err(|_| bad)?;
+        if !target::uri_fits(line.target_form, &uri) {
+            return Err(bad);
+        }
         let mut headers = self.spare_headers.take().unwrap_or_default();
         headers.reserve(self.fields.len());
         for (name, value) in self.fields.drain(..) {
             let value = HeaderValue::from_maybe_shared(head.slice(value)).map_err(|_| bad)?;
             headers.append(name, value);
         }
+        if line.target_form == TargetForm::Absolute
+            && let Some(authority) = uri.authority()
+        {
+            // RFC 9112 3.2.2: the target's host, not the `Host` field, names the host.
+            let host = HeaderValue::from_str(authority.as_str()).map_err(|_| bad)?;
+            headers.insert(::http::header::HOST, host);
+        }
         let mut request = ::http::Request::new(());
         *request.method_mut() = line.method;
         *request.uri_mut() = uri;
         *request.version_mut() = line.version;
         *request.headers_mut() = headers;
-        Ok(Some(Head {
+        Ok(Some(Parsed::Request(Head {
             request,
             framing: line.framing,
             keep_alive: line.keep_alive,
             expect_continue: line.expect_continue,
-        }))
+        })))
     }
 }
 
@@ -166,7 +252,7 @@ impl HeadScan {
                 if line > 1 || (line == 1 && buf[self.line_start] != b'\r') {
                     self.request_line_done = true;
                     if line > settings.max_request_line {
-                        return Err(StatusCode::URI_TOO_LONG);
+                        return Err(line_too_long(&buf[self.line_start..end]));
                     }
                 }
             } else if line > settings.max_header_line {
@@ -178,7 +264,7 @@ impl HeadScan {
         self.scanned = buf.len();
         let open_line = buf.len() - self.line_start;
         if !self.request_line_done && open_line > settings.max_request_line {
-            return Err(StatusCode::URI_TOO_LONG);
+            return Err(line_too_long(&buf[self.line_start..]));
         }
         if self.request_line_done && open_line > settings.max_header_line {
             return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
@@ -190,52 +276,90 @@ impl HeadScan {
     }
 }
 
-/// A well-formed `HTTP/x.y` that is not 1.0 or 1.1 is 505; anything else 400.
-fn version_status(buf: &[u8]) -> StatusCode {
+/// A request line over the limit: `501` while it is still the method (no
+/// method that long is implemented), `414` once the target has begun.
+fn line_too_long(line: &[u8]) -> StatusCode {
+    let line = line.trim_ascii_start();
+    if line.contains(&b' ') {
+        StatusCode::URI_TOO_LONG
+    } else {
+        StatusCode::NOT_IMPLEMENTED
+    }
+}
+
+/// What a request line that `httparse` refused for its version says.
+#[derive(Debug, PartialEq, Eq)]
+enum VersionLine {
+    /// The line has not ended yet.
+    Incomplete,
+    /// `HTTP/1.x` with `x` from 2 to 9: the position of `x`.
+    LaterMinor(usize),
+    /// `505` for another well-formed version, `400` for a malformed line.
+    Refused(StatusCode),
+}
+
+/// Reads the version of the request line at the start of `buf` (after
+/// empty lines): exactly three parts split by single spaces, the last
+/// `HTTP/d.d` (RFC 9112 3), so `GET /x y HTTP/1.1` is a bad line, not a
+/// bad version.
+fn read_version(buf: &[u8]) -> VersionLine {
     let start = buf
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(0);
-    let line = buf[start..]
-        .split(|&b| b == b'\n')
-        .next()
-        .unwrap_or_default();
+        .unwrap_or(buf.len());
+    let Some(end) = buf[start..].iter().position(|&b| b == b'\n') else {
+        return VersionLine::Incomplete;
+    };
+    let line = &buf[start..start + end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    match line.rsplit(|&b| b == b' ').next() {
-        Some([b'H', b'T', b'T', b'P', b'/', major, b'.', minor])
-            if major.is_ascii_digit() && minor.is_ascii_digit() =>
-        {
-            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(_), Some(_), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return VersionLine::Refused(StatusCode::BAD_REQUEST);
+    };
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9'] => {
+            let at = start + (version.as_ptr() as usize - line.as_ptr() as usize) + 7;
+            VersionLine::LaterMinor(at)
         }
-        _ => StatusCode::BAD_REQUEST,
+        [
+            b'H',
+            b'T',
+            b'T',
+            b'P',
+            b'/',
+            b'0' | b'2'..=b'9',
+            b'.',
+            minor,
+        ] if minor.is_ascii_digit() => VersionLine::Refused(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
+        _ => VersionLine::Refused(StatusCode::BAD_REQUEST),
     }
 }
 
 /// Checks a parsed head of `len` bytes at the start of `buf` against the
-/// limits and reads its framing; each header's name and value position go
-/// to `fields`.
+/// limits and reads its framing.
 fn read_head(
     parsed: &httparse::Request<'_, '_>,
     buf: &[u8],
     len: usize,
     settings: &Settings,
-    fields: &mut Vec<(HeaderName, Range<usize>)>,
 ) -> Result<HeadLine, StatusCode> {
     let bad = StatusCode::BAD_REQUEST;
-    let base = buf.as_ptr() as usize;
-    let span = |part: &[u8]| {
-        let at = part.as_ptr() as usize - base;
-        at..at + part.len()
-    };
 
+    let method = parsed.method.ok_or(bad)?;
+    if method.len() > settings.max_request_line {
+        return Err(StatusCode::NOT_IMPLEMENTED);
+    }
+    let path = parsed.path.ok_or(bad)?;
+    if method.len() + path.len() > settings.max_request_line {
+        return Err(StatusCode::URI_TOO_LONG);
+    }
     if len > settings.max_header_bytes {
         return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     }
-    let path = parsed.path.ok_or(bad)?;
-    if path.len() > settings.max_request_line {
-        return Err(StatusCode::URI_TOO_LONG);
-    }
-    let method = Method::from_bytes(parsed.method.ok_or(bad)?.as_bytes()).map_err(|_| bad)?;
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| bad)?;
+    let target_form = target::target_form(&method, path.as_bytes())?;
     let version = match parsed.version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
@@ -247,16 +371,14 @@ fn read_head(
             return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         }
         framing_fields.note(field.name.as_bytes(), field.value)?;
-        let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| bad)?;
-        // An empty value may lie anywhere: give it an empty span.
-        let value = if field.value.is_empty() {
-            0..0
-        } else {
-            span(field.value)
-        };
-        fields.push((name, value));
     }
 
+    // RFC 9112 3.2: no `Host` in HTTP/1.1, more than one, or an invalid one is 400.
+    match framing_fields.host {
+        HostField::Missing if version == Version::HTTP_11 => return Err(bad),
+        HostField::Many | HostField::Invalid => return Err(bad),
+        _ => {}
+    }
     let framing = framing_fields.framing(version)?;
     if let (Framing::Length(n), Some(max)) = (framing, settings.max_body_bytes)
         && n > max
@@ -274,12 +396,19 @@ fn read_head(
     };
     Ok(HeadLine {
         method,
-        target: span(path.as_bytes()),
+        target: span(buf, path.as_bytes()),
+        target_form,
         version,
         framing,
         keep_alive,
         expect_continue,
     })
+}
+
+/// Where `part` (a slice of `buf`) lies in `buf`.
+fn span(buf: &[u8], part: &[u8]) -> Range<usize> {
+    let at = part.as_ptr() as usize - buf.as_ptr() as usize;
+    at..at + part.len()
 }
 
 /// What the headers say about framing and the connection, gathered in the
@@ -293,6 +422,17 @@ struct FramingFields<'a> {
     close: bool,
     keep_alive: bool,
     expect: Option<&'a [u8]>,
+    host: HostField,
+}
+
+/// What the request's `Host` fields were.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum HostField {
+    #[default]
+    Missing,
+    Valid,
+    Invalid,
+    Many,
 }
 
 impl<'a> FramingFields<'a> {
@@ -309,7 +449,8 @@ impl<'a> FramingFields<'a> {
             }
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             self.transfer_encoding = true;
-            for coding in elements() {
+            // Empty list elements are ignored (RFC 9110 5.6.1).
+            for coding in elements().filter(|coding| !coding.is_empty()) {
                 if self.chunked {
                     return Err(bad); // chunked must be the last coding, once
                 }
@@ -326,6 +467,12 @@ impl<'a> FramingFields<'a> {
             }
         } else if name.eq_ignore_ascii_case(b"expect") {
             self.expect = Some(value);
+        } else if name.eq_ignore_ascii_case(b"host") {
+            self.host = match self.host {
+                HostField::Missing if target::valid_host(value) => HostField::Valid,
+                HostField::Missing => HostField::Invalid,
+                _ => HostField::Many,
+            };
         }
         Ok(())
     }
@@ -360,8 +507,24 @@ fn decimal(digits: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
 
+    impl HeadParser {
+        /// `parse` with no borrowed handler: a request or nothing.
+        fn request(
+            &mut self,
+            input: &mut InBuf,
+            settings: &Settings,
+        ) -> Result<Option<Head>, StatusCode> {
+            Ok(self
+                .parse(input, settings, None)?
+                .map(|parsed| match parsed {
+                    Parsed::Request(head) => head,
+                    Parsed::Answered { .. } => unreachable!("no borrowed handler"),
+                }))
+        }
+    }
+
     fn parse(input: &[u8]) -> Result<Option<Head>, StatusCode> {
-        HeadParser::default().parse(&mut InBuf::from(input), &Settings::default())
+        HeadParser::default().request(&mut InBuf::from(input), &Settings::default())
     }
 
     fn status(input: &[u8]) -> StatusCode {
@@ -373,7 +536,7 @@ mod tests {
         let mut input =
             InBuf::from(&b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nX-Y: z\r\nX-Empty:\r\n\r\nnext"[..]);
         let head = HeadParser::default()
-            .parse(&mut input, &Settings::default())
+            .request(&mut input, &Settings::default())
             .unwrap()
             .unwrap();
         assert_eq!(head.request.uri().path(), "/a");
@@ -398,7 +561,7 @@ mod tests {
         parser.recycle(used);
         let mut input = InBuf::from(&b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"[..]);
         let head = parser
-            .parse(&mut input, &Settings::default())
+            .request(&mut input, &Settings::default())
             .unwrap()
             .unwrap();
         let headers = head.request.headers();
@@ -410,7 +573,7 @@ mod tests {
     #[test]
     fn framing_from_headers() {
         let framing = |h: &str| {
-            let text = format!("POST / HTTP/1.1\r\n{h}\r\n\r\n");
+            let text = format!("POST / HTTP/1.1\r\nHost: h\r\n{h}\r\n\r\n");
             parse(text.as_bytes()).map(|head| head.unwrap().framing)
         };
         assert_eq!(framing("Content-Length: 12"), Ok(Framing::Length(12)));
@@ -454,9 +617,81 @@ mod tests {
             StatusCode::HTTP_VERSION_NOT_SUPPORTED
         );
         assert_eq!(
-            status(b"GET / HTTP/1.1\r\nExpect: magic\r\n\r\n"),
+            status(b"GET / HTTP/1.1\r\nHost: h\r\nExpect: magic\r\n\r\n"),
             StatusCode::EXPECTATION_FAILED
         );
+    }
+
+    #[test]
+    fn request_lines_versions_and_targets() {
+        // RFC 9112 3: three parts, single spaces; a later 1.x minor is 1.1.
+        assert_eq!(
+            status(b"GET /x y HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET  / HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET / HTTP/1.10\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET / HTTP/0.9\r\n\r\n"),
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        );
+        let head = parse(b"GET / HTTP/1.2\r\nHost: h\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.request.version(), Version::HTTP_11);
+        assert!(
+            parse(b"GET / HTTP/1.2").unwrap().is_none(),
+            "waits for the line's end"
+        );
+        // RFC 9112 3.2: the four target forms, each with its methods.
+        assert_eq!(
+            status(b"GET ! HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET /p#frag HTTP/1.1\r\nHost: h\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        let head = parse(b"GET http://real:81/a HTTP/1.1\r\nHost: other\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.request.uri().path(), "/a");
+        assert_eq!(
+            head.request.headers()["host"],
+            "real:81",
+            "the target names the host"
+        );
+        assert_eq!(
+            status(b"GET http://real/a HTTP/1.1\r\n\r\n"),
+            StatusCode::BAD_REQUEST,
+            "absolute-form still needs Host in 1.1"
+        );
+        // A method past the request-line limit is one nobody implements.
+        let method = "M".repeat(65_536);
+        assert_eq!(status(method.as_bytes()), StatusCode::NOT_IMPLEMENTED);
+        let whole = format!("{method} / HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(status(whole.as_bytes()), StatusCode::NOT_IMPLEMENTED);
+    }
+
+    #[test]
+    fn host_rules() {
+        assert_eq!(status(b"GET / HTTP/1.1\r\n\r\n"), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n"),
+            StatusCode::BAD_REQUEST
+        );
+        assert!(parse(b"GET / HTTP/1.0\r\n\r\n").unwrap().is_some());
+        assert!(parse(b"GET / HTTP/1.1\r\nHost:\r\n\r\n").unwrap().is_some());
     }
 
     #[test]
@@ -490,13 +725,13 @@ mod tests {
         for end in 1..whole.len() {
             let mut input = InBuf::from(&whole[..end]);
             assert!(
-                parser.parse(&mut input, &settings).unwrap().is_none(),
+                parser.request(&mut input, &settings).unwrap().is_none(),
                 "{end}"
             );
             assert_eq!(input.data(), &whole[..end], "a partial head stays");
         }
         let mut input = InBuf::from(&whole[..]);
-        assert!(parser.parse(&mut input, &settings).unwrap().is_some());
+        assert!(parser.request(&mut input, &settings).unwrap().is_some());
         assert!(input.is_empty());
     }
 }

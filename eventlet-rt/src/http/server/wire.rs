@@ -4,14 +4,14 @@
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ::http::StatusCode;
 
 use super::body::BodySource;
 use super::chunked::{ChunkError, Chunked};
 use super::inbuf::InBuf;
-use super::limits::Settings;
+use super::limits::{Settings, WaitBudget};
 use super::parse::Framing;
 use crate::green::net::{Shutdown, TcpStream};
 use crate::green::tls::ServerTlsStream;
@@ -20,37 +20,66 @@ const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// What a connection runs over: a green TCP stream, or TLS over one.
 pub(crate) trait Transport: Read + Write + 'static {
-    fn set_read_timeout(&self, timeout: Duration) -> io::Result<()>;
-    fn set_write_timeout(&self, timeout: Duration) -> io::Result<()>;
+    /// `None`: reads wait as long as it takes.
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
     /// Ends the sending direction (TLS: with `close_notify`).
     fn close_write(&mut self);
+    /// A read that never waits: `WouldBlock` when nothing has arrived.
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// A handle on the TCP connection underneath, to wait on its readiness
+    /// without borrowing the stream.
+    fn tcp(&self) -> io::Result<TcpStream>;
 }
 
 impl Transport for TcpStream {
-    fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
-        TcpStream::set_read_timeout(self, Some(timeout))
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
     }
 
-    fn set_write_timeout(&self, timeout: Duration) -> io::Result<()> {
-        TcpStream::set_write_timeout(self, Some(timeout))
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
     }
 
     fn close_write(&mut self) {
         let _ = self.shutdown(Shutdown::Write);
     }
+
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.set_nonblocking(true)?;
+        let read = self.read(buf);
+        self.set_nonblocking(false)?;
+        read
+    }
+
+    fn tcp(&self) -> io::Result<TcpStream> {
+        self.try_clone()
+    }
 }
 
 impl Transport for ServerTlsStream {
-    fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
-        self.get_ref().0.set_read_timeout(Some(timeout))
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.get_ref().0.set_read_timeout(timeout)
     }
 
-    fn set_write_timeout(&self, timeout: Duration) -> io::Result<()> {
-        self.get_ref().0.set_write_timeout(Some(timeout))
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.get_ref().0.set_write_timeout(timeout)
     }
 
     fn close_write(&mut self) {
         let _ = self.shutdown();
+    }
+
+    fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Plaintext rustls holds comes first; the socket is only tried.
+        self.get_ref().0.set_nonblocking(true)?;
+        let read = self.read(buf);
+        self.get_ref().0.set_nonblocking(false)?;
+        read
+    }
+
+    fn tcp(&self) -> io::Result<TcpStream> {
+        self.get_ref().0.try_clone()
     }
 }
 
@@ -67,6 +96,11 @@ pub(crate) struct Wire<S> {
     pub(crate) input: InBuf,
     /// Responses not written yet: a pipelined batch goes out in one write.
     pub(crate) output: Vec<u8>,
+    /// Where the current response's head starts in `output`, while none of
+    /// it has been written: until then an error can still replace it.
+    pub(crate) response_at: Option<usize>,
+    /// Where that head ends.
+    pub(crate) head_end: usize,
     settings: Rc<Settings>,
     /// Which request of the connection the body state belongs to.
     pub(crate) request: u64,
@@ -75,37 +109,100 @@ pub(crate) struct Wire<S> {
     received: u64,
     /// Why the request body was refused, to answer with.
     pub(crate) failure: Option<StatusCode>,
+    /// The client's waits on this request's body, and on taking responses.
+    body_budget: WaitBudget,
+    write_budget: WaitBudget,
 }
 
 impl<S: Transport> Wire<S> {
     pub(crate) fn new(stream: S, settings: Rc<Settings>) -> io::Result<Wire<S>> {
-        stream.set_write_timeout(settings.write_timeout)?;
+        stream.set_write_timeout(Some(settings.write_timeout))?;
         Ok(Wire {
             stream,
             input: InBuf::new(),
             output: Vec::new(),
+            response_at: None,
+            head_end: 0,
             settings,
             request: 0,
             framing: BodyFraming::Done,
             expect_continue: false,
             received: 0,
             failure: None,
+            body_budget: WaitBudget::default(),
+            write_budget: WaitBudget::default(),
         })
     }
 
     /// Reads what the client sent next into the buffer; `Ok(0)` at its end.
     pub(crate) fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
-        self.stream.set_read_timeout(timeout)?;
+        self.stream.set_read_timeout(Some(timeout))?;
         let limit = self.settings.head_buffer_limit();
         self.input.read_from(&mut self.stream, limit)
     }
 
     /// Writes the pending responses.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
+        self.response_at = None;
         if !self.output.is_empty() {
-            let written = self.stream.write_all(&self.output);
+            let output = std::mem::take(&mut self.output);
+            let written = self.write_all(&output);
+            self.output = output;
             self.output.clear();
             written?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending before the server waits on the client:
+    /// everything, or, when the current response is a head alone so far,
+    /// what comes before it (earlier responses, a `100 Continue`), keeping
+    /// the head, which an error met on the request body can still replace.
+    fn flush_before_wait(&mut self) -> io::Result<()> {
+        match self.response_at {
+            Some(at) if self.output.len() == self.head_end => {
+                if at > 0 {
+                    let written = self.write_all_of(at);
+                    self.output.drain(..at);
+                    self.response_at = Some(0);
+                    self.head_end -= at;
+                    written?;
+                }
+                Ok(())
+            }
+            _ => self.flush(),
+        }
+    }
+
+    fn write_all_of(&mut self, len: usize) -> io::Result<()> {
+        let output = std::mem::take(&mut self.output);
+        let written = self.write_all(&output[..len]);
+        self.output = output;
+        written
+    }
+
+    /// `write_all` within the write budget: a client that takes the bytes
+    /// slower than the minimum data rate is cut off, however many writes.
+    pub(crate) fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            let left = self
+                .write_budget
+                .left(self.settings.write_timeout, self.settings.min_data_rate)
+                .ok_or(io::ErrorKind::TimedOut)?;
+            self.stream
+                .set_write_timeout(Some(left.min(self.settings.write_timeout)))?;
+            let started = Instant::now();
+            let written = self.stream.write(bytes);
+            let waited = started.elapsed();
+            match written {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.write_budget.record(waited, n);
+                    bytes = &bytes[n..];
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -121,6 +218,15 @@ impl<S: Transport> Wire<S> {
         self.expect_continue = expect_continue;
         self.received = 0;
         self.failure = None;
+        self.response_at = None;
+        self.body_budget = WaitBudget::default();
+        self.write_budget = WaitBudget::default();
+    }
+
+    /// No request body of this connection reads any more (after an upgrade).
+    pub(crate) fn end_requests(&mut self) {
+        self.request = 0;
+        self.framing = BodyFraming::Done;
     }
 
     pub(crate) fn body_finished(&self) -> bool {
@@ -169,8 +275,8 @@ impl<S: Transport> Wire<S> {
             return Ok(0);
         }
         if self.expect_continue {
+            // Queued: it goes out before the first wait for the body.
             self.send_continue();
-            self.flush()?;
         }
         loop {
             match self.framing {
@@ -234,21 +340,39 @@ impl<S: Transport> Wire<S> {
             self.input.consume(n);
             return Ok(n);
         }
-        let read = self
-            .stream
-            .set_read_timeout(self.settings.body_read_timeout)
-            .and_then(|()| self.stream.read(&mut buf[..want]));
-        match read {
-            Ok(0) => Err(self.fail(StatusCode::BAD_REQUEST)),
-            Ok(n) => Ok(n),
-            Err(e) => Err(self.failed_read(e)),
-        }
+        self.wait_for_body(Some(&mut buf[..want]))
     }
 
     fn fill_body(&mut self) -> io::Result<()> {
-        match self.fill(self.settings.body_read_timeout) {
+        self.wait_for_body(None).map(drop)
+    }
+
+    /// One wait for the client's body bytes, into `buf` or else the read
+    /// buffer. What is pending goes out first (a `100 Continue`, earlier
+    /// responses), so the client is never left waiting on us while we wait
+    /// on it. Bounded by the body read timeout and by the body's budget.
+    fn wait_for_body(&mut self, buf: Option<&mut [u8]>) -> io::Result<usize> {
+        if let Err(e) = self.flush_before_wait() {
+            return Err(self.failed_read(e));
+        }
+        let base = self.settings.body_read_timeout;
+        let Some(left) = self.body_budget.left(base, self.settings.min_data_rate) else {
+            return Err(self.fail(StatusCode::REQUEST_TIMEOUT));
+        };
+        let timeout = left.min(base);
+        let started = Instant::now();
+        let read = match buf {
+            Some(buf) => self
+                .stream
+                .set_read_timeout(Some(timeout))
+                .and_then(|()| self.stream.read(buf)),
+            None => self.fill(timeout),
+        };
+        self.body_budget
+            .record(started.elapsed(), *read.as_ref().unwrap_or(&0));
+        match read {
             Ok(0) => Err(self.fail(StatusCode::BAD_REQUEST)),
-            Ok(_) => Ok(()),
+            Ok(n) => Ok(n),
             Err(e) => Err(self.failed_read(e)),
         }
     }
