@@ -26,7 +26,7 @@ if [ "${QUICK:-0}" = 1 ]; then
     export BENCH_QUICK=1
     REPEATS=${REPEATS:-1} ECHO_REPEATS=${ECHO_REPEATS:-1} ECHO_SECONDS=${ECHO_SECONDS:-1}
     HTTP_REPEATS=${HTTP_REPEATS:-1} HTTP_SECONDS=${HTTP_SECONDS:-2}
-    MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000"}
+    MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000"} MEMORY_REPEATS=${MEMORY_REPEATS:-1}
 fi
 ALL_PARTS="micro memory echo http tls cores"
 PARTS=${PARTS:-$ALL_PARTS}
@@ -34,6 +34,10 @@ REPEATS=${REPEATS:-3}               # criterion runs of the micro-benchmarks
 ECHO_REPEATS=${ECHO_REPEATS:-5}     # load generator rounds (one run per server and load each)
 ECHO_SECONDS=${ECHO_SECONDS:-2}     # measured seconds per load generator run (after 1 s warm-up)
 MEMORY_SIZES=${MEMORY_SIZES:-"10000 100000 1000000"}
+MEMORY_SETTLE=${MEMORY_SETTLE:-4}  # seconds tasks and connections idle before the second reading
+MEMORY_REPEATS=${MEMORY_REPEATS:-3} # rounds of the idle-connection measurements
+IDLE_ECHO_CONNECTIONS=${IDLE_ECHO_CONNECTIONS:-9000}
+IDLE_HTTP_CONNECTIONS=${IDLE_HTTP_CONNECTIONS:-10000}
 CONNECTIONS=${CONNECTIONS:-"1 100 1000"}
 HTTP_REPEATS=${HTTP_REPEATS:-3}     # wrk rounds per server, route and hub count
 HTTP_SECONDS=${HTTP_SECONDS:-5}     # measured seconds per wrk run (after 1 s warm-up)
@@ -70,7 +74,7 @@ fi
     echo "rustc: $(rustc --version)"
     echo "eventlet-rt commit: $(git -C "$ROOT" rev-parse --short HEAD)"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "pass: $([ "${QUICK:-0}" = 1 ] && echo 'QUICK=1 (short)' || echo full): REPEATS=$REPEATS ECHO_REPEATS=$ECHO_REPEATS ECHO_SECONDS=$ECHO_SECONDS MEMORY_SIZES=\"$MEMORY_SIZES\" PARTS=\"$PARTS\""
+    echo "pass: $([ "${QUICK:-0}" = 1 ] && echo 'QUICK=1 (short)' || echo full): REPEATS=$REPEATS ECHO_REPEATS=$ECHO_REPEATS ECHO_SECONDS=$ECHO_SECONDS MEMORY_SIZES=\"$MEMORY_SIZES\" MEMORY_SETTLE=$MEMORY_SETTLE MEMORY_REPEATS=$MEMORY_REPEATS PARTS=\"$PARTS\""
 } >"$RESULTS/machine.txt"
 
 # Each live green thread or may coroutine holds two kernel maps (its stack and
@@ -89,6 +93,10 @@ fi
 echo "== build"
 run cargo build --release --bins
 run cargo bench --no-run
+if wanted memory; then
+    # The examples' echo server (Eventlet's), measured idle with the others.
+    run cargo build --release --manifest-path "$ROOT/Cargo.toml" -p eventlet-examples --bin echo_server
+fi
 
 if wanted micro; then
 echo "== micro-benchmarks ($REPEATS runs)"
@@ -106,6 +114,7 @@ fi
 
 if wanted memory; then
 echo "== idle memory"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 : >"$RESULTS/memory.jsonl"
 for size in $MEMORY_SIZES; do
     need=$((2 * size + 100000)) # two maps per task, raised above when root
@@ -115,9 +124,89 @@ for size in $MEMORY_SIZES; do
             echo "skipping $runtime at $size: vm.max_map_count is below $need and this is not root"
             continue
         fi
-        run timeout 300 "${SERVER_CORE[@]}" "$BIN/idle_memory" "$runtime" "$size" >>"$RESULTS/memory.jsonl"
+        run timeout 600 "${SERVER_CORE[@]}" "$BIN/idle_memory" sleepers "$runtime" "$size" "$MEMORY_SETTLE" >>"$RESULTS/memory.jsonl"
     done
 done
+
+# Idle connections: each server started fresh by idle_memory, which opens
+# the connections, makes one exchange on each, lets them idle MEMORY_SETTLE
+# seconds and reads the server's RSS growth. BEFORE_BIN (a bench/target/release
+# of an older commit) adds its eventlet-rt servers, for before/after figures
+# from one run. Rounds alternate the order of the servers.
+declare -A IDLE_SERVERS=(
+    [echo_seed]="echo $BIN/echo_seed 127.0.0.1:PORT"
+    [echo_eventlet]="echo $BIN/echo_eventlet 127.0.0.1:PORT"
+    [echo_server]="echo $ROOT/target/release/echo_server --host 127.0.0.1 --port PORT"
+    [echo_tokio]="echo $BIN/echo_tokio 127.0.0.1:PORT"
+    [echo_may]="echo $BIN/echo_may 127.0.0.1:PORT"
+    [echo_mio]="echo $BIN/echo_mio 127.0.0.1:PORT"
+    [http_eventlet]="http $BIN/http_eventlet 127.0.0.1:PORT 1"
+    [http_hyper]="http $BIN/http_hyper 127.0.0.1:PORT 1"
+    [http_may]="http $BIN/http_may 127.0.0.1:PORT 1"
+)
+IDLE_ORDER=(echo_seed echo_eventlet echo_server echo_tokio echo_may echo_mio http_eventlet http_hyper http_may)
+if [ -x /usr/sbin/nginx ]; then
+    IDLE_SERVERS[nginx]="http nginx"
+    IDLE_ORDER+=(nginx)
+else
+    echo "{\"connections\":{\"server\":\"nginx\",\"skipped\":\"/usr/sbin/nginx missing: apt-get install nginx-light\"}}" >>"$RESULTS/memory.jsonl"
+fi
+if [ -n "${BEFORE_BIN:-}" ]; then
+    for server in echo_seed echo_eventlet http_eventlet; do
+        IDLE_SERVERS[before_$server]=${IDLE_SERVERS[$server]//$BIN/$BEFORE_BIN}
+        IDLE_ORDER+=("before_$server")
+    done
+fi
+# What releasing a parked green thread's stack costs, and its wake-up after.
+line=$(run timeout 300 "${SERVER_CORE[@]}" "$BIN/idle_memory" stow-cost 10000 5) || line=""
+[ -n "$line" ] && echo "{\"stow_cost\":$line}" >>"$RESULTS/memory.jsonl"
+for round in $(seq 1 "$MEMORY_REPEATS"); do
+    for k in "${!IDLE_ORDER[@]}"; do
+        server=${IDLE_ORDER[$(((k + round - 1) % ${#IDLE_ORDER[@]}))]}
+        read -r kind command <<<"${IDLE_SERVERS[$server]}"
+        count=$IDLE_HTTP_CONNECTIONS
+        [ "$kind" = echo ] && count=$IDLE_ECHO_CONNECTIONS
+        # shellcheck disable=SC2086 # the server command is split on purpose
+        line=$(run timeout 300 "${SERVER_CORE[@]}" "$BIN/idle_memory" connections "$kind" "$count" "$MEMORY_SETTLE" $command) || line=""
+        if [ -n "$line" ]; then
+            echo "{\"connections\":{\"server\":\"$server\",\"round\":$round,\"result\":$line}}" >>"$RESULTS/memory.jsonl"
+        else
+            echo "{\"connections\":{\"server\":\"$server\",\"round\":$round,\"skipped\":\"idle_memory failed\"}}" >>"$RESULTS/memory.jsonl"
+        fi
+    done
+done
+
+# With BEFORE_BIN: the HTTP server's CPU per request before and after, both
+# servers up at once, rounds alternated (what giving idle memory back costs
+# a busy server: nothing, is the aim).
+if [ -n "${BEFORE_BIN:-}" ] && command -v wrk >/dev/null; then
+    declare -A AB_PORTS=() AB_PIDS=()
+    for variant in after before; do
+        dir=$BIN
+        [ "$variant" = before ] && dir=$BEFORE_BIN
+        PORT=$((PORT + 1))
+        echo "${SERVER_CORE[*]} $dir/http_eventlet 127.0.0.1:$PORT 1 &" >>"$RESULTS/commands.txt"
+        "${SERVER_CORE[@]}" "$dir/http_eventlet" "127.0.0.1:$PORT" 1 &
+        AB_PORTS[$variant]=$PORT AB_PIDS[$variant]=$!
+    done
+    sleep 1
+    for round in $(seq 1 "$HTTP_REPEATS"); do
+        for route in plaintext json; do
+            pipeline=1
+            [ "$route" = plaintext ] && pipeline=16
+            order=(after before)
+            [ $((round % 2)) = 0 ] && order=(before after)
+            for variant in "${order[@]}"; do
+                line=$(run timeout 60 "${LOADGEN_CORE[@]}" "$BIN/http_wrk" "http://127.0.0.1:${AB_PORTS[$variant]}/$route" 256 "$pipeline" "$HTTP_SECONDS" "${AB_PIDS[$variant]}" "$BENCH_DIR/http/pipeline.lua") || line=""
+                [ -n "$line" ] && echo "{\"cpu_ab\":{\"variant\":\"$variant\",\"route\":\"$route\",\"round\":$round,\"result\":$line}}" >>"$RESULTS/memory.jsonl"
+            done
+        done
+    done
+    for pid in "${AB_PIDS[@]}"; do
+        kill "$pid" && wait "$pid" 2>/dev/null || true
+    done
+    unset AB_PORTS AB_PIDS
+fi
 
 fi
 
@@ -207,10 +296,11 @@ for hubs in $HUBS; do
     fi
     declare -A HTTP_SERVERS=(
         [eventlet-rt]="$BIN/http_eventlet 127.0.0.1:PORT $hubs"
+        [eventlet-rt-borrowed]="$BIN/http_eventlet 127.0.0.1:PORT $hubs borrowed"
         [may_minihttp]="$BIN/http_may 127.0.0.1:PORT $hubs"
         [hyper]="$BIN/http_hyper 127.0.0.1:PORT $hubs"
     )
-    HTTP_ORDER=(eventlet-rt may_minihttp hyper)
+    HTTP_ORDER=(eventlet-rt eventlet-rt-borrowed may_minihttp hyper)
     if [ "$hubs" = 1 ]; then
         if python_eventlet; then
             HTTP_SERVERS[eventlet-py]="env PYTHONWARNINGS=ignore $VENV/bin/python $BENCH_DIR/py/eventlet_wsgi.py PORT"

@@ -30,6 +30,18 @@ pub(crate) enum State {
     Done,
 }
 
+/// How far the hub's idle sweeps got with a parked task (`hub/idle.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IdleMark {
+    /// Parked since the last sweep passed it (or never passed by one).
+    Fresh,
+    /// A sweep saw it parked; if the next one does too, it has been parked
+    /// for at least the time between them.
+    Seen,
+    /// Its stack memory was given back during this park.
+    Released,
+}
+
 /// A request to unwind a task at its next blocking point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Interrupt {
@@ -86,6 +98,9 @@ pub(crate) struct Header {
     /// About where its stack pointer was when it last suspended (0 before
     /// its first suspension): how deep a resume will read into its stack.
     pub(crate) suspended_at: Cell<usize>,
+    /// What the hub's idle sweeps (`hub/idle.rs`) saw of its current park;
+    /// written by every park, next to `suspended_at`, in the same line.
+    pub(crate) idle: Cell<IdleMark>,
     /// Its slot among the hub's live green threads, once started.
     pub(crate) live_slot: Cell<usize>,
     /// The task blocked in `GreenThread::wait` on this one.
@@ -124,6 +139,7 @@ impl Header {
             span,
             live_slot: Cell::new(usize::MAX),
             suspended_at: Cell::new(0),
+            idle: Cell::new(IdleMark::Fresh),
             is_main,
         }
     }

@@ -23,7 +23,8 @@ struct Log {
     sockets_opened: usize,
 }
 
-/// `/echo` sends every text and binary message back; `/close` closes at
+/// `/echo` (and `/small`, with messages up to 1 MiB) sends every text and
+/// binary message back; `/close` closes at
 /// once with 4001 "bye"; `/room` sends every message to every socket in the
 /// room (from the green thread of the one that sent it, while the others
 /// wait in `read`).
@@ -73,6 +74,10 @@ fn app(log: Rc<RefCell<Log>>) -> impl Fn(Request) -> Response {
         };
         match request.uri().path() {
             "/echo" | "/close" | "/room" => websocket::upgrade(&request, on_socket),
+            "/small" => {
+                let limits = websocket::default_config().max_message_size(Some(1 << 20));
+                websocket::upgrade_with_config(&request, limits, on_socket)
+            }
             _ => Response::new(Body::from("plain page")),
         }
     }
@@ -171,6 +176,14 @@ async def main():
         await ws.close(4000, "done here")
         print("client close", ws.close_code, ws.close_reason)
 
+    # Over the server's limit: close code 1009.
+    async with connect(base + "/small", max_size=None, **kw()) as ws:
+        await ws.send(b"x" * (2 << 20))
+        try:
+            await ws.recv()
+        except ConnectionClosed as closed:
+            print("too big", closed.rcvd.code)
+
     async with connect(base + "/close", **kw()) as ws:
         try:
             await ws.recv()
@@ -196,6 +209,7 @@ const EXPECTED: &str = "clients 50\n\
     1 MiB text True\n\
     pong\n\
     client close 4000 done here\n\
+    too big 1009\n\
     server close 4001 bye\n\
     room ['hello room', 'hello room', 'hello room']\n";
 
@@ -213,7 +227,7 @@ fn python_websockets_echoes_fragments_1_mib_pings_and_close_codes_with_many_clie
         "{:?}",
         log.borrow().closes
     );
-    assert_eq!(log.borrow().sockets_opened, 50 + 1 + 1 + 3);
+    assert_eq!(log.borrow().sockets_opened, 50 + 1 + 1 + 1 + 3);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod common;
 
 use std::io::{Read, Write};
+use std::time::{Duration, Instant};
 
 use common::Program;
 use eventlet_rt::green::net::TcpStream;
@@ -31,6 +32,48 @@ fn echo_server_echoes_hundreds_of_concurrent_clients() {
         .collect();
     for (id, client) in clients.into_iter().enumerate() {
         assert_eq!(client.wait().unwrap(), id);
+    }
+}
+
+#[test]
+fn echo_servers_idle_clients_do_not_hold_a_16_kib_buffer_each() {
+    let server = Program::start(
+        env!("CARGO_BIN_EXE_echo_server"),
+        &["--port", "0", "--host", "127.0.0.1"],
+    );
+    let port = server.announced_port();
+    // 16 KiB of data, so that a buffer kept on the stack is full of it.
+    let echo = |stream: &mut std::net::TcpStream| {
+        let message = vec![b'x'; 16 * 1024];
+        stream.write_all(&message).unwrap();
+        let mut reply = vec![0; message.len()];
+        stream.read_exact(&mut reply).unwrap();
+        assert_eq!(reply, message);
+    };
+    echo(&mut std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
+    let before = server.resident_bytes();
+    let mut clients: Vec<_> = (0..400)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            echo(&mut stream);
+            stream
+        })
+        .collect();
+    // Each client's green thread went through a 16 KiB buffer; once they have
+    // been idle a second or two, the hub has given back their stacks, and
+    // the buffer was not in the frames they wait in.
+    let per_client = || (server.resident_bytes().saturating_sub(before)) / 400;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while per_client() > 8192 {
+        assert!(
+            Instant::now() < deadline,
+            "{} bytes per idle client",
+            per_client()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for client in &mut clients {
+        echo(client);
     }
 }
 

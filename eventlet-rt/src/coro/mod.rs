@@ -5,14 +5,30 @@
 //! a stack with a body installed, resumed by the hub and suspended by
 //! [`suspend`].
 
+mod layout;
 mod overflow;
+mod pages;
+mod prefetch;
+mod stow;
+#[cfg(test)]
+mod tests_idle;
 
 use std::any::Any;
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 
 use generator::Generator;
 
-use crate::tuning::{MAX_PREFETCH_DEPTH, START_FRAMES_DEPTH, SUSPEND_FRAMES_BELOW};
+use layout::{
+    GENERATOR_STACK_SENTINEL, NewStack, release_stack_bottom, saved_stack_pointer,
+    stack_bookkeeping, stack_top,
+};
+pub(crate) use pages::page_size;
+#[cfg(test)]
+pub(crate) use pages::resident_pages;
+pub(crate) use prefetch::{Cache, prefetch_line};
+use stow::Stowed;
+pub(crate) use stow::Stower;
 
 /// A green thread's stack with a body installed on it.
 ///
@@ -22,9 +38,10 @@ use crate::tuning::{MAX_PREFETCH_DEPTH, START_FRAMES_DEPTH, SUSPEND_FRAMES_BELOW
 pub(crate) struct Coroutine {
     generator: Generator<'static, (), ()>,
     stack_bytes: usize,
-    /// The address of the stack's lowest page when [`release_stack_bottom`]
-    /// gave it back to the kernel; 0 otherwise.
-    released_bottom: usize,
+    /// The stack's lowest address (its guard page is right below), or 0 when
+    /// it is not known for sure: then no page of it is given back while its
+    /// body runs.
+    bottom: usize,
     /// The generator's control block, just below the top of the stack: what
     /// a resume touches first.
     control_block: usize,
@@ -32,6 +49,15 @@ pub(crate) struct Coroutine {
     /// (its bounds and allocation offset), which every start and finish of
     /// a body reads and writes; 0 where its place is not known.
     bookkeeping: usize,
+    /// The heap copy of the stack's used part while the stack is stowed
+    /// ([`Coroutine::stow`]): its pages are gone and its range sealed.
+    stowed: Option<NonNull<Stowed>>,
+    /// True once the bottom page went back to the kernel with the
+    /// generator's sentinel on it, which `Drop` then writes back.
+    sentinel_gone: bool,
+    /// True once the guard page was set apart from the stack's mapping (see
+    /// [`pages::keep_out_of_core_dumps`]), which sealing the stack needs.
+    guard_apart: bool,
     /// `!Send` and `!Sync`: a suspended stack may hold this OS thread's
     /// thread-local addresses and `Rc`s, so it must never be resumed, nor
     /// dropped, on another thread. The compiler now enforces what made the
@@ -72,13 +98,21 @@ impl Coroutine {
         let body = StaysOnThisThread(body);
         let generator = generator::Gn::<()>::new_opt(words, move || body.call());
         overflow::install_once();
-        let (generator, control_block, released_bottom) = release_stack_bottom(generator);
+        let NewStack {
+            generator,
+            control_block,
+            bottom,
+            bottom_released,
+        } = release_stack_bottom(generator);
         Coroutine {
             generator,
             stack_bytes,
-            released_bottom,
+            bottom,
             control_block,
             bookkeeping: stack_bookkeeping(control_block),
+            stowed: None,
+            sentinel_gone: bottom_released,
+            guard_apart: false,
             _stays_on_its_thread: PhantomData,
         }
     }
@@ -99,6 +133,9 @@ impl Coroutine {
     pub(crate) fn resume(&mut self) {
         // A guard instead of `catch_unwind`, which would keep this call out
         // of line on every switch.
+        if self.stowed.is_some() {
+            self.unstow();
+        }
         let guard = AbortOnEscapedUnwind {
             stack_bytes: self.stack_bytes,
         };
@@ -112,104 +149,134 @@ impl Coroutine {
         self.generator.is_done()
     }
 
-    /// Starts loading the top of this coroutine's stack into the cache (and
-    /// its page into the TLB), for a resume or re-arm that comes soon.
-    ///
-    /// With many green threads runnable, each resume touches a stack that has
-    /// gone cold since its last run; the hub calls this one task ahead so that
-    /// the load overlaps the run of the task before.
-    #[inline]
-    ///
-    /// `suspended_at` is about where the stack pointer was when the body last
-    /// suspended ([`stack_position`] there), or 0: the frames from there up
-    /// are loaded too, as far as [`MAX_PREFETCH_DEPTH`] below the top. So is
-    /// the generator's bookkeeping of the stack, on the heap (see
-    /// [`stack_bookkeeping`]).
-    pub(crate) fn prefetch(&self, suspended_at: usize, cache: Cache) {
-        // The control block (registers, state, the body's slot) up to the
-        // top of the stack, and the frames below it.
-        let top = stack_top(self.control_block);
-        let below_control_block = self.control_block - 2 * 64;
-        let lowest = if suspended_at == 0 {
-            below_control_block
-        } else {
-            below_control_block.min(
-                suspended_at
-                    .saturating_sub(SUSPEND_FRAMES_BELOW)
-                    .max(top - MAX_PREFETCH_DEPTH),
-            )
-        };
-        let mut line = lowest & !63;
-        while line < top {
-            cache.prefetch(line);
-            line += 64;
-        }
-        if self.bookkeeping != 0 {
-            // Its two words of counts and four of fields may straddle two lines.
-            cache.prefetch(self.bookkeeping);
-            cache.prefetch(self.bookkeeping + BOOKKEEPING_BYTES - 1);
-        }
-    }
-
-    /// Starts loading what re-arming this finished coroutine and starting
-    /// its next body will write: the control block and the first frames.
-    #[inline]
-    pub(crate) fn prefetch_for_start(&self) {
-        self.prefetch(
-            self.control_block - START_FRAMES_DEPTH + SUSPEND_FRAMES_BELOW,
-            Cache::Nearest,
-        );
-    }
-
     /// The usable size of this coroutine's stack, in bytes.
     pub(crate) fn stack_bytes(&self) -> usize {
         self.stack_bytes
     }
+
+    /// Gives back the pages of a suspended coroutine's stack that lie wholly
+    /// below its frames: whatever its body touched at its deepest, it then
+    /// holds only the pages from its stack pointer up. One `madvise`; the
+    /// pages come back, zeroed, when the body grows that deep again. True
+    /// when pages (resident or not) were given back.
+    ///
+    /// Nothing lives below a suspended coroutine's stack pointer: its frames
+    /// are above it, and the switch out of it left nothing in the 128-byte
+    /// red zone below (the switch is a call, which writes there itself).
+    pub(crate) fn release_unused_pages(&mut self) -> bool {
+        let Some(stack_pointer) = self.suspended_stack_pointer() else {
+            return false;
+        };
+        let below_frames = (stack_pointer - RED_ZONE) & !(page_size() - 1);
+        if below_frames <= self.bottom {
+            return false;
+        }
+        // SAFETY: `bottom..below_frames` is page aligned, inside this
+        // stack's private anonymous mapping, and below every frame of its
+        // suspended body: nothing there is read again before it is written.
+        let released = unsafe { pages::give_back(self.bottom, below_frames) };
+        self.sentinel_gone |= released;
+        released
+    }
+
+    /// Stows a suspended coroutine's stack: copies its used part (from the
+    /// stack pointer up, lines of zeros left out) to the heap, gives every
+    /// page of the stack back and seals the range, which stays reserved. The
+    /// next [`resume`](Coroutine::resume) puts the stack back at the same
+    /// addresses first, so its frames and every pointer into them hold; so
+    /// does any access to the sealed range meanwhile, from any thread (see
+    /// `stow.rs`). False when nothing was stowed: not supported here, already
+    /// stowed, or refused by the kernel (the stack is then as it was).
+    ///
+    /// An idle green thread then costs the bytes its frames hold, not whole
+    /// pages: about 1-2 KiB for a socket read in a handler.
+    pub(crate) fn stow(&mut self, stower: &Stower) -> bool {
+        if self.is_stowed() {
+            return false;
+        }
+        // Put back by an access meanwhile: let the old copy go.
+        self.unstow();
+        let Some(stack_pointer) = self.suspended_stack_pointer() else {
+            return false;
+        };
+        if !self.guard_apart {
+            // SAFETY: the guard page lies right below `bottom`, in the mapping
+            // `generator` made for this stack.
+            self.guard_apart = unsafe { pages::keep_out_of_core_dumps(self.bottom - page_size()) };
+            if !self.guard_apart {
+                return false;
+            }
+        }
+        // Exactly the frames: the switch out stored the stack pointer right
+        // after its call pushed the return address, and keeps nothing below.
+        let live_from = stack_pointer;
+        // SAFETY: `bottom..top` is this stack's usable range, page aligned,
+        // with a guard page apart below it; the body is suspended with its
+        // stack pointer above `live_from` and stays so until `unstow`, which
+        // every resume and the drop call first.
+        match unsafe {
+            stow::stow(
+                self.bottom,
+                stack_top(self.control_block),
+                live_from,
+                stower,
+            )
+        } {
+            Ok(stowed) => {
+                self.stowed = Some(stowed);
+                self.sentinel_gone = true;
+                true
+            }
+            Err(stow::NotStowed::Refused) => false,
+        }
+    }
+
+    /// True while the stack is stowed (and not put back by an access to it).
+    pub(crate) fn is_stowed(&self) -> bool {
+        self.stowed.is_some_and(|stowed| {
+            // SAFETY: a stowed record lives until `unstow` frees it.
+            !unsafe { stowed.as_ref() }.was_restored()
+        })
+    }
+
+    /// The heap bytes of the stowed copy, 0 when not stowed.
+    #[cfg(test)]
+    pub(crate) fn stowed_bytes(&self) -> usize {
+        // SAFETY: a stowed record lives until `unstow` frees it.
+        self.stowed
+            .map_or(0, |stowed| unsafe { stowed.as_ref() }.heap_bytes())
+    }
+
+    /// Puts a stowed stack back before its body runs or is dropped.
+    #[cold]
+    #[inline(never)]
+    fn unstow(&mut self) {
+        if let Some(stowed) = self.stowed.take() {
+            // SAFETY: it came from `stow::stow` for this stack and is
+            // unstowed once (taken out of `self.stowed`).
+            unsafe { stow::unstow(stowed) };
+        }
+    }
+
+    /// The saved stack pointer of a suspended, unstowed body whose stack
+    /// bounds are known, when it lies inside the stack.
+    fn suspended_stack_pointer(&self) -> Option<usize> {
+        if self.bottom == 0 || self.stowed.is_some() || self.is_done() {
+            return None;
+        }
+        // SAFETY: the control block belongs to this live coroutine, which is
+        // suspended (the hub holds it, so it is not running, and it is not
+        // done) and not stowed.
+        let stack_pointer = unsafe { saved_stack_pointer(self.control_block) }?;
+        (self.bottom + RED_ZONE < stack_pointer && stack_pointer < self.control_block)
+            .then_some(stack_pointer)
+    }
 }
 
-/// The generator's control block sits just below the top of its stack,
-/// which is aligned to at least this much (a page).
-const CONTROL_BLOCK_ALIGN: usize = 4096;
-
-/// The top of the stack whose control block is at `control_block`.
-#[inline(always)]
-fn stack_top(control_block: usize) -> usize {
-    (control_block | (CONTROL_BLOCK_ALIGN - 1)) + 1
-}
-
-/// Where, in `generator` 0.8.12's control block (its `GeneratorImpl`,
-/// `#[repr(C)]`), the stack's `Rc<StackMem>` sits: right after the
-/// register context, a `#[repr(C, align(128))]` struct of 256 bytes on
-/// x86_64 Unix (eight saved registers and nine words of state).
-#[cfg(all(target_arch = "x86_64", unix))]
-const BOOKKEEPING_POINTER_OFFSET: Option<usize> = Some(256);
-#[cfg(not(all(target_arch = "x86_64", unix)))]
-const BOOKKEEPING_POINTER_OFFSET: Option<usize> = None;
-
-/// The size of that `Rc<StackMem>` allocation: two reference counts, the
-/// stack's two bounds, its allocation offset and a flag.
-const BOOKKEEPING_BYTES: usize = 48;
-
-/// The address of the heap allocation that holds a new generator's stack
-/// bookkeeping, read once from its control block; 0 where unknown.
-///
-/// `generator` touches it whenever a body starts or finishes, and it lies
-/// wherever the allocator put it when the stack was mapped, so with many
-/// green threads it is as cold as the stack itself: the prefetches that
-/// warm a stack warm it too. Only prefetched, never dereferenced, so a wrong
-/// address would cost a wasted hint, not a fault.
-fn stack_bookkeeping(control_block: usize) -> usize {
-    let Some(offset) = BOOKKEEPING_POINTER_OFFSET else {
-        return 0;
-    };
-    // SAFETY: `control_block` is the address of the generator's control
-    // block, a live `GeneratorImpl` of `generator` 0.8.12 (pinned exactly in
-    // Cargo.toml) on this stack's mapped, readable top page; on x86_64 Unix
-    // its `stack` field, an initialized `Rc` (one aligned word), sits at
-    // `offset`. Nothing holds a mutable borrow of the generator here (it was
-    // created a moment ago and has not run), and the word is only read.
-    unsafe { ((control_block + offset) as *const usize).read() }
-}
+/// The bytes below a stack pointer that code may use without moving it
+/// (x86_64 System V); their page is kept when the pages below the frames
+/// go, to be safe.
+const RED_ZONE: usize = 128;
 
 /// About where the stack pointer is: the address of a local of the caller's
 /// frame (callers record it before they suspend).
@@ -219,58 +286,12 @@ pub(crate) fn stack_position() -> usize {
     std::hint::black_box(&marker) as *const u8 as usize
 }
 
-/// The word `generator` writes over the bottom of every new stack (its
-/// `STACK_SENTINEL`), read back only by its `stack_usage` diagnostics.
-const GENERATOR_STACK_SENTINEL: usize = 0xDEAD_BEEF;
-
-/// Gives the lowest page of a new, never resumed stack back to the kernel.
-///
-/// `generator` 0.8.12 writes eight sentinel words at the bottom of each new
-/// stack so that `stack_usage` can tell whether the stack ever grew that far.
-/// That makes the page resident for the whole life of the stack, although a
-/// green thread almost never reaches it: one page of the two a sleeping green
-/// thread holds. This crate never asks for `stack_usage`, and nothing else
-/// reads the page, so after `MADV_DONTNEED` it reads as zeros and costs no
-/// memory until a green thread really grows that deep. Pooled stacks keep the
-/// page released, as nothing writes it again. The generator checks the
-/// sentinel once more when it is dropped, so [`Coroutine`]'s `Drop` writes it
-/// back then. Returns the generator, the address of its control block and
-/// the released page's address (0 when it released nothing).
-fn release_stack_bottom(
-    generator: Generator<'static, (), ()>,
-) -> (Generator<'static, (), ()>, usize, usize) {
-    let (stack_words, _) = generator.stack_usage();
-    let stack_bytes = stack_words * std::mem::size_of::<usize>();
-    let control_block = generator.into_raw() as usize;
-    // SAFETY: `sysconf` only reads a constant of the system.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-    // The generator's control block is the first thing allocated on its stack,
-    // right below the page-aligned top, and is much smaller than a page.
-    let top = (control_block & !(page - 1)) + page;
-    let bottom = top.wrapping_sub(stack_bytes);
-    // Only release a page that provably is the stack's bottom: page aligned,
-    // well below the top, holding the sentinel the generator just wrote.
-    // SAFETY: when the first two checks pass, `bottom` lies in the stack
-    // mapping (`stack_bytes` below its top, which is above the control block),
-    // so it is mapped, readable and aligned for a `usize`.
-    let is_bottom = bottom.is_multiple_of(page)
-        && stack_bytes >= 4 * page
-        && unsafe { (bottom as *const usize).read() } == GENERATOR_STACK_SENTINEL;
-    // SAFETY: the page is part of a private anonymous mapping that no code
-    // has run on yet; its only contents are the diagnostic sentinels, and
-    // zeros are a valid value for every later reader (the one that checks the
-    // sentinel gets it back from `Coroutine::drop`).
-    let released = is_bottom
-        && unsafe { libc::madvise(bottom as *mut libc::c_void, page, libc::MADV_DONTNEED) } == 0;
-    // SAFETY: `control_block` came from `into_raw` on a generator of this very
-    // type just above, and is reclaimed exactly once.
-    let generator = unsafe { Generator::from_raw(control_block as *mut usize) };
-    (generator, control_block, if released { bottom } else { 0 })
-}
-
 impl Drop for Coroutine {
     fn drop(&mut self) {
-        if self.released_bottom == 0 || std::thread::panicking() {
+        // Before anything can unmap the stack: the registry of stowed stacks
+        // must never name a range that is not this stack's any more.
+        self.unstow();
+        if !self.sentinel_gone || std::thread::panicking() {
             // A panicking thread's generator drop skips its checks.
             return;
         }
@@ -280,62 +301,13 @@ impl Drop for Coroutine {
         // no frame lives on the stack, then put the sentinel back.
         self.generator.cancel();
         if self.generator.is_done() {
-            // SAFETY: `released_bottom` is the first word of this stack's
-            // lowest page, still mapped (the generator is alive), and the body
-            // has finished, so no frame uses that word.
-            unsafe { (self.released_bottom as *mut usize).write(GENERATOR_STACK_SENTINEL) };
+            // SAFETY: `bottom` is the first word of this stack's lowest page
+            // (`sentinel_gone` is only set where `bottom` is known), mapped
+            // and writable (the generator is alive, the stack not stowed),
+            // and the body has finished, so no frame uses that word.
+            unsafe { (self.bottom as *mut usize).write(GENERATOR_STACK_SENTINEL) };
         }
     }
-}
-
-/// Which cache a prefetch fills.
-#[derive(Clone, Copy)]
-pub(crate) enum Cache {
-    /// The first level: for what runs next.
-    Nearest,
-    /// The second level and beyond (and the TLB): for what runs a few
-    /// dozen switches later, so that it does not push out of the first
-    /// level what runs before it.
-    Outer,
-}
-
-impl Cache {
-    /// Starts loading the cache line holding `address` into this cache.
-    #[inline(always)]
-    fn prefetch(self, address: usize) {
-        match self {
-            Cache::Nearest => prefetch_line(address),
-            Cache::Outer => prefetch_line_outer(address),
-        }
-    }
-}
-
-/// Asks the CPU to load the cache line holding `address` into the second
-/// level cache (and its page's translation into the TLB).
-#[inline(always)]
-pub(crate) fn prefetch_line_outer(address: usize) {
-    #[cfg(target_arch = "x86_64")]
-    prefetch_with_hint::<{ std::arch::x86_64::_MM_HINT_T1 }>(address);
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = address;
-}
-
-/// Asks the CPU to load the cache line holding `address`.
-#[inline(always)]
-pub(crate) fn prefetch_line(address: usize) {
-    #[cfg(target_arch = "x86_64")]
-    prefetch_with_hint::<{ std::arch::x86_64::_MM_HINT_T0 }>(address);
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = address;
-}
-
-/// Issues a prefetch of `address` with one of the `_MM_HINT_*` levels.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn prefetch_with_hint<const HINT: i32>(address: usize) {
-    // SAFETY: a prefetch is only a hint: it never faults, whatever the
-    // address, and changes nothing the program can observe.
-    unsafe { std::arch::x86_64::_mm_prefetch::<HINT>(address as *const i8) };
 }
 
 /// Gives control from the running coroutine back to the hub that resumed it.
@@ -387,6 +359,8 @@ impl Drop for AbortOnEscapedUnwind {
 mod tests {
     use super::*;
 
+    use layout::BOOKKEEPING_BYTES;
+
     #[test]
     #[cfg(all(target_arch = "x86_64", unix))]
     fn the_stack_bookkeeping_address_is_generators_rc_of_this_stack() {
@@ -415,7 +389,8 @@ mod tests {
     #[test]
     fn a_new_stack_gives_its_bottom_page_back_and_drops_cleanly() {
         let mut finished = Coroutine::new(64 * 1024, || ());
-        assert_ne!(finished.released_bottom, 0, "the bottom page was kept");
+        assert!(finished.sentinel_gone, "the bottom page was kept");
+        assert_ne!(finished.bottom, 0);
         finished.resume();
         assert!(finished.is_done());
         drop(finished); // the generator's sentinel check must pass

@@ -4,10 +4,15 @@
 //! into an unwind out of `resume`, the same way out as any panic that would
 //! escape the body. A handler chained in front of it notes, for this OS
 //! thread, that a fault happened; the resume guard reads the note.
+//!
+//! The same handler first gives `stow.rs` the faults on sealed stacks: those
+//! are accesses to a stowed stack, which it puts back; the access then goes
+//! on and nothing is noted.
 
 use std::cell::Cell;
 use std::sync::Once;
 
+use super::stow;
 use crate::signal_chain::call_previous;
 
 thread_local! {
@@ -52,6 +57,11 @@ extern "C" fn note_fault(
     info: *mut libc::siginfo_t,
     context: *mut libc::c_void,
 ) {
+    // SAFETY: the kernel hands a valid `siginfo_t` to an `SA_SIGINFO` handler;
+    // for SIGSEGV its address is the faulting one.
+    if signal == libc::SIGSEGV && stow::handle_fault(unsafe { (*info).si_addr() } as usize) {
+        return;
+    }
     // A const-initialised thread local without a destructor: a plain store,
     // safe in a signal handler.
     FAULTED.with(|flag| flag.set(true));

@@ -608,6 +608,32 @@ mod loom_models {
     }
 
     #[test]
+    fn loom_mpsc_two_rendezvous_senders_each_return_once_their_value_is_taken() {
+        model(|| {
+            let (tx, rx) = sync_channel(0);
+            let senders: Vec<_> = (1..=2u64)
+                .map(|n| {
+                    let tx = tx.clone();
+                    let channel = tx.side.channel.clone();
+                    loom::thread::spawn(move || {
+                        tx.send(n).unwrap();
+                        let state = crate::sync::lock(&channel.state);
+                        assert!(
+                            !state.queue.contains(&n),
+                            "send returned before {n} was taken"
+                        );
+                    })
+                })
+                .collect();
+            drop(tx);
+            let mut got = [rx.recv().unwrap(), rx.recv().unwrap()];
+            got.sort_unstable();
+            assert_eq!(got, [1, 2]);
+            senders.into_iter().for_each(|s| s.join().unwrap());
+        });
+    }
+
+    #[test]
     fn loom_mpsc_a_rendezvous_send_gets_its_value_back_when_the_receiver_goes() {
         model(|| {
             let (tx, rx) = sync_channel(0);

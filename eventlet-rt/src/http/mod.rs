@@ -61,7 +61,10 @@ pub use ::http::{
 };
 pub use connector::GreenConnector;
 pub use resolver::GreenResolver;
-pub use server::{Body, Request, Response, Server, ShutdownHandle, Upgraded, switch_protocols};
+pub use server::{
+    Body, RawRequest, RawResponse, Request, Response, Server, ShutdownHandle, Upgraded,
+    switch_protocols,
+};
 pub use transport::GreenTransport;
 pub use ureq;
 

@@ -12,9 +12,10 @@
 //! broadcast), since a read waits for bytes without holding the socket.
 //!
 //! # Limits
-//! [`upgrade`] uses [`WebSocketConfig::default`]: messages up to 64 MiB and
-//! frames up to 16 MiB (a larger one ends the connection with close code
-//! 1009), unmasked client frames refused. [`upgrade_with_config`] takes
+//! [`upgrade`] uses [`default_config`]: messages up to 64 MiB and frames up
+//! to 16 MiB (a larger one gets close code 1009 and ends the connection; a
+//! frame that breaks the protocol, such as an unmasked one, gets 1002), and
+//! a read buffer of 16 KiB per connection. [`upgrade_with_config`] takes
 //! others.
 //!
 //! ```
@@ -118,10 +119,27 @@ impl WebSocket {
     /// See the [module](self) for an example.
     pub fn read(&mut self) -> Result<Message, Error> {
         loop {
-            match self.socket().read() {
+            let mut socket = self.socket();
+            match socket.read() {
                 Err(Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error @ (Error::Capacity(_) | Error::Protocol(_))) => {
+                    // RFC 6455 7.4.1: say why before the connection ends.
+                    let code = match error {
+                        Error::Capacity(_) => CloseCode::Size,
+                        _ => CloseCode::Protocol,
+                    };
+                    let frame = CloseFrame {
+                        code,
+                        reason: "".into(),
+                    };
+                    if socket.close(Some(frame)).is_ok() {
+                        let _ = socket.flush();
+                    }
+                    return Err(error);
+                }
                 outcome => return outcome,
             }
+            drop(socket);
             // Wait for bytes holding nothing, so that others can send.
             self.shared.connection.wait_readable()?;
         }
@@ -194,21 +212,35 @@ impl fmt::Debug for WebSocket {
 /// - HTTP/1.0, no `Connection: upgrade`, or a missing, repeated or
 ///   malformed `Sec-WebSocket-Key`: `400`.
 ///
-/// Limits: [`WebSocketConfig::default`] (see the [module](self)). `f` needs
+/// Limits: [`default_config`] (see the [module](self)). `f` needs
 /// no `Send`, even when the server runs on many hubs: it runs on the hub of
 /// its connection.
 ///
 /// See the [module](self) for an example.
 pub fn upgrade(request: &Request, f: impl FnOnce(WebSocket) + 'static) -> Response {
-    upgrade_with_config(request, WebSocketConfig::default(), f)
+    upgrade_with_config(request, default_config(), f)
+}
+
+/// The limits [`upgrade`] uses: tungstenite's defaults (messages up to
+/// 64 MiB, frames up to 16 MiB, unmasked client frames refused), with a
+/// read buffer of 16 KiB instead of 128 KiB, since every open connection
+/// holds one.
+///
+/// ```
+/// let config = eventlet_rt::http::websocket::default_config();
+/// assert_eq!(config.max_message_size, Some(64 << 20));
+/// assert_eq!(config.read_buffer_size, 16 << 10);
+/// ```
+pub fn default_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(16 << 10)
 }
 
 /// [`upgrade`] with other limits than the default ones.
 ///
 /// ```
-/// use eventlet_rt::http::websocket::{self, WebSocketConfig};
+/// use eventlet_rt::http::websocket;
 ///
-/// let small = WebSocketConfig::default().max_message_size(Some(64 << 10)).max_frame_size(Some(16 << 10));
+/// let small = websocket::default_config().max_message_size(Some(64 << 10)).max_frame_size(Some(16 << 10));
 /// let server = eventlet_rt::http::Server::new(move |request| {
 ///     websocket::upgrade_with_config(&request, small, |mut ws| while ws.read().is_ok() {})
 /// });

@@ -19,6 +19,7 @@
 //! assert_eq!(eventlet_rt::hub::stats().live_green_threads, 0);
 //! ```
 
+mod idle;
 mod io;
 mod observe;
 mod poller;
@@ -50,11 +51,14 @@ use prefetch::{prefetch_ahead, prefetch_header};
 use refusals::RefusalReport;
 use unwind::raise_interrupt;
 
+pub use idle::{release_idle_stacks, set_idle_stack_copy, set_idle_stack_release};
 pub(crate) use io::IoRegistration;
 pub(crate) use observe::SwitchObserver;
 pub(crate) use poller::Direction;
 pub(crate) use remote::{RemoteCompletion, RemoteWaker, WaitQueue, lock_unpoisoned, wait_on};
 pub(crate) use remote_inbox::RemoteInbox;
+#[cfg(all(test, loom))]
+pub(crate) use remote_inbox::loom_models::hub_takes as loom_hub_takes;
 pub use snapshot::{GreenThreadInfo, GreenThreadState, HubSnapshot, SocketInfo, snapshot};
 pub(crate) use teardown::tear_down;
 pub(crate) use unwind::{catch, catch_user_panic, is_unwinding, rethrow};
@@ -114,6 +118,8 @@ pub(crate) struct Hub {
     entered_span: RefCell<Option<(tracing::Id, tracing::Dispatch)>>,
     /// Unparked when the last live green thread ends (`hubs::Hubs::join`).
     idle_watcher: RefCell<Option<TaskRef>>,
+    /// Passes over parked green threads that give stack memory back.
+    idle: idle::IdleSweep,
 }
 
 thread_local! {
@@ -196,6 +202,7 @@ impl Hub {
             traced: Cell::new(false),
             entered_span: RefCell::new(None),
             idle_watcher: RefCell::new(None),
+            idle: idle::IdleSweep::new(),
         }
     }
 
@@ -266,6 +273,7 @@ impl Hub {
             self.run_for_main();
         } else {
             header.suspended_at.set(coro::stack_position());
+            self.idle.parking(header);
             coro::suspend();
         }
         raise_interrupt(self.current_header());
@@ -475,6 +483,7 @@ impl Hub {
             return;
         }
         self.stacks.trim_idle(now);
+        let idle_look = self.idle.before_wait(now, &self.live);
         let burst_ends = self.refusals.quiet(now);
         let next_deadline = self.timers.borrow_mut().next_deadline();
         let next_deadline = match (next_deadline, burst_ends) {
@@ -493,7 +502,7 @@ impl Hub {
                 )
             }
         };
-        self.poll_events(timeout);
+        self.poll_events(idle::sooner(timeout, idle_look, now));
     }
 
     fn poll_events(&self, timeout: Option<Duration>) {

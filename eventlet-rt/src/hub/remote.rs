@@ -90,6 +90,13 @@ impl Drop for RemoteCompletion {
 }
 
 impl RemoteWaker {
+    /// A waker of the remote wait (`slot`, `seq`) of the hub whose inbox is
+    /// `inbox`, for the loom models (which have no hub to expect it).
+    #[cfg(all(test, loom))]
+    pub(crate) fn for_model(slot: usize, seq: u64, inbox: Arc<RemoteInbox>) -> RemoteWaker {
+        RemoteWaker { slot, seq, inbox }
+    }
+
     /// Wakes the waiting green thread; callable from any OS thread.
     pub(crate) fn wake(self) {
         match existing() {

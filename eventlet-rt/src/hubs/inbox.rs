@@ -9,12 +9,12 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::oneshot::{Backstop, Promise};
 use crate::GreenThread;
-use crate::hub::{self, RemoteCompletion, RemoteWaker, lock_unpoisoned};
+use crate::hub::{self, RemoteCompletion, RemoteWaker};
+use crate::sync::{self, Mutex};
 
 /// The body of a green thread to start, built by the poster.
 pub(crate) type Body = Box<dyn FnOnce() + Send>;
@@ -69,7 +69,7 @@ impl Inbox {
     /// Posts `job`; when the hub is gone the job is dropped here (a green
     /// thread's promise then says `Killed`).
     pub(crate) fn post(&self, job: Job) {
-        let mut state = lock_unpoisoned(&self.state);
+        let mut state = sync::lock(&self.state);
         if state.closed {
             drop(state);
             drop(job);
@@ -86,7 +86,7 @@ impl Inbox {
     /// The jobs posted so far; with none, registers `sleeper` to be woken
     /// by the next post.
     fn take_or_sleep(&self, sleeper: RemoteWaker) -> Vec<Job> {
-        let mut state = lock_unpoisoned(&self.state);
+        let mut state = sync::lock(&self.state);
         if state.jobs.is_empty() {
             state.sleeper = Some(sleeper);
         }
@@ -95,7 +95,7 @@ impl Inbox {
 
     /// Refuses jobs from now on; gives back those not taken.
     fn close(&self) -> Vec<Job> {
-        let mut state = lock_unpoisoned(&self.state);
+        let mut state = sync::lock(&self.state);
         state.closed = true;
         state.sleeper = None;
         std::mem::take(&mut state.jobs)
@@ -217,5 +217,49 @@ fn serve(inbox: &Inbox, started: &Started) {
                 Job::Shutdown => return,
             }
         }
+    }
+}
+
+/// The loom model of the job inbox: posters on other threads against the hub
+/// thread's loop, which registers its sleeper when it finds no job and then
+/// waits in its poller for that sleeper's wake-up.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::{Inbox, Job};
+    use crate::hub::{RemoteInbox, RemoteWaker, loom_hub_takes};
+    use crate::sync::{Arc, model};
+
+    #[test]
+    fn loom_job_inbox_every_posted_job_reaches_the_hub_loop() {
+        model(|| {
+            let inbox = Arc::new(Inbox::new());
+            let hub = std::sync::Arc::new(RemoteInbox::new(Default::default()));
+            let posters: Vec<_> = (1..=2)
+                .map(|id| {
+                    let inbox = inbox.clone();
+                    loom::thread::spawn(move || inbox.post(Job::Kill(id)))
+                })
+                .collect();
+            let mut killed = Vec::new();
+            // A new remote wait (slot 0, sequence `round`) each round, as
+            // `RemoteCompletion::new` makes.
+            for round in 0.. {
+                let sleeper = RemoteWaker::for_model(0, round, hub.clone());
+                let jobs = inbox.take_or_sleep(sleeper);
+                if jobs.is_empty() {
+                    loom_hub_takes(&hub, false, |posted| posted.contains(&(0, round)));
+                }
+                killed.extend(jobs.into_iter().map(|job| match job {
+                    Job::Kill(id) => id,
+                    _ => unreachable!("only kills are posted"),
+                }));
+                if killed.len() == 2 {
+                    break;
+                }
+            }
+            killed.sort_unstable();
+            assert_eq!(killed, [1, 2]);
+            posters.into_iter().for_each(|p| p.join().unwrap());
+        });
     }
 }

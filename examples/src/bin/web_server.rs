@@ -21,7 +21,9 @@ use std::time::Duration;
 use clap::Parser;
 use eventlet_rt::http::header::{self, HeaderValue};
 use eventlet_rt::http::websocket::{self, WebSocket};
-use eventlet_rt::http::{Body, Method, Request, Response, Server, StatusCode};
+use eventlet_rt::http::{
+    Body, Method, RawRequest, RawResponse, Request, Response, Server, StatusCode,
+};
 
 const INDEX: &str = "\
 GET  /            this list (every GET route answers HEAD too)
@@ -31,6 +33,24 @@ POST /echo        the request body back (Content-Length or chunked)
 GET  /sleep?ms=N  a green sleep of N ms, then 200
 GET  /ws          a WebSocket echo (every text or binary message back)
 ";
+
+/// The hot routes, answered in place from the borrowed request head (no
+/// `http::Request` or `HeaderMap` built); everything else goes to [`app`].
+fn hot(request: &RawRequest<'_>, response: &mut RawResponse<'_>) -> bool {
+    let body: &[u8] = match (request.method(), request.path()) {
+        ("GET" | "HEAD", "/plaintext") => {
+            response.header_line("Content-Type: text/plain");
+            b"Hello, World!"
+        }
+        ("GET" | "HEAD", "/json") => {
+            response.header_line("Content-Type: application/json");
+            br#"{"message":"Hello, World!"}"#
+        }
+        _ => return false,
+    };
+    response.header_line("Server: eventlet-rs").body(body);
+    true
+}
 
 fn app(request: Request) -> Response {
     // HEAD reaches every GET route (RFC 9110 9.3.2): the server sends the
@@ -132,5 +152,5 @@ fn main() -> io::Result<()> {
         println!("listening on http://{addr}/");
         let _ = io::stdout().flush();
     });
-    Server::new(app).serve_on(&hubs, addr)
+    Server::new(app).borrowed(hot).serve_on(&hubs, addr)
 }

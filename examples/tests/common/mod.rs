@@ -61,6 +61,20 @@ impl Program {
     }
 }
 
+impl Program {
+    /// Its resident memory, in bytes (`/proc/PID/statm`).
+    pub fn resident_bytes(&self) -> u64 {
+        let statm = std::fs::read_to_string(format!("/proc/{}/statm", self.child.id()))
+            .expect("the program's /proc/PID/statm");
+        let pages: u64 = statm
+            .split_whitespace()
+            .nth(1)
+            .and_then(|field| field.parse().ok())
+            .expect("resident pages in statm");
+        pages * 4096
+    }
+}
+
 impl Drop for Program {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -7,7 +7,16 @@ use std::fmt::Write;
 use crate::stats::{Summary, median, ratio};
 
 /// Servers in the order of the table.
-const SERVERS: [&str; 4] = ["eventlet-rt", "may_minihttp", "hyper", "eventlet-py"];
+const SERVERS: [&str; 5] = [
+    "eventlet-rt",
+    "eventlet-rt-borrowed",
+    "may_minihttp",
+    "hyper",
+    "eventlet-py",
+];
+
+/// eventlet-rt's two handler forms, each compared with every other server.
+const OURS: [&str; 2] = ["eventlet-rt", "eventlet-rt-borrowed"];
 
 #[derive(Default)]
 struct Figures {
@@ -68,8 +77,11 @@ pub fn write(out: &mut String, lines: &str) {
          and wrk to core 1; every core: nothing pinned, so wrk shares the cores and requests/s \
          there says little, CPU per request still compares the servers. Server CPU per request is \
          its user + system time over the run (kernel TCP work included) divided by the requests \
-         wrk counted. eventlet-rt's ratio is its CPU per request over the peer's (median of the \
-         per-round ratios; below 1 means eventlet-rt spends less). Every server sends the same \
+         wrk counted. eventlet-rt is the `http::Request` -> `http::Response` handler, \
+         eventlet-rt-borrowed the borrowed form (`Server::borrowed`: the head read in place, the \
+         response written into the output batch) on the same server. Each ratio is that form's \
+         CPU per request over the server's of the row (median of the per-round ratios; below 1 \
+         means eventlet-rt spends less). Every server sends the same \
          constant bodies (no JSON serializer). hyper 1.x: one tokio `current_thread` runtime per \
          thread with `SO_REUSEPORT` listeners and `pipeline_flush`, as TechEmpower runs it; \
          may_minihttp with `may` workers = threads; Python Eventlet's `wsgi.server` on one \
@@ -78,8 +90,9 @@ pub fn write(out: &mut String, lines: &str) {
     .unwrap();
     writeln!(
         out,
-        "| route | hubs | server | requests/s | server CPU per request | eventlet-rt CPU ÷ this | errors |\n\
-         |---|---|---|---|---|---|---|"
+        "| route | hubs | server | requests/s | server CPU per request | eventlet-rt CPU ÷ this | \
+         eventlet-rt-borrowed CPU ÷ this | errors |\n\
+         |---|---|---|---|---|---|---|---|"
     )
     .unwrap();
     let keys: Vec<(u64, String)> = figures
@@ -89,7 +102,6 @@ pub fn write(out: &mut String, lines: &str) {
         .into_iter()
         .collect();
     for (threads, route) in keys {
-        let ours = figures.get(&(threads, route.clone(), "eventlet-rt".to_string()));
         for server in SERVERS {
             let Some(theirs) = figures.get(&(threads, route.clone(), server.to_string())) else {
                 continue;
@@ -98,16 +110,21 @@ pub fn write(out: &mut String, lines: &str) {
                 .map_or("-".into(), |s| s.show(|v| format!("{:.0}k", v / 1e3)));
             let cpu = Summary::of(&theirs.cpu_us)
                 .map_or("-".into(), |s| s.show(|v| format!("{v:.2} µs")));
-            let versus = match ours {
-                Some(ours) if server != "eventlet-rt" => {
-                    cpu_ratio(ours, theirs).map_or("-".into(), ratio)
-                }
-                _ => "".into(),
-            };
+            let versus: Vec<String> = OURS
+                .iter()
+                .map(
+                    |ours| match figures.get(&(threads, route.clone(), ours.to_string())) {
+                        Some(ours_figures) if server != *ours => {
+                            cpu_ratio(ours_figures, theirs).map_or("-".into(), ratio)
+                        }
+                        _ => "".into(),
+                    },
+                )
+                .collect();
             writeln!(
                 out,
-                "| {route} | {threads} | {server} | {rps} | {cpu} | {versus} | {:.0} |",
-                theirs.errors
+                "| {route} | {threads} | {server} | {rps} | {cpu} | {} | {} | {:.0} |",
+                versus[0], versus[1], theirs.errors
             )
             .unwrap();
         }

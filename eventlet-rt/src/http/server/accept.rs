@@ -4,6 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ::http::StatusCode;
@@ -13,6 +14,7 @@ use super::conn::{self, ConnState};
 use super::date;
 use super::encode;
 use super::limits::Settings;
+use super::raw::RawHandler;
 use super::shutdown::ShutdownHandle;
 use super::{Request, Response};
 use crate::green::mpsc;
@@ -24,6 +26,7 @@ use crate::{Builder, Event, GreenThread};
 pub(crate) struct HubServer {
     pub(crate) settings: Rc<Settings>,
     pub(crate) handler: Rc<dyn Fn(Request) -> Response>,
+    pub(crate) raw: Option<Arc<RawHandler>>,
     pub(crate) tls: Option<TlsAcceptor>,
     conns: RefCell<Slab<Conn>>,
     closing: Rc<Cell<bool>>,
@@ -39,11 +42,13 @@ impl HubServer {
     pub(crate) fn new(
         settings: Settings,
         handler: Rc<dyn Fn(Request) -> Response>,
+        raw: Option<Arc<RawHandler>>,
         tls: Option<TlsAcceptor>,
     ) -> HubServer {
         HubServer {
             settings: Rc::new(settings),
             handler,
+            raw,
             tls,
             conns: RefCell::new(Slab::new()),
             closing: Rc::new(Cell::new(false)),
@@ -126,13 +131,25 @@ fn spawn_connection(server: &Rc<HubServer>, stream: TcpStream, peer: SocketAddr)
                 key,
             };
             match &server.tls {
-                None => conn::run(stream, &server.settings, &*server.handler, &state),
+                None => conn::run(
+                    stream,
+                    &server.settings,
+                    &*server.handler,
+                    server.raw.as_deref(),
+                    &state,
+                ),
                 Some(acceptor) => {
                     let handshake = stream
                         .set_read_timeout(Some(server.settings.header_read_timeout))
                         .and_then(|()| acceptor.accept(stream));
                     if let Ok(tls) = handshake {
-                        conn::run(tls, &server.settings, &*server.handler, &state);
+                        conn::run(
+                            tls,
+                            &server.settings,
+                            &*server.handler,
+                            server.raw.as_deref(),
+                            &state,
+                        );
                     }
                 }
             }

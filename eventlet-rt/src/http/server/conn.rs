@@ -16,7 +16,8 @@ use super::limits::{
     COPY_BODY_LIMIT, DRAIN_LIMIT, LINGER_BYTES, LINGER_TIME, STREAM_CHUNK, Settings,
     WRITE_HIGH_WATER,
 };
-use super::parse::{Head, HeadParser};
+use super::parse::{Head, HeadParser, Parsed, RawCall};
+use super::raw::RawHandler;
 use super::upgrade::{Upgraded, UpgradedConn};
 use super::wire::{SharedWire, Transport, Wire};
 use super::{Request, Response};
@@ -36,6 +37,7 @@ pub(crate) fn run<S: Transport>(
     stream: S,
     settings: &Rc<Settings>,
     handler: &dyn Fn(Request) -> Response,
+    raw: Option<&RawHandler>,
     state: &ConnState,
 ) {
     let Ok(wire) = Wire::new(stream, settings.clone()) else {
@@ -55,10 +57,21 @@ pub(crate) fn run<S: Transport>(
                 &mut parser,
                 settings,
                 served == 0,
+                raw,
                 state,
                 &mut date,
             ) {
-                Ok(Some(head)) => head,
+                Ok(Some(Parsed::Request(head))) => head,
+                Ok(Some(Parsed::Answered { close })) => {
+                    served += 1;
+                    if close {
+                        return finish(&mut wire);
+                    }
+                    if wire.output.len() >= WRITE_HIGH_WATER && wire.flush().is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 Ok(None) => return,
                 Err(status) => return refuse(&mut wire, status, &date),
             }
@@ -205,20 +218,28 @@ fn switch_protocols<S: Transport>(
 /// else from the client once the batch of responses so far is written.
 /// `Ok(None)` when the connection ends quietly: the client closed it, went
 /// silent past a timeout, or the server is shutting down.
+#[allow(clippy::too_many_arguments)] // the connection's parts, passed apart to borrow them apart
 fn next_head<S: Transport>(
     wire: &mut Wire<S>,
     parser: &mut HeadParser,
     settings: &Settings,
     first: bool,
+    raw: Option<&RawHandler>,
     state: &ConnState,
     date: &mut HttpDate,
-) -> Result<Option<Head>, StatusCode> {
+) -> Result<Option<Parsed>, StatusCode> {
     let mut deadline = first.then(|| Instant::now() + settings.header_read_timeout);
     loop {
-        if !wire.input.is_empty()
-            && let Some(head) = parser.parse(&mut wire.input, settings)?
-        {
-            return Ok(Some(head));
+        if !wire.input.is_empty() {
+            let raw = raw.map(|handler| RawCall {
+                handler,
+                out: &mut wire.output,
+                date,
+                may_keep_alive: !state.closing.get(),
+            });
+            if let Some(parsed) = parser.parse(&mut wire.input, settings, raw)? {
+                return Ok(Some(parsed));
+            }
         }
         if wire.flush().is_err() {
             return Ok(None);
@@ -237,6 +258,13 @@ fn next_head<S: Transport>(
                 _ => return Ok(None),
             }
         };
+        if idle && !first {
+            // Between requests: no read or write buffer while the client
+            // idles (freed now, they serve the next connection that needs one).
+            wire.input.release();
+            wire.output = Vec::new();
+            parser.recycle(::http::HeaderMap::new());
+        }
         state.idle.set(idle);
         let read = wire.fill(timeout);
         state.idle.set(false);

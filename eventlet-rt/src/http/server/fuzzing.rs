@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::inbuf::InBuf;
 use super::limits::Settings;
-use super::parse::{Framing, HeadParser};
+use super::parse::{Framing, HeadParser, Parsed};
 use super::wire::{Transport, Wire};
 
 /// Small limits, so that short fuzz inputs reach every limit check.
@@ -43,10 +43,11 @@ pub fn first_head(input: &[u8], cuts: &[usize]) -> Option<HeadOutcome> {
             Ok(_) => {}
             Err(_) => return Some(Err(431)),
         }
-        match parser.parse(&mut buffer, &settings) {
+        match parser.parse(&mut buffer, &settings, None) {
             Ok(None) => {}
             Err(status) => return Some(Err(status.as_u16())),
-            Ok(Some(head)) => {
+            Ok(Some(Parsed::Answered { .. })) => unreachable!("no borrowed handler"),
+            Ok(Some(Parsed::Request(head))) => {
                 let request = head.request;
                 let headers = request
                     .headers()

@@ -8,6 +8,7 @@ use std::sync::{Arc, mpsc};
 
 use super::accept::{HubServer, serve_hub};
 use super::limits::Settings;
+use super::raw::RawHandler;
 use super::shutdown::ShutdownHandle;
 use super::{Request, Response};
 use crate::green::net::TcpListener;
@@ -20,6 +21,7 @@ use crate::hubs::reuseport_listeners;
 /// accept error on one hub shuts the others down too.
 pub(crate) fn serve_on<H>(
     handler: H,
+    raw: Option<Arc<RawHandler>>,
     settings: Settings,
     shutdown: ShutdownHandle,
     hubs: &Hubs,
@@ -40,8 +42,9 @@ where
     let (done, outcomes) = mpsc::channel();
     let count = listeners.len();
     for (index, listener) in listeners.into_iter().enumerate() {
-        let (handler, settings, shutdown, done, acceptor) = (
+        let (handler, raw, settings, shutdown, done, acceptor) = (
             handler.clone(),
+            raw.clone(),
             settings.clone(),
             shutdown.clone(),
             done.clone(),
@@ -52,7 +55,7 @@ where
                 let handler: Rc<dyn Fn(Request) -> Response> = Rc::new(move |r| handler(r));
                 serve_hub(
                     listener,
-                    HubServer::new(settings, handler, acceptor),
+                    HubServer::new(settings, handler, raw, acceptor),
                     &shutdown,
                 )
             });

@@ -1,5 +1,8 @@
 //! A connection's read buffer: bytes received and not yet used, from which
-//! each request head is split off without a copy.
+//! each request head is split off without a copy. An idle connection holds
+//! none: [`InBuf::release`] lets it go, and the next bytes are read into a
+//! small array on the stack (zeros while it waits, which a stowed stack leaves
+//! out) and given a buffer of their size.
 
 use std::io::{self, Read};
 
@@ -17,14 +20,30 @@ pub(crate) struct InBuf {
     buf: BytesMut,
     /// `buf[..end]` is data; the rest is room for the next read.
     end: usize,
+    /// The buffer was let go: the next read goes through the stack.
+    released: bool,
 }
+
+/// The most one read takes after [`InBuf::release`]: a batch of pipelined
+/// requests fits; more arrives with the next read, into a full buffer.
+const FIRST_READ: usize = READ_CHUNK / 4;
 
 impl InBuf {
     pub(crate) fn new() -> InBuf {
         InBuf {
             buf: BytesMut::new(),
             end: 0,
+            released: false,
         }
+    }
+
+    /// Lets the buffer's memory go while nothing is buffered: a connection
+    /// waiting for its next request holds no buffer. The memory goes back
+    /// once the requests whose heads share it are dropped.
+    pub(crate) fn release(&mut self) {
+        assert!(self.is_empty(), "released a buffer holding data");
+        self.buf = BytesMut::new();
+        self.released = true;
     }
 
     pub(crate) fn data(&self) -> &[u8] {
@@ -64,12 +83,27 @@ impl InBuf {
                 "the request does not fit the read buffer",
             ));
         }
+        if self.released {
+            return self.read_first(source, limit);
+        }
         if self.buf.len() - self.end < READ_CHUNK / 4 {
             self.make_room();
         }
         let room = (self.buf.len() - self.end).min(limit - self.end);
         let n = source.read(&mut self.buf[self.end..self.end + room])?;
         self.end += n;
+        Ok(n)
+    }
+
+    /// The first read after [`InBuf::release`]: into a zeroed array on the
+    /// stack, then into a buffer of just the bytes that came (a small
+    /// allocation, where a full buffer would be zeroed for them).
+    fn read_first(&mut self, source: &mut impl Read, limit: usize) -> io::Result<usize> {
+        let mut first = [0; FIRST_READ];
+        let n = source.read(&mut first[..FIRST_READ.min(limit)])?;
+        self.buf = BytesMut::from(&first[..n]);
+        self.end = n;
+        self.released = false;
         Ok(n)
     }
 
@@ -92,6 +126,7 @@ impl From<&[u8]> for InBuf {
         InBuf {
             buf: BytesMut::from(bytes),
             end: bytes.len(),
+            released: false,
         }
     }
 }
@@ -124,6 +159,27 @@ mod tests {
             input.consume(len);
         }
         assert_eq!(input.data().as_ptr(), first_byte, "the buffer was reused");
+    }
+
+    #[test]
+    fn a_released_buffer_holds_no_memory_and_the_next_bytes_get_one() {
+        let mut input = InBuf::new();
+        let mut source: &[u8] = b"GET / HTTP/1.1\r\n\r\n";
+        input.read_from(&mut source, 1 << 16).unwrap();
+        input.consume(input.data().len());
+        input.release();
+        assert_eq!(input.buf.capacity(), 0, "the memory was kept");
+        // Re-acquired to fit what came, then grown for the rest of a head.
+        let mut source: &[u8] = &[b'h'; FIRST_READ + 100];
+        assert_eq!(input.read_from(&mut source, 1 << 16).unwrap(), FIRST_READ);
+        assert_eq!(input.data(), &[b'h'; FIRST_READ][..]);
+        assert_eq!(input.read_from(&mut source, 1 << 16).unwrap(), 100);
+        assert_eq!(input.data(), &[b'h'; FIRST_READ + 100][..]);
+        // The limit holds for the first read too.
+        input.consume(input.data().len());
+        input.release();
+        let mut source: &[u8] = &[b'x'; 100];
+        assert_eq!(input.read_from(&mut source, 10).unwrap(), 10);
     }
 
     #[test]

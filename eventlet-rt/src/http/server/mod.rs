@@ -39,6 +39,10 @@
 //!
 //! [`Method::HEAD`]: crate::http::Method::HEAD
 //!
+//! - For hot routes, a second, borrowed handler form on the same server and
+//!   port ([`Server::borrowed`]): the request head read in place, the
+//!   response written straight into the connection's output.
+//!
 //! Heads are parsed by `httparse`; requests and responses are the `http`
 //! crate's types, re-exported from [`http`](crate::http).
 //!
@@ -88,6 +92,7 @@ mod hubs;
 mod inbuf;
 mod limits;
 mod parse;
+mod raw;
 mod shutdown;
 mod target;
 mod upgrade;
@@ -96,9 +101,11 @@ mod wire;
 use std::io;
 use std::net::ToSocketAddrs;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use body::Body;
+pub use raw::{RawRequest, RawResponse};
 pub use shutdown::ShutdownHandle;
 pub use upgrade::{Upgraded, switch_protocols};
 
@@ -106,6 +113,7 @@ use crate::green::net::TcpListener;
 use crate::green::tls::TlsAcceptor;
 use accept::{HubServer, serve_hub};
 use limits::Settings;
+use raw::RawHandler;
 
 /// A request as the handler gets it: the `http` crate's request, with a
 /// streaming [`Body`].
@@ -137,6 +145,7 @@ pub type Response = ::http::Response<Body>;
 /// ```
 pub struct Server<H> {
     handler: H,
+    raw: Option<Arc<RawHandler>>,
     settings: Settings,
     shutdown: ShutdownHandle,
 }
@@ -163,9 +172,51 @@ where
     pub fn new(handler: H) -> Server<H> {
         Server {
             handler,
+            raw: None,
             settings: Settings::default(),
             shutdown: ShutdownHandle::default(),
         }
+    }
+
+    /// Adds the borrowed handler form, for hot routes: `raw` sees each
+    /// request head first, in place in the connection's read buffer
+    /// ([`RawRequest`]), and may answer it straight into the connection's
+    /// output ([`RawResponse`]) and return `true`; `false` leaves the request
+    /// to the handler given to [`new`](Server::new), on the same connection
+    /// and port. Only requests without a body and with an origin-form target
+    /// reach `raw`; no `http::Request`, header map or allocation is made for
+    /// those it answers. A panic in `raw` gets the client a `500`, as in the
+    /// other handler. `Send + Sync`, since every hub shares it.
+    ///
+    /// ```
+    /// use eventlet_rt::http::{Body, RawRequest, RawResponse, Response, Server};
+    ///
+    /// fn hot(request: &RawRequest<'_>, response: &mut RawResponse<'_>) -> bool {
+    ///     match (request.method(), request.path()) {
+    ///         ("GET" | "HEAD", "/plaintext") => {
+    ///             response.header_line("Content-Type: text/plain").body(b"Hello, World!");
+    ///             true
+    ///         }
+    ///         _ => false,
+    ///     }
+    /// }
+    ///
+    /// let server = Server::new(|request| Response::new(Body::from(request.uri().to_string())))
+    ///     .borrowed(hot);
+    /// let listener = eventlet_rt::listen("127.0.0.1:0")?;
+    /// let url = format!("http://{}", listener.local_addr()?);
+    /// eventlet_rt::spawn_n(move || server.serve(listener).unwrap());
+    /// let agent = eventlet_rt::http::agent();
+    /// assert_eq!(agent.get(format!("{url}/plaintext")).call()?.body_mut().read_to_string()?, "Hello, World!");
+    /// assert_eq!(agent.get(format!("{url}/other")).call()?.body_mut().read_to_string()?, "/other");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn borrowed(
+        mut self,
+        raw: impl Fn(&RawRequest<'_>, &mut RawResponse<'_>) -> bool + Send + Sync + 'static,
+    ) -> Server<H> {
+        self.raw = Some(Arc::new(raw));
+        self
     }
 
     /// How long a kept-alive connection may wait for its next request before
@@ -371,7 +422,7 @@ where
     #[track_caller]
     pub fn serve(self, listener: TcpListener) -> io::Result<()> {
         let handler = self.handler;
-        let hub = HubServer::new(self.settings, Rc::new(handler), None);
+        let hub = HubServer::new(self.settings, Rc::new(handler), self.raw, None);
         serve_hub(listener, hub, &self.shutdown)
     }
 
@@ -405,7 +456,7 @@ where
     #[track_caller]
     pub fn serve_tls(self, listener: TcpListener, acceptor: TlsAcceptor) -> io::Result<()> {
         let handler = self.handler;
-        let hub = HubServer::new(self.settings, Rc::new(handler), Some(acceptor));
+        let hub = HubServer::new(self.settings, Rc::new(handler), self.raw, Some(acceptor));
         serve_hub(listener, hub, &self.shutdown)
     }
 }
@@ -448,7 +499,15 @@ where
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn serve_on(self, hubs: &crate::hubs::Hubs, addr: impl ToSocketAddrs) -> io::Result<()> {
-        hubs::serve_on(self.handler, self.settings, self.shutdown, hubs, addr, None)
+        hubs::serve_on(
+            self.handler,
+            self.raw,
+            self.settings,
+            self.shutdown,
+            hubs,
+            addr,
+            None,
+        )
     }
 
     /// [`serve_on`](Server::serve_on) over TLS: every hub's connections
@@ -499,6 +558,7 @@ where
     ) -> io::Result<()> {
         hubs::serve_on(
             self.handler,
+            self.raw,
             self.settings,
             self.shutdown,
             hubs,

@@ -7,15 +7,38 @@ use ::http::{Method, StatusCode, Uri, Version};
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
+use super::date::HttpDate;
 use super::inbuf::InBuf;
 use super::limits::Settings;
+use super::raw::{RawHandler, RawRequest, RawResponse};
 use super::target::{self, TargetForm};
+use crate::hub::catch_user_panic;
 
 /// How the request body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Framing {
     Length(u64),
     Chunked,
+}
+
+/// What a complete head came to.
+// Moved once per request; boxing the head would cost an allocation each time.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Parsed {
+    /// A request for the handler.
+    Request(Head),
+    /// The borrowed handler answered it in place; close after it or not.
+    Answered { close: bool },
+}
+
+/// What the borrowed handler needs to answer a head in place.
+pub(crate) struct RawCall<'a> {
+    pub(crate) handler: &'a RawHandler,
+    /// The connection's output batch.
+    pub(crate) out: &'a mut Vec<u8>,
+    pub(crate) date: &'a HttpDate,
+    /// False while the server shuts down: every answer closes.
+    pub(crate) may_keep_alive: bool,
 }
 
 /// A complete, valid request head.
@@ -67,16 +90,18 @@ const MAX_SPARE_HEADERS: usize = 64;
 impl HeadParser {
     /// The head at the start of `input` (not empty), taken out of it:
     /// `Ok(None)` while it is incomplete, or the status to refuse it with.
+    /// With `raw`, the borrowed handler may answer it in place first.
     pub(crate) fn parse(
         &mut self,
         input: &mut InBuf,
         settings: &Settings,
-    ) -> Result<Option<Head>, StatusCode> {
+        raw: Option<RawCall<'_>>,
+    ) -> Result<Option<Parsed>, StatusCode> {
         let fresh = self.scan.scanned == 0;
         if !fresh && !self.scan.scan(input.data(), settings)? && self.scan.request_line_done {
             return Ok(None); // no line ended: nothing new for httparse
         }
-        match self.parse_with_httparse(input, settings)? {
+        match self.parse_with_httparse(input, settings, raw)? {
             Some(head) => {
                 self.scan = HeadScan::default();
                 Ok(Some(head))
@@ -102,7 +127,8 @@ impl HeadParser {
         &mut self,
         input: &mut InBuf,
         settings: &Settings,
-    ) -> Result<Option<Head>, StatusCode> {
+        raw: Option<RawCall<'_>>,
+    ) -> Result<Option<Parsed>, StatusCode> {
         // Uninitialised slots: filling 100 empty headers per request would cost
         // more than parsing a short head.
         let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
@@ -127,7 +153,7 @@ impl HeadParser {
                         // `HTTP/1.2` and up are answered as 1.1 (RFC 9110 2.5):
                         // the minor digit becomes 1 and the head is parsed again.
                         input.data_mut()[at] = b'1';
-                        self.parse_with_httparse(input, settings)
+                        self.parse_with_httparse(input, settings, raw)
                     }
                     VersionLine::Refused(status) => Err(status),
                 };
@@ -135,12 +161,49 @@ impl HeadParser {
             Err(_) => return Err(StatusCode::BAD_REQUEST),
         };
         let buf = input.data();
+        let line = read_head(&parsed, buf, len, settings)?;
+        if let Some(raw) = raw
+            && line.framing == Framing::Length(0)
+            && line.target_form == TargetForm::Origin
+        {
+            let request = RawRequest {
+                method: parsed.method.unwrap_or_default(),
+                target: parsed.path.unwrap_or_default(),
+                version: line.version,
+                headers: parsed.headers,
+            };
+            let keep_alive = line.keep_alive && raw.may_keep_alive;
+            let head_request = line.method == Method::HEAD;
+            let mut response =
+                RawResponse::new(raw.out, head_request, line.version, keep_alive, raw.date);
+            match catch_user_panic(|| (raw.handler)(&request, &mut response)) {
+                Ok(true) => {
+                    response.finish();
+                    input.consume(len);
+                    return Ok(Some(Parsed::Answered { close: !keep_alive }));
+                }
+                Ok(false) => response.retract(),
+                Err(_) => {
+                    response.retract();
+                    return Err(StatusCode::INTERNAL_SERVER_ERROR);
+                }
+            }
+        }
+        let bad = StatusCode::BAD_REQUEST;
         self.fields.clear();
-        let line = read_head(&parsed, buf, len, settings, &mut self.fields)?;
+        for field in parsed.headers.iter() {
+            let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| bad)?;
+            // An empty value may lie anywhere: give it an empty span.
+            let value = if field.value.is_empty() {
+                0..0
+            } else {
+                span(buf, field.value)
+            };
+            self.fields.push((name, value));
+        }
         // The head leaves the buffer as shared bytes: the URI and the header
         // values point into it, uncopied.
         let head = input.take_head(len);
-        let bad = StatusCode::BAD_REQUEST;
         let uri = Uri::from_maybe_shared(head.slice(line.target)).map_err(|_| bad)?;
         if !target::uri_fits(line.target_form, &uri) {
             return Err(bad);
@@ -163,12 +226,12 @@ impl HeadParser {
         *request.uri_mut() = uri;
         *request.version_mut() = line.version;
         *request.headers_mut() = headers;
-        Ok(Some(Head {
+        Ok(Some(Parsed::Request(Head {
             request,
             framing: line.framing,
             keep_alive: line.keep_alive,
             expect_continue: line.expect_continue,
-        }))
+        })))
     }
 }
 
@@ -275,21 +338,14 @@ fn read_version(buf: &[u8]) -> VersionLine {
 }
 
 /// Checks a parsed head of `len` bytes at the start of `buf` against the
-/// limits and reads its framing; each header's name and value position go
-/// to `fields`.
+/// limits and reads its framing.
 fn read_head(
     parsed: &httparse::Request<'_, '_>,
     buf: &[u8],
     len: usize,
     settings: &Settings,
-    fields: &mut Vec<(HeaderName, Range<usize>)>,
 ) -> Result<HeadLine, StatusCode> {
     let bad = StatusCode::BAD_REQUEST;
-    let base = buf.as_ptr() as usize;
-    let span = |part: &[u8]| {
-        let at = part.as_ptr() as usize - base;
-        at..at + part.len()
-    };
 
     let method = parsed.method.ok_or(bad)?;
     if method.len() > settings.max_request_line {
@@ -315,14 +371,6 @@ fn read_head(
             return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         }
         framing_fields.note(field.name.as_bytes(), field.value)?;
-        let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| bad)?;
-        // An empty value may lie anywhere: give it an empty span.
-        let value = if field.value.is_empty() {
-            0..0
-        } else {
-            span(field.value)
-        };
-        fields.push((name, value));
     }
 
     // RFC 9112 3.2: no `Host` in HTTP/1.1, more than one, or an invalid one is 400.
@@ -348,13 +396,19 @@ fn read_head(
     };
     Ok(HeadLine {
         method,
-        target: span(path.as_bytes()),
+        target: span(buf, path.as_bytes()),
         target_form,
         version,
         framing,
         keep_alive,
         expect_continue,
     })
+}
+
+/// Where `part` (a slice of `buf`) lies in `buf`.
+fn span(buf: &[u8], part: &[u8]) -> Range<usize> {
+    let at = part.as_ptr() as usize - buf.as_ptr() as usize;
+    at..at + part.len()
 }
 
 /// What the headers say about framing and the connection, gathered in the
@@ -453,8 +507,24 @@ fn decimal(digits: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
 
+    impl HeadParser {
+        /// `parse` with no borrowed handler: a request or nothing.
+        fn request(
+            &mut self,
+            input: &mut InBuf,
+            settings: &Settings,
+        ) -> Result<Option<Head>, StatusCode> {
+            Ok(self
+                .parse(input, settings, None)?
+                .map(|parsed| match parsed {
+                    Parsed::Request(head) => head,
+                    Parsed::Answered { .. } => unreachable!("no borrowed handler"),
+                }))
+        }
+    }
+
     fn parse(input: &[u8]) -> Result<Option<Head>, StatusCode> {
-        HeadParser::default().parse(&mut InBuf::from(input), &Settings::default())
+        HeadParser::default().request(&mut InBuf::from(input), &Settings::default())
     }
 
     fn status(input: &[u8]) -> StatusCode {
@@ -466,7 +536,7 @@ mod tests {
         let mut input =
             InBuf::from(&b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nX-Y: z\r\nX-Empty:\r\n\r\nnext"[..]);
         let head = HeadParser::default()
-            .parse(&mut input, &Settings::default())
+            .request(&mut input, &Settings::default())
             .unwrap()
             .unwrap();
         assert_eq!(head.request.uri().path(), "/a");
@@ -491,7 +561,7 @@ mod tests {
         parser.recycle(used);
         let mut input = InBuf::from(&b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"[..]);
         let head = parser
-            .parse(&mut input, &Settings::default())
+            .request(&mut input, &Settings::default())
             .unwrap()
             .unwrap();
         let headers = head.request.headers();
@@ -655,13 +725,13 @@ mod tests {
         for end in 1..whole.len() {
             let mut input = InBuf::from(&whole[..end]);
             assert!(
-                parser.parse(&mut input, &settings).unwrap().is_none(),
+                parser.request(&mut input, &settings).unwrap().is_none(),
                 "{end}"
             );
             assert_eq!(input.data(), &whole[..end], "a partial head stays");
         }
         let mut input = InBuf::from(&whole[..]);
-        assert!(parser.parse(&mut input, &settings).unwrap().is_some());
+        assert!(parser.request(&mut input, &settings).unwrap().is_some());
         assert!(input.is_empty());
     }
 }
