@@ -22,18 +22,31 @@
 //!   or when a green thread became runnable during the turn: the hook tokio
 //!   calls before it blocks ([`Builder::on_thread_park`]) looks at the run
 //!   queue and wakes the wait, so tokio turns once more without blocking.
+//! - A [`LocalSet`] is entered for the hub's life too, so green code can
+//!   start `!Send` tasks with `tokio::task::spawn_local` (a task that owns a
+//!   green socket). Waits and turns run its tasks. Its waker ([`LocalWake`])
+//!   only raises a flag when it is woken on the hub's thread outside a wait
+//!   or turn (a green thread woke a local task: the hub turns tokio before
+//!   it blocks, no system call needed); woken from another thread, or while
+//!   tokio runs, it also wakes the wait in progress.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::ThreadId;
 use std::time::Instant;
 
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::runtime::{Builder, EnterGuard, Handle, Id, Runtime, RuntimeMetrics};
+use tokio::task::{LocalEnterGuard, LocalSet};
 use tokio::time::Sleep;
+
+use crate::sync::lock_unpoisoned;
 
 /// The hub's epoll descriptor, borrowed: the poller owns and closes it, after
 /// the driver (which deregisters it first) is gone.
@@ -57,9 +70,48 @@ pub(crate) struct TokioDriver {
     id: Id,
     /// Kept: asking the runtime for it each time clones its handle.
     metrics: RuntimeMetrics,
+    /// The tasks of `tokio::task::spawn_local` from green code.
+    local: RefCell<LocalSet>,
+    /// True when the last run of `local` left tasks in it.
+    local_alive: Cell<bool>,
+    /// The waker `local` is polled with, and what it shares with it.
+    local_wake: Arc<LocalWake>,
+    local_waker: Waker,
+    /// Dropped before `local`.
+    local_guard: Option<LocalEnterGuard>,
     /// Dropped before `runtime`, which it borrows.
     guard: Option<EnterGuard<'static>>,
     runtime: Option<Box<Runtime>>,
+}
+
+/// What [`TokioDriver`]'s `LocalSet` is woken through; see the module docs.
+struct LocalWake {
+    /// A local task was woken or spawned since the set last ran.
+    woken: AtomicBool,
+    /// The hub's thread.
+    home: ThreadId,
+    /// True while the hub runs tokio (a wait or a turn); on the hub's
+    /// thread only, so relaxed.
+    turning: AtomicBool,
+    /// The waker of the wait or turn in progress, or of the last one.
+    forward: Mutex<Option<Waker>>,
+}
+
+impl Wake for LocalWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        // On the hub's thread outside tokio, the hub sees `woken` before it
+        // blocks (`has_tasks`); anywhere else the wait must hear of it.
+        if (self.turning.load(Ordering::Relaxed) || std::thread::current().id() != self.home)
+            && let Some(waker) = lock_unpoisoned(&self.forward).as_ref()
+        {
+            waker.wake_by_ref();
+        }
+    }
 }
 
 impl TokioDriver {
@@ -89,6 +141,14 @@ impl TokioDriver {
         // takes the box out.
         let entered: &'static Runtime = unsafe { &*std::ptr::from_ref::<Runtime>(&*runtime) };
         let guard = entered.enter();
+        let local = LocalSet::new();
+        let local_guard = local.enter();
+        let local_wake = Arc::new(LocalWake {
+            woken: AtomicBool::new(false),
+            home: std::thread::current().id(),
+            turning: AtomicBool::new(false),
+            forward: Mutex::new(None),
+        });
         // SAFETY: `hub_fd` is the hub's epoll descriptor, open until the
         // hub's poller drops, which happens after this driver (the hub
         // declares the driver first and takes it out at teardown).
@@ -101,6 +161,11 @@ impl TokioDriver {
             turning: Cell::new(false),
             id: runtime.handle().id(),
             metrics: runtime.metrics(),
+            local: RefCell::new(local),
+            local_alive: Cell::new(false),
+            local_waker: Waker::from(local_wake.clone()),
+            local_wake,
+            local_guard: Some(local_guard),
             guard: Some(guard),
             runtime: Some(runtime),
         })
@@ -112,10 +177,30 @@ impl TokioDriver {
             .expect("the runtime lives as long as the driver")
     }
 
-    /// True while tokio has tasks (spawned and not finished): they need
-    /// turns even when no green thread waits on a future.
+    /// True while tokio has tasks (spawned and not finished, or local ones
+    /// woken since they last ran): they need turns even when no green
+    /// thread waits on a future.
     pub(crate) fn has_tasks(&self) -> bool {
         self.metrics.num_alive_tasks() > 0
+            || self.local_alive.get()
+            || self.local_wake.woken.load(Ordering::Acquire)
+    }
+
+    /// Runs the local tasks that are due (a bounded batch), from a wait or
+    /// a turn whose waker is `cx`'s.
+    fn run_local(&self, cx: &Context<'_>) {
+        {
+            let mut forward = lock_unpoisoned(&self.local_wake.forward);
+            if !forward.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *forward = Some(cx.waker().clone());
+            }
+        }
+        self.local_wake.woken.store(false, Ordering::Relaxed);
+        let Ok(mut local) = self.local.try_borrow_mut() else {
+            return; // a local task polls a wait of its own: not from here
+        };
+        let polled = Pin::new(&mut *local).poll(&mut Context::from_waker(&self.local_waker));
+        self.local_alive.set(polled.is_pending());
     }
 
     /// True while the runtime runs inside [`TokioDriver::wait`] or
@@ -153,10 +238,19 @@ impl TokioDriver {
         self.waiter.borrow_mut().take();
     }
 
-    /// One turn without blocking: tokio's ready tasks run (a bounded batch)
-    /// and its driver takes in ready I/O and due timers.
+    /// One turn without blocking: tokio's ready tasks run (a bounded batch),
+    /// local ones too, and its driver takes in ready I/O and due timers.
     pub(crate) fn turn(&self) {
-        self.run(|runtime| runtime.block_on(tokio::task::yield_now()));
+        self.run(|runtime| {
+            runtime.block_on(async {
+                std::future::poll_fn(|cx| {
+                    self.run_local(cx);
+                    Poll::Ready(())
+                })
+                .await;
+                tokio::task::yield_now().await;
+            });
+        });
     }
 
     fn run(&self, f: impl FnOnce(&Runtime)) {
@@ -166,8 +260,16 @@ impl TokioDriver {
                 self.0.set(false);
             }
         }
+        struct LocalTurning<'a>(&'a AtomicBool);
+        impl Drop for LocalTurning<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Relaxed);
+            }
+        }
         self.turning.set(true);
         let _turning = Turning(&self.turning);
+        self.local_wake.turning.store(true, Ordering::Relaxed);
+        let _local_turning = LocalTurning(&self.local_wake.turning);
         f(self.runtime());
     }
 
@@ -184,10 +286,21 @@ impl Drop for TokioDriver {
     fn drop(&mut self) {
         self.hub_fd.take();
         self.sleep.borrow_mut().take();
+        // At thread exit tokio's thread-local context may be gone already;
+        // leaving the contexts then would panic (and the thread's end
+        // clears them anyway).
+        let exiting = Handle::try_current().is_err_and(|e| e.is_thread_local_destroyed());
+        if let Some(local_guard) = self.local_guard.take() {
+            if exiting {
+                std::mem::forget(local_guard);
+            } else {
+                drop(local_guard);
+            }
+        }
+        // Its tasks are dropped inside the runtime's context.
+        drop(std::mem::take(self.local.get_mut()));
         if let Some(guard) = self.guard.take() {
-            // At thread exit tokio's thread-local context may be gone
-            // already; leaving the context then would panic.
-            if Handle::try_current().is_err_and(|e| e.is_thread_local_destroyed()) {
+            if exiting {
                 std::mem::forget(guard);
             } else {
                 drop(guard);
@@ -211,6 +324,7 @@ impl Future for HubReady<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.driver.run_local(cx);
         {
             let mut waiter = self.driver.waiter.borrow_mut();
             if !waiter.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {

@@ -3,6 +3,7 @@
 use std::io;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 use std::time::Instant;
 
 use super::{Direction, Hub, current};
@@ -73,6 +74,31 @@ impl IoRegistration {
                 }
                 result => return result,
             }
+        }
+    }
+
+    /// [`IoRegistration::run`] for a future: tries `op` (unless the last
+    /// read emptied the source, for a read) and, when it would block, has
+    /// `waker` woken at the next readiness in `direction` instead of
+    /// parking. Must be called on the hub that registered the source.
+    pub(crate) fn poll_run<R>(
+        &self,
+        direction: Direction,
+        waker: &Waker,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let hub = current();
+        if direction == Direction::Read && hub.poller.is_read_drained(self.slot) {
+            hub.poller.add_waker(self.slot, direction, waker);
+            return Poll::Pending;
+        }
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                hub.poller.clear_ready(self.slot, direction);
+                hub.poller.add_waker(self.slot, direction, waker);
+                Poll::Pending
+            }
+            result => Poll::Ready(result),
         }
     }
 

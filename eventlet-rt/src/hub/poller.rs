@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -42,12 +43,35 @@ struct IoSlot {
     read_closed: bool,
     readers: Waiters,
     writers: Waiters,
+    /// The tasks of futures polling the source (its `AsyncRead` and
+    /// `AsyncWrite` sides), boxed: most sources never have any.
+    wakers: Option<Box<FutureWakers>>,
+}
+
+/// The waker of the future waiting for each direction of a source: one
+/// each, the last one given, as tokio's sockets keep them.
+#[derive(Default)]
+struct FutureWakers {
+    read: Option<Waker>,
+    write: Option<Waker>,
+}
+
+impl FutureWakers {
+    fn waker(&mut self, direction: Direction) -> &mut Option<Waker> {
+        match direction {
+            Direction::Read => &mut self.read,
+            Direction::Write => &mut self.write,
+        }
+    }
 }
 
 /// The green threads waiting on one direction of a source: almost always
 /// one, kept inline in the slot (the slab keeps slots together, so a
 /// wake-up reads no memory of its own for the list).
 type Waiters = SmallVec<[TaskRef; 1]>;
+
+/// Wakers taken during one poll, woken at its end.
+type FuturesToWake = SmallVec<[Waker; 2]>;
 
 impl IoSlot {
     fn waiters(&mut self, direction: Direction) -> &mut Waiters {
@@ -126,6 +150,7 @@ impl Poller {
             read_closed: false,
             readers: Waiters::new(),
             writers: Waiters::new(),
+            wakers: None,
         });
         Ok(slot)
     }
@@ -137,6 +162,12 @@ impl Poller {
         let removed = self.sources.borrow_mut().try_remove(slot);
         if let Some(removed) = removed {
             debug_assert!(removed.readers.is_empty() && removed.writers.is_empty());
+            // Dropped, not woken: the future owned the source, or polls a
+            // clone of it that is gone too.
+            let wakers = removed.wakers.map_or(0, |w| {
+                usize::from(w.read.is_some()) + usize::from(w.write.is_some())
+            });
+            self.io_waiters.set(self.io_waiters.get() - wakers);
         }
     }
 
@@ -191,6 +222,26 @@ impl Poller {
         self.io_waiters.set(self.io_waiters.get() + 1);
     }
 
+    /// Has `waker` woken at the next readiness of a slot in `direction`
+    /// (instead of the waker given before, if any): a future polling it.
+    /// Counted with the green threads waiting on sockets, so the hub keeps
+    /// looking at its poller for it.
+    pub(crate) fn add_waker(&self, slot: usize, direction: Direction, waker: &Waker) {
+        let mut sources = self.sources.borrow_mut();
+        let kept = sources[slot]
+            .wakers
+            .get_or_insert_default()
+            .waker(direction);
+        match kept {
+            Some(kept) if kept.will_wake(waker) => {}
+            Some(kept) => kept.clone_from(waker),
+            None => {
+                *kept = Some(waker.clone());
+                self.io_waiters.set(self.io_waiters.get() + 1);
+            }
+        }
+    }
+
     /// Takes `task` (a task's address, as `Rc::as_ptr` gives it) off the
     /// waiters of a slot, if it is still there.
     pub(crate) fn remove_waiter(&self, slot: usize, direction: Direction, task: *const u8) {
@@ -216,9 +267,13 @@ impl Poller {
         };
         (io.readable, io.writable, io.read_closed) = (true, true, true);
         let waiters: Waiters = io.readers.drain(..).chain(io.writers.drain(..)).collect();
+        let mut futures = FuturesToWake::new();
+        self.take_waker(io, Direction::Read, &mut futures);
+        self.take_waker(io, Direction::Write, &mut futures);
         drop(sources);
         self.io_waiters.set(self.io_waiters.get() - waiters.len());
         waiters.into_iter().for_each(&mut wake);
+        futures.into_iter().for_each(Waker::wake);
     }
 
     /// Green threads blocked on readiness.
@@ -279,6 +334,8 @@ impl Poller {
             Err(e) => panic!("eventlet-rt: the hub's poller failed: {e}"),
         }
         let mut sources = self.sources.borrow_mut();
+        // Woken once nothing here is borrowed: a waker may run any code.
+        let mut futures = FuturesToWake::new();
         for event in events.iter() {
             if event.token() == WAKER_TOKEN {
                 continue;
@@ -293,17 +350,32 @@ impl Poller {
                 self.io_waiters
                     .set(self.io_waiters.get() - io.readers.len());
                 wake_all(&mut io.readers, &mut wake);
+                self.take_waker(io, Direction::Read, &mut futures);
             }
             if event.is_writable() || event.is_write_closed() || event.is_error() {
                 io.writable = true;
                 self.io_waiters
                     .set(self.io_waiters.get() - io.writers.len());
                 wake_all(&mut io.writers, &mut wake);
+                self.take_waker(io, Direction::Write, &mut futures);
             }
         }
         drop(sources);
+        let full = events.iter().count() == events.capacity();
+        drop(events);
         self.drain_inbox(wake);
-        events.iter().count() == events.capacity()
+        futures.into_iter().for_each(Waker::wake);
+        full
+    }
+
+    /// Moves the waker of a future waiting on `io` in `direction`, if any,
+    /// to `futures`.
+    #[inline]
+    fn take_waker(&self, io: &mut IoSlot, direction: Direction, futures: &mut FuturesToWake) {
+        if let Some(waker) = io.wakers.as_mut().and_then(|w| w.waker(direction).take()) {
+            self.io_waiters.set(self.io_waiters.get() - 1);
+            futures.push(waker);
+        }
     }
 
     /// The descriptor of the hub's epoll instance, for tokio to watch.

@@ -64,6 +64,8 @@ mod backlog;
 mod socket;
 mod tcp_listener;
 mod tcp_stream;
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
+mod tcp_stream_async;
 mod udp;
 
 pub use addr::ToSocketAddrs;

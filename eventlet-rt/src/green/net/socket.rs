@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::io;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::hub::{Direction, IoRegistration};
@@ -103,6 +104,38 @@ impl<S: mio::event::Source> GreenSocket<S> {
         let deadline = timeout.map(|timeout| Instant::now() + timeout);
         self.registration
             .run(direction, deadline, || op(&self.source))
+    }
+
+    /// A byte-stream read for a future: as [`GreenSocket::read_stream_with`]
+    /// but, instead of parking, it has `waker` woken when the socket turns
+    /// readable. Timeouts and non-blocking mode do not apply.
+    pub(crate) fn poll_read_stream(
+        &self,
+        waker: &Waker,
+        wanted: usize,
+        op: impl FnOnce(&S) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let read = self
+            .registration
+            .poll_run(Direction::Read, waker, || op(&self.source));
+        if let Poll::Ready(Ok(read)) = read
+            && read > 0
+            && read < wanted
+        {
+            self.registration.mark_read_drained();
+        }
+        read
+    }
+
+    /// A write for a future: as [`GreenSocket::write_with`] but, instead of
+    /// parking, it has `waker` woken when the socket turns writable.
+    pub(crate) fn poll_write<R>(
+        &self,
+        waker: &Waker,
+        op: impl FnOnce(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.registration
+            .poll_run(Direction::Write, waker, || op(&self.source))
     }
 
     pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {

@@ -22,6 +22,50 @@ use super::socket::GreenSocket;
 /// A green socket is registered with the hub of the OS thread that made it,
 /// so it is `!Send`: it stays on that thread, as green threads do.
 ///
+/// # As an async stream
+/// With the feature `tokio` it is also tokio's `AsyncRead + AsyncWrite`,
+/// and with `futures-io` futures-io's, so async crates that take any
+/// transport run over it (tokio-postgres `connect_raw`, hyper through
+/// `hyper_util::rt::TokioIo`, tokio-tungstenite's `client_async`). A poll
+/// never parks: when the socket would block, the task's waker waits with
+/// the hub's poller for the socket's next readiness. The hub that polls it
+/// must be its own (a green socket never migrates): it is polled by
+/// [`block_on`](crate::block_on) on a green thread (or the main context) of
+/// the thread that made it, or by a tokio task that this hub's runtime runs,
+/// started with `tokio::task::spawn_local` from green code (`tokio::spawn`
+/// wants `Send`, so the compiler refuses it). One task reads and one writes
+/// at a time (each direction keeps the last waker given). The read and write
+/// timeouts apply to the blocking calls only; time async code out with
+/// `tokio::time::timeout` or [`with_timeout`](crate::with_timeout) around
+/// the `block_on`.
+///
+/// ```
+/// # #[cfg(feature = "tokio")] {
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// use eventlet_rt::green::net::{TcpListener, TcpStream};
+///
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let addr = listener.local_addr()?;
+/// let server = eventlet_rt::spawn(move || -> std::io::Result<()> {
+///     use std::io::{Read, Write};
+///     let (mut conn, _) = listener.accept()?;
+///     let mut word = [0; 4];
+///     conn.read_exact(&mut word)?;
+///     conn.write_all(&word.to_ascii_uppercase())
+/// });
+/// let mut stream = TcpStream::connect(addr)?;
+/// let reply = eventlet_rt::block_on(async {
+///     stream.write_all(b"ping").await?;
+///     let mut reply = String::new();
+///     stream.read_to_string(&mut reply).await?;
+///     Ok::<_, std::io::Error>(reply)
+/// })?;
+/// assert_eq!(reply, "PING");
+/// server.wait().unwrap()?;
+/// # }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// ```
 /// use std::io::{Read, Write};
 /// use eventlet_rt::green::net::{TcpListener, TcpStream};
@@ -83,6 +127,12 @@ impl TcpStream {
         let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
         stream.socket.write_until(deadline, connect_outcome)?;
         Ok(stream)
+    }
+
+    /// The registered socket, for the async side (`tcp_stream_async.rs`).
+    #[cfg(any(feature = "tokio", feature = "futures-io"))]
+    pub(super) fn socket(&self) -> &GreenSocket<mio::net::TcpStream> {
+        &self.socket
     }
 
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
