@@ -104,8 +104,8 @@ fn a_parked_reader_gives_back_every_page_and_wakes_whole() {
 }
 
 #[test]
-fn without_copying_only_the_pages_below_the_frames_go() {
-    hub::set_idle_stack_copy(false);
+fn without_stowing_only_the_pages_below_the_frames_go() {
+    hub::set_idle_stack_stow(None);
     let (mut client, server) = connected_pair();
     let (marks, reader) = deep_reader(server);
     assert_eq!(hub::release_idle_stacks(), 1);
@@ -119,6 +119,7 @@ fn without_copying_only_the_pages_below_the_frames_go() {
 #[test]
 fn the_hub_releases_a_long_parked_green_thread_by_itself() {
     hub::set_idle_stack_release(Some(Duration::from_millis(20)));
+    hub::set_idle_stack_stow(Some(Duration::from_millis(60)));
     let (mut client, server) = connected_pair();
     let (marks, reader) = deep_reader(server);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -129,6 +130,23 @@ fn the_hub_releases_a_long_parked_green_thread_by_itself() {
     client.write_all(b"late").unwrap();
     let (depth, read, held) = reader.wait().unwrap().unwrap();
     assert_eq!((depth, read.as_slice(), held), (16, &b"late"[..], true));
+}
+
+#[test]
+fn the_hub_gives_back_the_pages_below_the_frames_before_it_stows() {
+    hub::set_idle_stack_release(Some(Duration::from_millis(20)));
+    hub::set_idle_stack_stow(Some(Duration::from_secs(3600)));
+    let (mut client, server) = connected_pair();
+    let (marks, reader) = deep_reader(server);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while resident(marks.deepest.get()) {
+        assert!(Instant::now() < deadline, "never released");
+        sleep(Duration::from_millis(10));
+    }
+    assert!(resident(marks.frame.get()), "stowed long before its time");
+    client.write_all(b"soon").unwrap();
+    let (depth, read, held) = reader.wait().unwrap().unwrap();
+    assert_eq!((depth, read.as_slice(), held), (16, &b"soon"[..], true));
 }
 
 #[test]
