@@ -117,7 +117,7 @@ impl MacroExprs {
         }
     }
 
-    fn exprs_mut(&mut self) -> Box<dyn Iterator<Item = &mut Expr> + '_> {
+    pub(crate) fn exprs_mut(&mut self) -> Box<dyn Iterator<Item = &mut Expr> + '_> {
         match self {
             MacroExprs::List(exprs) => Box::new(exprs.iter_mut()),
             MacroExprs::Repeat(value, _, count) => {

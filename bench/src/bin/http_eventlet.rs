@@ -30,13 +30,13 @@ fn techempower(request: Request) -> Response {
 
 fn techempower_borrowed(request: &RawRequest<'_>, response: &mut RawResponse<'_>) -> bool {
     let (body, content_type) = match request.path() {
-        "/plaintext" => (PLAINTEXT, "text/plain"),
-        "/json" => (JSON, "application/json"),
+        "/plaintext" => (PLAINTEXT, "Content-Type: text/plain"),
+        "/json" => (JSON, "Content-Type: application/json"),
         _ => return false,
     };
     response
-        .header("Content-Type", content_type)
-        .header("Server", "eventlet-rs")
+        .header_line(content_type)
+        .header_line("Server: eventlet-rs")
         .body(body.as_bytes());
     true
 }

@@ -40,6 +40,8 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 
 use crate::coro::{self, Coroutine};
+#[cfg(feature = "tokio")]
+use crate::future::tokio_driver::TokioDriver;
 use crate::stack_pool::StackPool;
 use crate::task::{Header, Interrupt, MainTask, NeverRan, State, Task, TaskRef};
 use crate::timer::{TimerKey, Timers};
@@ -88,6 +90,11 @@ pub(crate) struct Hub {
     main_header: *const Header,
     main_task: *const u8,
     timers: RefCell<Timers<TimerAction>>,
+    /// The hub's tokio runtime (`None` on a thread that was inside a
+    /// runtime of the user's when its hub was made); taken at teardown,
+    /// and declared before the poller, whose descriptor it watches.
+    #[cfg(feature = "tokio")]
+    tokio: RefCell<Option<TokioDriver>>,
     poller: Poller,
     pub(crate) stacks: StackPool,
     /// Green threads that have started and not finished.
@@ -120,6 +127,12 @@ pub(crate) struct Hub {
     idle_watcher: RefCell<Option<TaskRef>>,
     /// Passes over parked green threads that give stack memory back.
     idle: idle::IdleSweep,
+    /// Green threads (and the main context) waiting in `block_on` for a
+    /// pending future.
+    futures_waiting: Cell<usize>,
+    /// When the busy loop last gave tokio a turn.
+    #[cfg(feature = "tokio")]
+    last_tokio_turn: Cell<Instant>,
 }
 
 thread_local! {
@@ -176,6 +189,10 @@ impl Hub {
         let main: TaskRef = Rc::new(MainTask::new());
         let main_header: *const Header = main.header();
         let main_task = Rc::as_ptr(&main).cast::<u8>();
+        let poller = Poller::new()
+            .unwrap_or_else(|e| panic!("eventlet-rt: cannot create the hub's poller (epoll): {e}"));
+        #[cfg(feature = "tokio")]
+        let tokio = TokioDriver::new(poller.as_raw_fd(), before_tokio_parks);
         Hub {
             run_queue: RefCell::new(VecDeque::new()),
             current: Cell::new(Rc::as_ptr(&main)),
@@ -184,9 +201,7 @@ impl Hub {
             main_header,
             main_task,
             timers: RefCell::new(Timers::new()),
-            poller: Poller::new().unwrap_or_else(|e| {
-                panic!("eventlet-rt: cannot create the hub's poller (epoll): {e}")
-            }),
+            poller,
             stacks: StackPool::new(),
             live: RefCell::new(Slab::new()),
             switches_since_poll: Cell::new(0),
@@ -203,6 +218,11 @@ impl Hub {
             entered_span: RefCell::new(None),
             idle_watcher: RefCell::new(None),
             idle: idle::IdleSweep::new(),
+            futures_waiting: Cell::new(0),
+            #[cfg(feature = "tokio")]
+            tokio: RefCell::new(tokio),
+            #[cfg(feature = "tokio")]
+            last_tokio_turn: Cell::new(Instant::now()),
         }
     }
 
@@ -268,6 +288,10 @@ impl Hub {
     pub(crate) fn park(&self) {
         let header = self.current_header();
         raise_interrupt(header);
+        #[cfg(feature = "tokio")]
+        if header.is_main {
+            self.refuse_to_block_in_a_tokio_turn();
+        }
         header.state.set(State::Parked);
         if header.is_main {
             self.run_for_main();
@@ -374,8 +398,11 @@ impl Hub {
     }
 
     /// Between switches: fires due timers, and takes in ready sockets when a
-    /// green thread waits on one, without blocking.
+    /// green thread waits on one, without blocking; gives tokio a turn now
+    /// and then while it has work.
     fn look_around(&self) {
+        #[cfg(feature = "tokio")]
+        self.tokio_turn_if_due();
         if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 {
             self.poll_events(Some(Duration::ZERO));
         } else if self.timers.borrow().len() > 0 {
@@ -471,6 +498,12 @@ impl Hub {
         }
     }
 
+    /// One more (`1`) or one less (`-1`) task waits in `block_on`.
+    pub(crate) fn futures_waiting_changed(&self, by: isize) {
+        self.futures_waiting
+            .set(self.futures_waiting.get().wrapping_add_signed(by));
+    }
+
     /// The running task is unparked when no green thread is live any more.
     pub(crate) fn watch_idle(&self) {
         *self.idle_watcher.borrow_mut() = Some(self.current_task());
@@ -492,7 +525,12 @@ impl Hub {
         };
         let timeout = match next_deadline {
             Some(deadline) => Some(deadline.saturating_duration_since(now)),
-            None if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 => None,
+            None if self.poller.io_waiters() > 0
+                || self.poller.remote_waits() > 0
+                || self.tokio_has_tasks() =>
+            {
+                None
+            }
             None => {
                 self.current_header().state.set(State::Running);
                 panic!(
@@ -502,12 +540,122 @@ impl Hub {
                 )
             }
         };
+        #[cfg(feature = "tokio")]
+        if self.wait_in_tokio(match (next_deadline, idle_look) {
+            (Some(deadline), Some(look)) => Some(deadline.min(look)),
+            (deadline, look) => deadline.or(look),
+        }) {
+            return;
+        }
         self.poll_events(idle::sooner(timeout, idle_look, now));
     }
 
     fn poll_events(&self, timeout: Option<Duration>) {
         self.poller.poll(timeout, |task| self.unpark_owned(task));
         self.fire_due_timers(Instant::now());
+    }
+
+    /// True while the hub's tokio runtime has spawned tasks alive.
+    fn tokio_has_tasks(&self) -> bool {
+        #[cfg(feature = "tokio")]
+        if let Some(driver) = self.tokio.borrow().as_ref() {
+            return driver.has_tasks();
+        }
+        false
+    }
+
+    /// The hub's tokio runtime if tokio has work (tasks, or green threads
+    /// waiting on futures) and can be driven from here now.
+    #[cfg(feature = "tokio")]
+    fn tokio_to_drive(&self) -> Option<std::cell::Ref<'_, TokioDriver>> {
+        let driver = std::cell::Ref::filter_map(self.tokio.borrow(), Option::as_ref).ok()?;
+        let busy = self.futures_waiting.get() > 0 || driver.has_tasks();
+        (busy && driver.can_turn()).then_some(driver)
+    }
+
+    /// Waits for events inside tokio's driver when tokio has work: true when
+    /// it did (and took in the hub's own events after).
+    ///
+    /// The inbox is told the hub is parked first, as for a wait in the
+    /// poller, so posts from other threads write its eventfd, which is in
+    /// the hub's epoll set, which tokio watches.
+    #[cfg(feature = "tokio")]
+    fn wait_in_tokio(&self, deadline: Option<Instant>) -> bool {
+        let Some(driver) = self.tokio_to_drive() else {
+            return false;
+        };
+        let timeout = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        self.poller.inbox().parked(timeout, |timeout| {
+            if timeout != Some(Duration::ZERO) {
+                driver.wait(deadline, &|| !self.run_queue.borrow().is_empty());
+            }
+        });
+        drop(driver);
+        self.last_tokio_turn.set(Instant::now());
+        while self
+            .poller
+            .poll(Some(Duration::ZERO), |task| self.unpark_owned(task))
+        {}
+        self.fire_due_timers(Instant::now());
+        true
+    }
+
+    /// A busy hub gives tokio a turn (its tasks, I/O and timers) at most
+    /// every [`TOKIO_TURN_INTERVAL`](crate::tuning::TOKIO_TURN_INTERVAL)
+    /// while tokio has work.
+    #[cfg(feature = "tokio")]
+    fn tokio_turn_if_due(&self) {
+        let Some(driver) = self.tokio_to_drive() else {
+            return;
+        };
+        let now = Instant::now();
+        if now.duration_since(self.last_tokio_turn.get()) >= crate::tuning::TOKIO_TURN_INTERVAL {
+            self.last_tokio_turn.set(now);
+            driver.turn();
+        }
+    }
+
+    /// Tokio is about to block in its driver during a wait of the hub's: if
+    /// a green thread became runnable meanwhile, the wait ends instead.
+    #[cfg(feature = "tokio")]
+    fn before_tokio_blocks(&self) {
+        if self.run_queue.borrow().is_empty() {
+            return;
+        }
+        if let Ok(tokio) = self.tokio.try_borrow()
+            && let Some(driver) = tokio.as_ref()
+        {
+            driver.wake_waiter();
+        }
+    }
+
+    /// The main context may not block while the hub's loop runs tokio: the
+    /// code asking is a tokio task (or a waker) polled by the hub itself.
+    #[cfg(feature = "tokio")]
+    fn refuse_to_block_in_a_tokio_turn(&self) {
+        let turning = self
+            .tokio
+            .try_borrow()
+            .is_ok_and(|tokio| tokio.as_ref().is_some_and(TokioDriver::is_turning));
+        if turning {
+            panic!(
+                "eventlet-rt: a tokio task (run by the hub's tokio driver, outside any green \
+                 thread) called eventlet_rt::block_on or a blocking green primitive, which would \
+                 block the hub that runs it. Inside async code, `.await` the future instead; to \
+                 run blocking-style code, start a green thread with eventlet_rt::spawn and let \
+                 the task await a channel it sends to."
+            );
+        }
+    }
+
+    /// Drops the hub's tokio runtime (teardown): its tasks are dropped, its
+    /// context is left.
+    pub(crate) fn stop_tokio(&self) {
+        #[cfg(feature = "tokio")]
+        {
+            let driver = self.tokio.borrow_mut().take();
+            drop(driver);
+        }
     }
 
     /// Runs the actions of every timer due at `now`; true if any fired.
@@ -594,6 +742,14 @@ impl Hub {
     }
 }
 
+/// The hook tokio calls before it blocks in its driver.
+#[cfg(feature = "tokio")]
+fn before_tokio_parks() {
+    if let Some(hub) = existing() {
+        hub.before_tokio_blocks();
+    }
+}
+
 /// Counts a run of the hub's loop on the main context's stack while it lasts.
 struct LoopDepth<'a> {
     hub: &'a Hub,
@@ -671,8 +827,13 @@ pub struct HubStats {
     pub io_sources: usize,
     /// Green threads blocked on socket readiness.
     pub io_waiters: usize,
-    /// Green threads waiting for a thread-pool job.
+    /// Green threads waiting for a wake-up from another OS thread: a
+    /// thread-pool job, a `Send` channel, a remote green thread, a pending
+    /// future of [`block_on`](crate::block_on) (which also counts here).
     pub remote_waits: usize,
+    /// Green threads (and the main context) waiting in
+    /// [`block_on`](crate::block_on) for a pending future.
+    pub futures_waiting: usize,
     /// Stacks mapped right now, the pooled ones included.
     pub stacks_mapped: usize,
     /// Finished stacks kept for reuse.
@@ -695,6 +856,7 @@ pub fn stats() -> HubStats {
         io_sources: hub.poller.sources(),
         io_waiters: hub.poller.io_waiters(),
         remote_waits: hub.poller.remote_waits(),
+        futures_waiting: hub.futures_waiting.get(),
         stacks_mapped: hub.stacks.mapped(),
         stacks_pooled: hub.stacks.pooled(),
     }

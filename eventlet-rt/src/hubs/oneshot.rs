@@ -1,6 +1,8 @@
 //! A value handed once from one OS thread to another: the outcome of a
 //! remote green thread, the answer to a join request.
 
+use std::task::{Poll, Waker};
+
 use crate::GreenError;
 use crate::hub::{WaitQueue, wait_on};
 use crate::sync::{self, Arc, Mutex};
@@ -14,6 +16,8 @@ struct State<T> {
     value: Option<T>,
     done: bool,
     waiters: WaitQueue,
+    /// The waker of a future waiting for the value (`RemoteGreenThread` awaited).
+    future: Option<Waker>,
 }
 
 impl<T> Oneshot<T> {
@@ -23,6 +27,7 @@ impl<T> Oneshot<T> {
                 value: None,
                 done: false,
                 waiters: WaitQueue::new(),
+                future: None,
             }),
         }
     }
@@ -37,6 +42,19 @@ impl<T> Oneshot<T> {
     pub(crate) fn take(&self) -> T {
         wait_on(&self.state, |s| &mut s.waiters, None, |s| s.value.take())
             .expect("eventlet-rt: a wait without a deadline ended without its value")
+    }
+
+    /// Takes the value if it is there; otherwise `waker` is woken when it
+    /// comes (the last waker given wins, as futures expect).
+    pub(crate) fn poll_take(&self, waker: &Waker) -> Poll<T> {
+        let mut state = sync::lock(&self.state);
+        if let Some(value) = state.value.take() {
+            return Poll::Ready(value);
+        }
+        if !state.future.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            state.future = Some(waker.clone());
+        }
+        Poll::Pending
     }
 }
 
@@ -79,10 +97,17 @@ impl<T> Promise<T> {
 
     fn store(&self, outcome: Result<T, GreenError>) {
         let mut state = sync::lock(&self.shared.state);
-        if !state.done {
-            state.value = Some(outcome);
-            state.done = true;
-            state.waiters.wake_all();
+        if state.done {
+            return;
+        }
+        state.value = Some(outcome);
+        state.done = true;
+        state.waiters.wake_all();
+        let future = state.future.take();
+        drop(state);
+        // Outside the lock: a waker may run code (a tokio task's scheduling).
+        if let Some(future) = future {
+            future.wake();
         }
     }
 }

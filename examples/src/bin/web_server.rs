@@ -39,16 +39,16 @@ GET  /ws          a WebSocket echo (every text or binary message back)
 fn hot(request: &RawRequest<'_>, response: &mut RawResponse<'_>) -> bool {
     let body: &[u8] = match (request.method(), request.path()) {
         ("GET" | "HEAD", "/plaintext") => {
-            response.header("Content-Type", "text/plain");
+            response.header_line("Content-Type: text/plain");
             b"Hello, World!"
         }
         ("GET" | "HEAD", "/json") => {
-            response.header("Content-Type", "application/json");
+            response.header_line("Content-Type: application/json");
             br#"{"message":"Hello, World!"}"#
         }
         _ => return false,
     };
-    response.header("Server", "eventlet-rs").body(body);
+    response.header_line("Server: eventlet-rs").body(body);
     true
 }
 

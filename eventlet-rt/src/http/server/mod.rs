@@ -194,7 +194,7 @@ where
     /// fn hot(request: &RawRequest<'_>, response: &mut RawResponse<'_>) -> bool {
     ///     match (request.method(), request.path()) {
     ///         ("GET" | "HEAD", "/plaintext") => {
-    ///             response.header("Content-Type", "text/plain").body(b"Hello, World!");
+    ///             response.header_line("Content-Type: text/plain").body(b"Hello, World!");
     ///             true
     ///         }
     ///         _ => false,

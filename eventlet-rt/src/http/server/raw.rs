@@ -41,16 +41,23 @@ impl<'a> RawRequest<'a> {
     ///
     /// See [`Server::borrowed`](super::Server::borrowed) for an example.
     pub fn path(&self) -> &'a str {
-        self.target
-            .split_once('?')
-            .map_or(self.target, |(path, _)| path)
+        match self.query_at() {
+            Some(at) => &self.target[..at],
+            None => self.target,
+        }
     }
 
     /// The query: the target after its `?`, if any.
     ///
     /// See [`Server::borrowed`](super::Server::borrowed) for an example.
     pub fn query(&self) -> Option<&'a str> {
-        self.target.split_once('?').map(|(_, query)| query)
+        self.query_at().map(|at| &self.target[at + 1..])
+    }
+
+    /// Where the `?` is: a plain byte loop, cheaper than a `str` search on
+    /// targets this short.
+    fn query_at(&self) -> Option<usize> {
+        self.target.bytes().position(|b| b == b'?')
     }
 
     /// `HTTP/1.0` or `HTTP/1.1`.
@@ -161,22 +168,43 @@ impl<'a> RawResponse<'a> {
     pub fn header(&mut self, name: &str, value: &str) -> &mut Self {
         self.assert_open();
         assert!(
-            !name.is_empty() && name.bytes().all(is_tchar),
+            !name.is_empty() && name.bytes().all(|b| TCHAR[usize::from(b)]),
             "eventlet-rt: {name:?} is not a header name"
         );
         assert!(
-            !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0),
+            !value.bytes().any(|b| b < b' ' && b != b'\t'),
             "eventlet-rt: the value of {name} holds CR, LF or NUL, which would split the response"
         );
         assert!(
-            !["content-length", "transfer-encoding", "connection", "date"]
-                .iter()
-                .any(|own| name.eq_ignore_ascii_case(own)),
+            !is_servers_own(name),
             "eventlet-rt: the server writes {name} itself"
         );
         self.out.extend_from_slice(name.as_bytes());
         self.out.extend_from_slice(b": ");
         self.out.extend_from_slice(value.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+        self
+    }
+
+    /// Adds a whole header line written into the program, such as
+    /// `"Content-Type: text/plain"` (may_minihttp's form): copied as it is,
+    /// its checks (those of [`header`](RawResponse::header)) made in debug
+    /// builds only, since no request can change it.
+    ///
+    /// See [`Server::borrowed`](super::Server::borrowed) for an example.
+    #[track_caller]
+    pub fn header_line(&mut self, line: &'static str) -> &mut Self {
+        self.assert_open();
+        debug_assert!(
+            line.split_once(": ").is_some_and(|(name, value)| {
+                !name.is_empty()
+                    && name.bytes().all(|b| TCHAR[usize::from(b)])
+                    && !value.bytes().any(|b| b < b' ' && b != b'\t')
+                    && !is_servers_own(name)
+            }),
+            "eventlet-rt: {line:?} is not a header line the server can send"
+        );
+        self.out.extend_from_slice(line.as_bytes());
         self.out.extend_from_slice(b"\r\n");
         self
     }
@@ -246,8 +274,46 @@ impl fmt::Debug for RawResponse<'_> {
     }
 }
 
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+/// The bytes of a token (RFC 9110 5.6.2), by value.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
+
+/// Whether `name` is one of the fields the server writes itself; the
+/// length decides first, so most names cost one comparison.
+fn is_servers_own(name: &str) -> bool {
+    let own = match name.len() {
+        4 => "date",
+        10 => "connection",
+        14 => "content-length",
+        17 => "transfer-encoding",
+        _ => return false,
+    };
+    name.eq_ignore_ascii_case(own)
 }
 
 /// A borrowed handler, shared by the hubs that serve it.
@@ -289,6 +355,17 @@ mod tests {
             "HEAD: the length, no body"
         );
         assert!(written(false, true, |_| {}).contains("Content-Length: 0\r\n"));
+    }
+
+    #[test]
+    fn header_lines_are_copied() {
+        let text = written(false, true, |r| {
+            r.header_line("Content-Type: text/plain").body(b"");
+        });
+        assert!(
+            text.contains("OK\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -59,10 +59,18 @@ pub(crate) fn uri_fits(form: TargetForm, uri: &Uri) -> bool {
 /// sub-delims, `%` escapes, `:` and the brackets of an IP literal). An empty
 /// value is valid (RFC 9110 7.2, a target without authority).
 pub(crate) fn valid_host(value: &[u8]) -> bool {
-    value.iter().all(|&b| {
-        b.is_ascii_alphanumeric()
+    value.iter().all(|&b| HOST_BYTE[usize::from(b)])
+}
+
+/// The bytes a `Host` value may hold, by value.
+const HOST_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
             || matches!(
-                b,
+                c,
                 b'-' | b'.'
                     | b'_'
                     | b'~'
@@ -81,9 +89,11 @@ pub(crate) fn valid_host(value: &[u8]) -> bool {
                     | b':'
                     | b'['
                     | b']'
-            )
-    })
-}
+            );
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
