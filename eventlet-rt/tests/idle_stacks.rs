@@ -355,6 +355,32 @@ fn a_keep_alive_connection_idle_long_is_served_right() {
 }
 
 #[test]
+fn a_timer_of_tokio_pinned_on_a_stowed_stack_still_fires() {
+    let sleeper = spawn(|| {
+        let started = Instant::now();
+        eventlet_rt::block_on(tokio::time::sleep(Duration::from_millis(100)));
+        started.elapsed()
+    });
+    yield_now(); // it parks in block_on, its timer entry linked into tokio's wheel
+    assert_eq!(hub::release_idle_stacks(), 1);
+    assert!(sleeper.wait().unwrap() >= Duration::from_millis(100));
+}
+
+#[test]
+fn another_thread_waking_a_future_pinned_on_a_stowed_stack_reaches_it() {
+    let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+    let waiting = notify.clone();
+    let waiter = spawn(move || eventlet_rt::block_on(waiting.notified()));
+    yield_now(); // it parks in block_on, its waiter node linked into `notify`
+    assert_eq!(hub::release_idle_stacks(), 1);
+    // `notify_one` unlinks the node, on the stowed stack, from this thread.
+    std::thread::spawn(move || notify.notify_one())
+        .join()
+        .unwrap();
+    waiter.wait().unwrap();
+}
+
+#[test]
 #[ignore = "run in a child process by an_overflow_after_a_stow_is_still_reported"]
 fn child_overflows_after_its_stack_was_stowed() {
     if !is_child() {
