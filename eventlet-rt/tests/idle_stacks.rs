@@ -104,8 +104,8 @@ fn a_parked_reader_gives_back_every_page_and_wakes_whole() {
 }
 
 #[test]
-fn without_copying_only_the_pages_below_the_frames_go() {
-    hub::set_idle_stack_copy(false);
+fn without_stowing_only_the_pages_below_the_frames_go() {
+    hub::set_idle_stack_stow(None);
     let (mut client, server) = connected_pair();
     let (marks, reader) = deep_reader(server);
     assert_eq!(hub::release_idle_stacks(), 1);
@@ -119,6 +119,7 @@ fn without_copying_only_the_pages_below_the_frames_go() {
 #[test]
 fn the_hub_releases_a_long_parked_green_thread_by_itself() {
     hub::set_idle_stack_release(Some(Duration::from_millis(20)));
+    hub::set_idle_stack_stow(Some(Duration::from_millis(60)));
     let (mut client, server) = connected_pair();
     let (marks, reader) = deep_reader(server);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -129,6 +130,23 @@ fn the_hub_releases_a_long_parked_green_thread_by_itself() {
     client.write_all(b"late").unwrap();
     let (depth, read, held) = reader.wait().unwrap().unwrap();
     assert_eq!((depth, read.as_slice(), held), (16, &b"late"[..], true));
+}
+
+#[test]
+fn the_hub_gives_back_the_pages_below_the_frames_before_it_stows() {
+    hub::set_idle_stack_release(Some(Duration::from_millis(20)));
+    hub::set_idle_stack_stow(Some(Duration::from_secs(3600)));
+    let (mut client, server) = connected_pair();
+    let (marks, reader) = deep_reader(server);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while resident(marks.deepest.get()) {
+        assert!(Instant::now() < deadline, "never released");
+        sleep(Duration::from_millis(10));
+    }
+    assert!(resident(marks.frame.get()), "stowed long before its time");
+    client.write_all(b"soon").unwrap();
+    let (depth, read, held) = reader.wait().unwrap().unwrap();
+    assert_eq!((depth, read.as_slice(), held), (16, &b"soon"[..], true));
 }
 
 #[test]
@@ -334,6 +352,32 @@ fn a_keep_alive_connection_idle_long_is_served_right() {
         sleep(Duration::from_millis(20));
         assert!(hub::release_idle_stacks() >= 1, "round {round}");
     }
+}
+
+#[test]
+fn a_timer_of_tokio_pinned_on_a_stowed_stack_still_fires() {
+    let sleeper = spawn(|| {
+        let started = Instant::now();
+        eventlet_rt::block_on(tokio::time::sleep(Duration::from_millis(100)));
+        started.elapsed()
+    });
+    yield_now(); // it parks in block_on, its timer entry linked into tokio's wheel
+    assert_eq!(hub::release_idle_stacks(), 1);
+    assert!(sleeper.wait().unwrap() >= Duration::from_millis(100));
+}
+
+#[test]
+fn another_thread_waking_a_future_pinned_on_a_stowed_stack_reaches_it() {
+    let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+    let waiting = notify.clone();
+    let waiter = spawn(move || eventlet_rt::block_on(waiting.notified()));
+    yield_now(); // it parks in block_on, its waiter node linked into `notify`
+    assert_eq!(hub::release_idle_stacks(), 1);
+    // `notify_one` unlinks the node, on the stowed stack, from this thread.
+    std::thread::spawn(move || notify.notify_one())
+        .join()
+        .unwrap();
+    waiter.wait().unwrap();
 }
 
 #[test]

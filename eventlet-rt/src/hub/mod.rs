@@ -53,7 +53,7 @@ use prefetch::{prefetch_ahead, prefetch_header};
 use refusals::RefusalReport;
 use unwind::raise_interrupt;
 
-pub use idle::{release_idle_stacks, set_idle_stack_copy, set_idle_stack_release};
+pub use idle::{release_idle_stacks, set_idle_stack_release, set_idle_stack_stow};
 pub(crate) use io::IoRegistration;
 pub(crate) use observe::SwitchObserver;
 pub(crate) use poller::Direction;
