@@ -416,3 +416,100 @@ fn an_overflow_after_a_stow_is_still_reported() {
         "stderr does not name the cause: {stderr}"
     );
 }
+
+#[test]
+#[ignore = "run in a child process by the_first_stow_of_a_process_races_a_writer_safely"]
+fn child_first_stow_races_a_writer() {
+    if !is_child() {
+        return;
+    }
+    let (mut client, server) = connected_pair();
+    let reader = spawn(move || {
+        let counter = AtomicU64::new(0);
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let adder = scope.spawn(|| {
+                let mut added = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    added += 1;
+                }
+                added
+            });
+            let n = (&server).read(&mut [0; 8]).unwrap();
+            stop.store(true, Ordering::Relaxed);
+            let added = adder.join().unwrap();
+            (n, added, counter.load(Ordering::SeqCst))
+        })
+    });
+    yield_now(); // it parks in its read while the scoped thread counts
+    std::thread::sleep(Duration::from_millis(20)); // the adder is in its loop
+    // The first stow of this process: the adder's next write lands while the
+    // stack is frozen for the copy.
+    assert_eq!(hub::release_idle_stacks(), 1);
+    client.write_all(b"stop").unwrap();
+    let (n, added, counted) = reader.wait().unwrap();
+    assert_eq!((n, counted), (4, added));
+    println!("{}", child::CHILD_DONE);
+}
+
+#[test]
+fn the_first_stow_of_a_process_races_a_writer_safely() {
+    for _ in 0..3 {
+        child::stderr_of_finished_child("child_first_stow_races_a_writer");
+    }
+}
+
+#[test]
+#[ignore = "run in a child process by a_thread_touching_a_stack_while_it_is_put_back_survives"]
+fn child_touches_a_stack_while_it_is_put_back() {
+    if !is_child() {
+        return;
+    }
+    const ROUNDS: u64 = 3000;
+    let rounds = eventlet_rt::Queue::<u64>::new();
+    let (address, published) = (Rc::new(Cell::new(0usize)), Event::<()>::new());
+    let green = {
+        let (rounds, address, published) = (rounds.clone(), address.clone(), published.clone());
+        spawn(move || {
+            let counter = AtomicU64::new(0);
+            address.set(&raw const counter as usize);
+            published.send(());
+            while rounds.get() < ROUNDS {}
+            counter.load(Ordering::SeqCst)
+        })
+    };
+    published.wait();
+    let counter = address.get();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let toucher = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut added = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: the counter lives in the green thread's frame until
+                // it ends, after this thread is joined.
+                unsafe { (*(counter as *const AtomicU64)).fetch_add(1, Ordering::SeqCst) };
+                added += 1;
+                let pause = Instant::now();
+                while pause.elapsed() < Duration::from_micros(15) {}
+            }
+            added
+        })
+    };
+    for round in 1..ROUNDS {
+        hub::release_idle_stacks(); // stowed: the toucher's next write faults
+        rounds.put(round); // and the resume puts it back meanwhile
+        yield_now();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let added = toucher.join().unwrap();
+    rounds.put(ROUNDS);
+    assert_eq!(green.wait().unwrap(), added);
+    println!("{}", child::CHILD_DONE);
+}
+
+#[test]
+fn a_thread_touching_a_stack_while_it_is_put_back_survives() {
+    child::stderr_of_finished_child("child_touches_a_stack_while_it_is_put_back");
+}
