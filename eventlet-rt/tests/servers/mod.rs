@@ -114,9 +114,14 @@ pub fn mariadb() -> Option<Server> {
     // SAFETY: `geteuid` has no preconditions.
     let as_root = unsafe { libc::geteuid() } == 0;
     let user: &[&str] = if as_root { &["--user=root"] } else { &[] };
+    // A temporary directory of its own: with the shared /tmp, two servers
+    // bootstrapping at once were seen to fail on each other's temp tables.
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let installed = Command::new(install)
         .arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--tmpdir={}", tmp.display()))
         .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
         .args(user)
         .output()
@@ -130,6 +135,7 @@ pub fn mariadb() -> Option<Server> {
     let child = Command::new(daemon)
         .arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--tmpdir={}", tmp.display()))
         .arg(format!(
             "--socket={}",
             Path::new(&dir).join("mysqld.sock").display()
