@@ -4,7 +4,6 @@
 //! reads, and the hub running its other green threads meanwhile.
 
 use std::cell::Cell;
-use std::io::{Read, Write};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -21,20 +20,39 @@ fn pair() -> (TcpStream, TcpStream) {
     (client, server)
 }
 
-/// Echoes everything it reads (blocking-style) until the peer closes.
-fn echo(mut conn: TcpStream) -> usize {
-    let mut buf = [0; 4096];
-    let mut total = 0;
-    loop {
-        match conn.read(&mut buf).unwrap() {
-            0 => return total,
-            n => {
-                conn.write_all(&buf[..n]).unwrap();
-                total += n;
+/// The blocking-style calls, kept apart: with tokio's extension traits in
+/// scope, `read`/`write_all` on a green stream name both traits' methods.
+mod blocking {
+    use std::io::{Read, Write};
+
+    use eventlet_rt::green::net::TcpStream;
+
+    /// Echoes everything it reads until the peer closes; the bytes echoed.
+    pub(crate) fn echo(mut conn: TcpStream) -> usize {
+        let mut buf = [0; 4096];
+        let mut total = 0;
+        loop {
+            match conn.read(&mut buf).unwrap() {
+                0 => return total,
+                n => {
+                    conn.write_all(&buf[..n]).unwrap();
+                    total += n;
+                }
             }
         }
     }
+
+    pub(crate) fn send(conn: &mut TcpStream, bytes: &[u8]) {
+        conn.write_all(bytes).unwrap();
+    }
+
+    pub(crate) fn receive<const N: usize>(conn: &mut TcpStream) -> std::io::Result<[u8; N]> {
+        let mut got = [0; N];
+        conn.read_exact(&mut got).map(|()| got)
+    }
 }
+
+use blocking::{echo, receive, send};
 
 /// Counts its 1 ms ticks until told to stop, and the longest gap seen.
 fn ticker(stop: Rc<Cell<bool>>) -> eventlet_rt::GreenThread<(u32, Duration)> {
@@ -66,21 +84,33 @@ fn block_on_round_trips_over_a_green_stream_while_green_threads_run() {
             // buffers both ways, so both polls go pending and are woken.
             let mut reply = vec![0; size];
             let (reader, writer) = (&mut client.try_clone().unwrap(), &mut client);
-            let (written, read) = tokio::join!(writer.write_all(&message), reader.read_exact(&mut reply));
+            let (written, read) =
+                tokio::join!(writer.write_all(&message), reader.read_exact(&mut reply));
             written.unwrap();
             read.unwrap();
             assert!(reply == message, "the echo of {size} bytes differs");
             total += size;
         }
-        client.shutdown().await.unwrap();
+        AsyncWriteExt::shutdown(&mut client).await.unwrap();
         total
     });
     assert_eq!(echoed, sizes.iter().sum::<usize>());
-    assert_eq!(echoer.wait().unwrap(), echoed, "the peer read the end of the stream");
+    assert_eq!(
+        echoer.wait().unwrap(),
+        echoed,
+        "the peer read the end of the stream"
+    );
     stop.set(true);
     let (ticks, _) = ticks.wait().unwrap();
-    assert!(ticks > 0, "the hub ran its other green threads while block_on waited");
-    assert_eq!(hub::stats().io_waiters, 0, "no waker is left with the poller");
+    assert!(
+        ticks > 0,
+        "the hub ran its other green threads while block_on waited"
+    );
+    assert_eq!(
+        hub::stats().io_waiters,
+        0,
+        "no waker is left with the poller"
+    );
 }
 
 #[test]
@@ -94,7 +124,7 @@ fn a_spawn_local_task_of_the_hub_reads_a_green_stream() {
     // that its reads find nothing and wait with the poller.
     for chunk in [&b"first "[..], b"second ", b"third"] {
         sleep(Duration::from_millis(20));
-        server.write_all(chunk).unwrap();
+        send(&mut server, chunk);
     }
     drop(server);
     let got = block_on(reader).unwrap().unwrap();
@@ -112,7 +142,7 @@ fn a_spawn_local_task_keeps_running_after_the_green_code_that_started_it_moves_o
             client.read_exact(&mut back).await?;
             assert_eq!(u32::from_be_bytes(back), round);
         }
-        client.shutdown().await
+        AsyncWriteExt::shutdown(&mut client).await
     });
     // Nothing here waits on the task until it has run alone for a while:
     // the hub drives it while this green thread sleeps.
@@ -160,9 +190,11 @@ fn a_timed_out_read_leaves_the_stream_usable() {
     ));
     assert!(timed_out.is_err(), "nothing was sent, so the read waited");
     // The same through eventlet's own timeout, which unwinds the green thread.
-    let outcome = with_timeout(Duration::from_millis(30), || block_on(client.read(&mut buf)));
+    let outcome = with_timeout(Duration::from_millis(30), || {
+        block_on(client.read(&mut buf))
+    });
     assert!(outcome.is_err(), "{outcome:?}");
-    server.write_all(b"hello").unwrap();
+    send(&mut server, b"hello");
     block_on(client.read_exact(&mut buf)).unwrap();
     assert_eq!(&buf, b"hello");
 }
@@ -189,7 +221,10 @@ fn futures_io_reads_and_writes_a_green_stream() {
         got.extend_from_slice(&buf[..read]);
     }
     assert_eq!(got, message);
-    block_on(std::future::poll_fn(|cx| Pin::new(&mut client).poll_close(cx))).unwrap();
+    block_on(std::future::poll_fn(|cx| {
+        Pin::new(&mut client).poll_close(cx)
+    }))
+    .unwrap();
     assert_eq!(echoer.wait().unwrap(), message.len());
 }
 
@@ -197,10 +232,7 @@ fn futures_io_reads_and_writes_a_green_stream() {
 fn a_blocking_reader_and_an_async_writer_share_one_stream() {
     let (client, server) = pair();
     let mut blocking_reader = client.try_clone().unwrap();
-    let reader = spawn(move || {
-        let mut got = [0; 6];
-        blocking_reader.read_exact(&mut got).map(|()| got)
-    });
+    let reader = spawn(move || receive::<6>(&mut blocking_reader));
     let echoer = spawn(move || echo(server));
     let mut writer = client;
     block_on(writer.write_all(b"shared")).unwrap();

@@ -144,7 +144,10 @@ impl TokioDriver {
         let local = LocalSet::new();
         let local_guard = local.enter();
         let local_wake = Arc::new(LocalWake {
-            woken: AtomicBool::new(false),
+            // Set: the set's own waker is only registered when it is first
+            // polled, so a `spawn_local` before that would wake nobody; the
+            // hub's first look at tokio polls it.
+            woken: AtomicBool::new(true),
             home: std::thread::current().id(),
             turning: AtomicBool::new(false),
             forward: Mutex::new(None),
