@@ -141,17 +141,19 @@ impl TokioDriver {
         // takes the box out.
         let entered: &'static Runtime = unsafe { &*std::ptr::from_ref::<Runtime>(&*runtime) };
         let guard = entered.enter();
-        let local = LocalSet::new();
+        let mut local = LocalSet::new();
         let local_guard = local.enter();
         let local_wake = Arc::new(LocalWake {
-            // Set: the set's own waker is only registered when it is first
-            // polled, so a `spawn_local` before that would wake nobody; the
-            // hub's first look at tokio polls it.
-            woken: AtomicBool::new(true),
+            woken: AtomicBool::new(false),
             home: std::thread::current().id(),
             turning: AtomicBool::new(false),
             forward: Mutex::new(None),
         });
+        let local_waker = Waker::from(local_wake.clone());
+        // Polled once, empty, so that it holds `local_waker`: a set hands
+        // its waker the wake-up of a `spawn_local` only once it has been
+        // polled, and the hub looks at it only when `woken` says so.
+        let _ = Pin::new(&mut local).poll(&mut Context::from_waker(&local_waker));
         // SAFETY: `hub_fd` is the hub's epoll descriptor, open until the
         // hub's poller drops, which happens after this driver (the hub
         // declares the driver first and takes it out at teardown).
@@ -166,7 +168,7 @@ impl TokioDriver {
             metrics: runtime.metrics(),
             local: RefCell::new(local),
             local_alive: Cell::new(false),
-            local_waker: Waker::from(local_wake.clone()),
+            local_waker,
             local_wake,
             local_guard: Some(local_guard),
             guard: Some(guard),
