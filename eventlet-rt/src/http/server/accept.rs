@@ -16,6 +16,7 @@ use super::encode;
 use super::limits::Settings;
 use super::raw::RawHandler;
 use super::shutdown::ShutdownHandle;
+use super::spares::Spares;
 use super::{Request, Response};
 use crate::green::mpsc;
 use crate::green::net::{SocketAddr, TcpListener, TcpStream};
@@ -25,6 +26,8 @@ use crate::{Builder, Event, GreenThread};
 /// A server's part on one hub.
 pub(crate) struct HubServer {
     pub(crate) settings: Rc<Settings>,
+    /// Buffers of this hub's connections waiting for a request.
+    spares: Rc<Spares>,
     pub(crate) handler: Rc<dyn Fn(Request) -> Response>,
     pub(crate) raw: Option<Arc<RawHandler>>,
     pub(crate) tls: Option<TlsAcceptor>,
@@ -47,6 +50,7 @@ impl HubServer {
     ) -> HubServer {
         HubServer {
             settings: Rc::new(settings),
+            spares: Rc::default(),
             handler,
             raw,
             tls,
@@ -134,6 +138,7 @@ fn spawn_connection(server: &Rc<HubServer>, stream: TcpStream, peer: SocketAddr)
                 None => conn::run(
                     stream,
                     &server.settings,
+                    &server.spares,
                     &*server.handler,
                     server.raw.as_deref(),
                     &state,
@@ -146,6 +151,7 @@ fn spawn_connection(server: &Rc<HubServer>, stream: TcpStream, peer: SocketAddr)
                         conn::run(
                             tls,
                             &server.settings,
+                            &server.spares,
                             &*server.handler,
                             server.raw.as_deref(),
                             &state,

@@ -18,6 +18,7 @@ use super::limits::{
 };
 use super::parse::{Head, HeadParser, Parsed, RawCall};
 use super::raw::RawHandler;
+use super::spares::Spares;
 use super::upgrade::{Upgraded, UpgradedConn};
 use super::wire::{SharedWire, Transport, Wire};
 use super::{Request, Response};
@@ -36,11 +37,12 @@ pub(crate) struct ConnState {
 pub(crate) fn run<S: Transport>(
     stream: S,
     settings: &Rc<Settings>,
+    spares: &Rc<Spares>,
     handler: &dyn Fn(Request) -> Response,
     raw: Option<&RawHandler>,
     state: &ConnState,
 ) {
-    let Ok(wire) = Wire::new(stream, settings.clone()) else {
+    let Ok(wire) = Wire::new(stream, settings.clone(), spares.clone()) else {
         return;
     };
     let shared = Rc::new(SharedWire(RefCell::new(wire)));
@@ -136,7 +138,7 @@ pub(crate) fn run<S: Transport>(
         };
         wire.response_at = Some(head_at);
         wire.head_end = wire.output.len();
-        parser.recycle(headers);
+        wire.spares.give_headers(headers);
         let sent = match payload {
             Payload::Nothing => Ok(()),
             Payload::Bytes(bytes) if bytes.len() <= COPY_BODY_LIMIT => {
@@ -237,7 +239,7 @@ fn next_head<S: Transport>(
                 date,
                 may_keep_alive: !state.closing.get(),
             });
-            if let Some(parsed) = parser.parse(&mut wire.input, settings, raw)? {
+            if let Some(parsed) = parser.parse(&mut wire.input, settings, &wire.spares, raw)? {
                 return Ok(Some(parsed));
             }
         }
@@ -260,10 +262,8 @@ fn next_head<S: Transport>(
         };
         if idle && !first {
             // Between requests: no read or write buffer while the client
-            // idles (freed now, they serve the next connection that needs one).
-            wire.input.release();
-            wire.output = Vec::new();
-            parser.recycle(::http::HeaderMap::new());
+            // idles (spare now, they serve the next connection that wakes).
+            wire.release_buffers();
         }
         state.idle.set(idle);
         let read = wire.fill(timeout);

@@ -94,6 +94,7 @@ mod limits;
 mod parse;
 mod raw;
 mod shutdown;
+mod spares;
 mod target;
 mod upgrade;
 mod wire;

@@ -2,7 +2,7 @@
 //! checked as bytes arrive, and the framing read from the headers
 //! (RFC 9112 section 6).
 
-use ::http::header::{HeaderMap, HeaderName, HeaderValue};
+use ::http::header::{HeaderName, HeaderValue};
 use ::http::{Method, StatusCode, Uri, Version};
 use std::mem::MaybeUninit;
 use std::ops::Range;
@@ -11,6 +11,7 @@ use super::date::HttpDate;
 use super::inbuf::InBuf;
 use super::limits::Settings;
 use super::raw::{RawHandler, RawRequest, RawResponse};
+use super::spares::Spares;
 use super::target::{self, TargetForm};
 use crate::hub::catch_user_panic;
 
@@ -56,8 +57,6 @@ pub(crate) struct HeadParser {
     scan: HeadScan,
     /// Each header's name and where its value lies in the head.
     fields: Vec<(HeaderName, Range<usize>)>,
-    /// An emptied header map (the last response's) for the next request.
-    spare_headers: Option<HeaderMap>,
 }
 
 /// What has been seen of a head that is still arriving, so that each byte is
@@ -84,24 +83,23 @@ struct HeadLine {
 /// Header arrays up to this size live on the stack.
 const STACK_HEADERS: usize = 100;
 
-/// A header map kept for reuse has room for at most this many entries.
-const MAX_SPARE_HEADERS: usize = 64;
-
 impl HeadParser {
     /// The head at the start of `input` (not empty), taken out of it:
     /// `Ok(None)` while it is incomplete, or the status to refuse it with.
-    /// With `raw`, the borrowed handler may answer it in place first.
+    /// With `raw`, the borrowed handler may answer it in place first. A
+    /// request's header map comes from `spares`.
     pub(crate) fn parse(
         &mut self,
         input: &mut InBuf,
         settings: &Settings,
+        spares: &Spares,
         raw: Option<RawCall<'_>>,
     ) -> Result<Option<Parsed>, StatusCode> {
         let fresh = self.scan.scanned == 0;
         if !fresh && !self.scan.scan(input.data(), settings)? && self.scan.request_line_done {
             return Ok(None); // no line ended: nothing new for httparse
         }
-        match self.parse_with_httparse(input, settings, raw)? {
+        match self.parse_with_httparse(input, settings, spares, raw)? {
             Some(head) => {
                 self.scan = HeadScan::default();
                 Ok(Some(head))
@@ -115,18 +113,11 @@ impl HeadParser {
         }
     }
 
-    /// Gives back a response's header map, to hold the next request's headers.
-    pub(crate) fn recycle(&mut self, mut headers: HeaderMap) {
-        if headers.capacity() <= MAX_SPARE_HEADERS {
-            headers.clear();
-            self.spare_headers = Some(headers);
-        }
-    }
-
     fn parse_with_httparse(
         &mut self,
         input: &mut InBuf,
         settings: &Settings,
+        spares: &Spares,
         raw: Option<RawCall<'_>>,
     ) -> Result<Option<Parsed>, StatusCode> {
         // Uninitialised slots: filling 100 empty headers per request would cost
@@ -153,7 +144,7 @@ impl HeadParser {
                         // `HTTP/1.2` and up are answered as 1.1 (RFC 9110 2.5):
                         // the minor digit becomes 1 and the head is parsed again.
                         input.data_mut()[at] = b'1';
-                        self.parse_with_httparse(input, settings, raw)
+                        self.parse_with_httparse(input, settings, spares, raw)
                     }
                     VersionLine::Refused(status) => Err(status),
                 };
@@ -208,7 +199,7 @@ impl HeadParser {
         if !target::uri_fits(line.target_form, &uri) {
             return Err(bad);
         }
-        let mut headers = self.spare_headers.take().unwrap_or_default();
+        let mut headers = spares.headers();
         headers.reserve(self.fields.len());
         for (name, value) in self.fields.drain(..) {
             let value = HeaderValue::from_maybe_shared(head.slice(value)).map_err(|_| bad)?;
@@ -506,6 +497,7 @@ fn decimal(digits: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ::http::header::HeaderMap;
 
     impl HeadParser {
         /// `parse` with no borrowed handler: a request or nothing.
@@ -515,7 +507,7 @@ mod tests {
             settings: &Settings,
         ) -> Result<Option<Head>, StatusCode> {
             Ok(self
-                .parse(input, settings, None)?
+                .parse(input, settings, &Spares::default(), None)?
                 .map(|parsed| match parsed {
                     Parsed::Request(head) => head,
                     Parsed::Answered { .. } => unreachable!("no borrowed handler"),
@@ -555,15 +547,18 @@ mod tests {
 
     #[test]
     fn a_recycled_header_map_comes_back_empty() {
-        let mut parser = HeadParser::default();
+        let spares = Spares::default();
         let mut used = HeaderMap::new();
         used.insert("x-old", HeaderValue::from_static("stale"));
-        parser.recycle(used);
+        spares.give_headers(used);
         let mut input = InBuf::from(&b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"[..]);
-        let head = parser
-            .request(&mut input, &Settings::default())
+        let Parsed::Request(head) = HeadParser::default()
+            .parse(&mut input, &Settings::default(), &spares, None)
             .unwrap()
-            .unwrap();
+            .unwrap()
+        else {
+            unreachable!("no borrowed handler")
+        };
         let headers = head.request.headers();
         assert_eq!(headers.len(), 1);
         assert_eq!(headers["host"], "h");
