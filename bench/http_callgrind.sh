@@ -17,7 +17,8 @@ SECONDS_LOADED=${SECONDS_LOADED:-6}
 CONNECTIONS=${CONNECTIONS:-64}
 SERVERS=${SERVERS:-"eventlet-rt eventlet-rt-borrowed may_minihttp hyper"}
 ROUTES=${ROUTES:-"plaintext json"}
-# KEEP=DIR keeps the callgrind profiles there, for callgrind_annotate.
+# KEEP=DIR keeps the callgrind profiles there, for callgrind_annotate;
+# CACHE=1 simulates the caches too (misses per request in the profiles).
 OUT=${KEEP:-$(mktemp -d)}
 mkdir -p "$OUT"
 
@@ -36,7 +37,8 @@ for route in $ROUTES; do
     for server in $SERVERS; do
         PORT=$((PORT + 1))
         # shellcheck disable=SC2046 # the command is split on purpose
-        valgrind --tool=callgrind --callgrind-out-file="$OUT/$server-$route.out" \
+        valgrind --tool=callgrind --cache-sim="$([ "${CACHE:-0}" = 1 ] && echo yes || echo no)" \
+            --callgrind-out-file="$OUT/$server-$route.out" \
             $(command_of "$server" "$PORT") >/dev/null 2>"$OUT/$server-$route.log" &
         pid=$!
         for _ in $(seq 1 100); do

@@ -7,9 +7,10 @@ use std::io::{self, Read, Write};
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::head::Framing;
 use super::inbuf::InBuf;
 use super::limits::Settings;
-use super::parse::{Framing, HeadParser, Parsed};
+use super::parse::{HeadParser, Parsed};
 use super::spares::Spares;
 use super::wire::{Transport, Wire};
 
@@ -48,8 +49,8 @@ pub fn first_head(input: &[u8], cuts: &[usize]) -> Option<HeadOutcome> {
             Ok(None) => {}
             Err(status) => return Some(Err(status.as_u16())),
             Ok(Some(Parsed::Answered { .. })) => unreachable!("no borrowed handler"),
-            Ok(Some(Parsed::Request(head))) => {
-                let request = head.request;
+            Ok(Some(Parsed::Request(_))) => {
+                let request = parser.take_request();
                 let headers = request
                     .headers()
                     .iter()

@@ -80,6 +80,7 @@
 //! ```
 
 mod accept;
+mod batch;
 mod body;
 mod chunked;
 mod conn;
@@ -88,6 +89,7 @@ mod encode;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod head;
 mod hubs;
 mod inbuf;
 mod limits;
@@ -95,6 +97,7 @@ mod parse;
 mod raw;
 mod shutdown;
 mod spares;
+mod swar;
 mod target;
 mod upgrade;
 mod wire;

@@ -10,9 +10,9 @@ use ::http::StatusCode;
 
 use super::body::BodySource;
 use super::chunked::{ChunkError, Chunked};
+use super::head::Framing;
 use super::inbuf::InBuf;
 use super::limits::{Settings, WaitBudget};
-use super::parse::Framing;
 use super::spares::Spares;
 use crate::green::net::{Shutdown, TcpStream};
 use crate::green::tls::ServerTlsStream;
