@@ -81,17 +81,18 @@ pub(crate) fn run<S: Transport>(
             .borrow_mut()
             .start_request(served, head.framing, head.expect_continue);
         let body = Body::incoming(source.clone(), served);
-        // Built in the parser, the request moves once: into the call.
-        let mut response = match catch_user_panic(|| {
+        // Built in the parser, the request moves once: into the call; the
+        // response is written into its slot inside the catch, so that it is
+        // not moved out through the catch's results.
+        let mut slot = None;
+        let called = catch_user_panic(|| {
             let mut request = parser.take_request();
             *request.body_mut() = body;
-            handler(request)
-        }) {
-            Ok(response) => response,
-            Err(_) => {
-                let mut wire = shared.0.borrow_mut();
-                return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
-            }
+            slot = Some(handler(request));
+        });
+        let (Ok(()), Some(response)) = (called, slot.as_mut()) else {
+            let mut wire = shared.0.borrow_mut();
+            return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
         };
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(switch) = response.body_mut().take_upgrade()
@@ -121,7 +122,7 @@ pub(crate) fn run<S: Transport>(
         let Ok(Encoded {
             payload,
             close: must_close,
-        }) = encode::encode_head(&mut wire.output, &mut response, exchange, echo_len, &date)
+        }) = encode::encode_head(&mut wire.output, response, exchange, echo_len, &date)
         else {
             return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
         };
@@ -129,7 +130,7 @@ pub(crate) fn run<S: Transport>(
         wire.head_end = wire.output.len();
         wire.spares
             .give_headers(std::mem::take(response.headers_mut()));
-        drop(response);
+        drop(slot);
         let sent = match payload {
             Payload::Nothing => Ok(()),
             Payload::Bytes(bytes) if bytes.len() <= COPY_BODY_LIMIT => {

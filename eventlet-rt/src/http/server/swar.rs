@@ -11,13 +11,12 @@ const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 pub(crate) fn word_at(bytes: &[u8], at: usize, pad: u8) -> u64 {
     match bytes.get(at..at + 8) {
         Some(word) => u64::from_le_bytes(word.try_into().unwrap_or_default()),
-        None => {
-            let mut word = [pad; 8];
-            for (slot, &b) in word.iter_mut().zip(&bytes[at.min(bytes.len())..]) {
-                *slot = b;
-            }
-            u64::from_le_bytes(word)
-        }
+        // The bytes left shifted in under the padding, the last first: a copy
+        // into an array would be a `memcpy` call, dearer than a few shifts.
+        None => bytes[at.min(bytes.len())..]
+            .iter()
+            .rev()
+            .fold(ONES * u64::from(pad), |word, &b| (word << 8) | u64::from(b)),
     }
 }
 
