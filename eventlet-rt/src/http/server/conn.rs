@@ -34,11 +34,11 @@ pub(crate) struct ConnState {
 }
 
 /// Serves requests on `stream` until the client or a limit ends the connection.
-pub(crate) fn run<S: Transport>(
+pub(crate) fn run<S: Transport, H: Fn(Request) -> Response>(
     stream: S,
     settings: &Rc<Settings>,
     spares: &Rc<Spares>,
-    handler: &dyn Fn(Request) -> Response,
+    handler: &H,
     raw: Option<&RawHandler>,
     state: &ConnState,
 ) {

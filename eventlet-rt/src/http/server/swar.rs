@@ -35,12 +35,6 @@ pub(crate) fn below(word: u64, limit: u8) -> u64 {
     word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS
 }
 
-/// The position (0-7) of the lowest marked byte of a nonzero mark word.
-#[inline]
-pub(crate) fn first(marks: u64) -> usize {
-    marks.trailing_zeros() as usize / 8
-}
-
 /// Whether `name` is `lower` in any case, for a name made of token bytes (as
 /// `httparse` checks header names) and a `lower` of lowercase letters, digits
 /// and `-`: a token byte ORed with `0x20` is a lowercase letter only when it
@@ -69,15 +63,18 @@ mod tests {
     #[test]
     fn words_and_marks() {
         let text = b"abc?def#ghij";
-        assert_eq!(first(marks(word_at(text, 0, 0), b'?')), 3);
-        assert_eq!(first(marks(word_at(text, 0, 0), b'#')), 7);
+        assert_eq!(marks(word_at(text, 0, 0), b'?').trailing_zeros(), 3 * 8 + 7);
+        assert_ne!(marks(word_at(text, 0, 0), b'#'), 0);
+        assert_eq!(marks(word_at(text, 0, 0), b'!'), 0);
         assert_eq!(marks(word_at(text, 8, 0), b'?'), 0, "padded past the end");
         assert_eq!(
             word_at(b"ab", 0, b' ') >> 16,
             u64::from_le_bytes(*b"      \0\0")
         );
         // A byte just above a match is not taken for another match first.
-        assert_eq!(first(marks(u64::from_le_bytes(*b"x?\x40?yyyy"), b'?')), 1);
+        let marked = marks(u64::from_le_bytes(*b"x?\x40?yyyy"), b'?');
+        assert_eq!(marked.trailing_zeros(), 8 + 7);
+        assert_eq!(marks(u64::from_le_bytes(*b"xxxx\x40yyy"), b'?'), 0);
         assert_ne!(below(u64::from_le_bytes(*b"abcd\tfgh"), 0x0e), 0);
         assert_eq!(below(u64::from_le_bytes(*b"abcd efg"), 0x0e), 0);
         assert_eq!(

@@ -49,20 +49,24 @@ pub(crate) fn read_target(
 }
 
 /// Where the first `?` of `target` is; `None` when it holds a `#`. Eight
-/// bytes at a time.
+/// bytes at a time up to the first word holding either, byte by byte from
+/// there (most targets hold neither).
 fn scan(target: &[u8]) -> Option<Option<usize>> {
-    let mut query_at = None;
     let mut at = 0;
     while at < target.len() {
         let word = swar::word_at(target, at, 0);
-        if swar::marks(word, b'#') != 0 {
-            return None;
-        }
-        let query = swar::marks(word, b'?');
-        if query != 0 && query_at.is_none() {
-            query_at = Some(at + swar::first(query));
+        if swar::marks(word, b'#') | swar::marks(word, b'?') != 0 {
+            break;
         }
         at += 8;
+    }
+    let mut query_at = None;
+    for (at, &b) in target.iter().enumerate().skip(at) {
+        match b {
+            b'#' => return None,
+            b'?' if query_at.is_none() => query_at = Some(at),
+            _ => {}
+        }
     }
     Some(query_at)
 }
