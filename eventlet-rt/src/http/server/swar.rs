@@ -9,11 +9,24 @@ const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 /// end, `pad` bytes.
 #[inline]
 pub(crate) fn word_at(bytes: &[u8], at: usize, pad: u8) -> u64 {
-    match bytes.get(at..at + 8) {
-        Some(word) => u64::from_le_bytes(word.try_into().unwrap_or_default()),
-        // The bytes left shifted in under the padding, the last first: a copy
-        // into an array would be a `memcpy` call, dearer than a few shifts.
-        None => bytes[at.min(bytes.len())..]
+    let len = bytes.len();
+    if let Some(word) = bytes.get(at..at + 8) {
+        return u64::from_le_bytes(word.try_into().unwrap_or_default());
+    }
+    let left = len.saturating_sub(at);
+    if left == 0 {
+        return ONES * u64::from(pad);
+    }
+    let past = 8 * (8 - left) as u32; // bits of padding, 8 to 56
+    match len.checked_sub(8).and_then(|start| bytes.get(start..)) {
+        // The last eight bytes, shifted down past the ones before `at`.
+        Some(last) => {
+            let last = u64::from_le_bytes(last.try_into().unwrap_or_default());
+            (last >> past) | (ONES * u64::from(pad)) << (64 - past)
+        }
+        // Fewer than eight bytes in all: shifted in under the padding, the
+        // last first (a copy into an array would be a `memcpy` call).
+        None => bytes[at..]
             .iter()
             .rev()
             .fold(ONES * u64::from(pad), |word, &b| (word << 8) | u64::from(b)),
@@ -59,6 +72,27 @@ pub(crate) fn token_is(name: &[u8], lower: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_padded_past_the_end() {
+        let bytes = b"0123456789abcdefXYZ";
+        for len in 0..=bytes.len() {
+            for at in 0..len + 8 {
+                let mut expected = [b'.'; 8];
+                for (i, slot) in expected.iter_mut().enumerate() {
+                    if at + i < len {
+                        *slot = bytes[at + i];
+                    }
+                }
+                let expected = u64::from_le_bytes(expected);
+                assert_eq!(
+                    word_at(&bytes[..len], at, b'.'),
+                    expected,
+                    "len {len} at {at}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn words_and_marks() {
