@@ -81,14 +81,12 @@ pub(crate) fn run<S: Transport, H: Fn(Request) -> Response>(
             .borrow_mut()
             .start_request(served, head.framing, head.expect_continue);
         let body = Body::incoming(source.clone(), served);
-        // Built in the parser, the request moves once: into the call; the
-        // response is written into its slot inside the catch, so that it is
-        // not moved out through the catch's results.
+        // The request is put together from the parser's parts in the call;
+        // the response is written into its slot inside the catch, so that
+        // it is not moved out through the catch's results.
         let mut slot = None;
         let called = catch_user_panic(|| {
-            let mut request = parser.take_request();
-            *request.body_mut() = body;
-            slot = Some(handler(request));
+            slot = Some(handler(parser.take_request(body)));
         });
         let (Ok(()), Some(response)) = (called, slot.as_mut()) else {
             let mut wire = shared.0.borrow_mut();

@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::body::Body;
 use super::head::Framing;
 use super::inbuf::InBuf;
 use super::limits::Settings;
@@ -50,7 +51,7 @@ pub fn first_head(input: &[u8], cuts: &[usize]) -> Option<HeadOutcome> {
             Err(status) => return Some(Err(status.as_u16())),
             Ok(Some(Parsed::Answered { .. })) => unreachable!("no borrowed handler"),
             Ok(Some(Parsed::Request(_))) => {
-                let request = parser.take_request();
+                let request = parser.take_request(Body::empty());
                 let headers = request
                     .headers()
                     .iter()

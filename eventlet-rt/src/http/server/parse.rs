@@ -3,7 +3,7 @@
 //! answered in place by the borrowed handler or built into the request for
 //! the handler, in the parser's own slot.
 
-use ::http::header::{HeaderName, HeaderValue};
+use ::http::header::{HeaderMap, HeaderName, HeaderValue};
 use ::http::{Method, StatusCode, Uri, Version};
 use std::mem::MaybeUninit;
 use std::ops::Range;
@@ -49,14 +49,20 @@ pub(crate) struct RawCall<'a> {
 
 /// A connection's request-head parser: what has been seen of a head still
 /// arriving, the memory one request leaves for the next to reuse, and the
-/// request of the last head, built where it stays until the handler takes it
-/// (a request is a few hundred bytes: moving it costs).
+/// parts of the last head's request until the handler takes it: they move
+/// into the request one by one where the handler is called (a whole request
+/// is a few hundred bytes, each move of it a `memcpy` call).
 #[derive(Default)]
 pub(crate) struct HeadParser {
     scan: HeadScan,
     /// Each header's name and where its value lies in the head.
     fields: Vec<(HeaderName, Range<usize>)>,
-    request: Option<Request>,
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+    /// The parts above are a parsed request's, not taken yet.
+    built: bool,
 }
 
 /// What has been seen of a head that is still arriving, so that each byte is
@@ -103,14 +109,19 @@ impl HeadParser {
     }
 
     /// The request of the head [`HeadParser::parse`] last gave as
-    /// [`Parsed::Request`], its body empty.
+    /// [`Parsed::Request`], with `body`.
     ///
     /// # Panics
     /// When there is none.
-    pub(crate) fn take_request(&mut self) -> Request {
-        self.request
-            .take()
-            .expect("eventlet-rt: no parsed request to take")
+    pub(crate) fn take_request(&mut self, body: Body) -> Request {
+        assert!(self.built, "eventlet-rt: no parsed request to take");
+        self.built = false;
+        let mut request = Request::new(body);
+        *request.method_mut() = std::mem::take(&mut self.method);
+        *request.uri_mut() = std::mem::take(&mut self.uri);
+        *request.version_mut() = self.version;
+        *request.headers_mut() = std::mem::take(&mut self.headers);
+        request
     }
 
     fn parse_with_httparse(
@@ -216,7 +227,7 @@ impl HeadParser {
         })))
     }
 
-    /// Builds the request of a checked head of `len` bytes in the slot: its
+    /// Builds the parts of the request of a checked head of `len` bytes: its
     /// `target` and the values of `self.fields` lie in the head.
     fn build_request(
         &mut self,
@@ -242,11 +253,10 @@ impl HeadParser {
             }
             _ => None,
         };
-        let request = self.request.insert(Request::new(Body::empty()));
-        *request.method_mut() = method;
-        *request.uri_mut() = uri;
-        *request.version_mut() = line.version;
-        let headers = request.headers_mut();
+        self.method = method;
+        self.uri = uri;
+        self.version = line.version;
+        let headers = &mut self.headers;
         *headers = spares.headers();
         headers.reserve(self.fields.len());
         for (name, value) in self.fields.drain(..) {
@@ -260,6 +270,7 @@ impl HeadParser {
         if let Some(host) = host {
             headers.insert(::http::header::HOST, host);
         }
+        self.built = true;
         Ok(())
     }
 }
@@ -314,7 +325,6 @@ fn span(buf: &[u8], part: &[u8]) -> Range<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ::http::header::HeaderMap;
 
     /// A parsed request and what the connection learns with it.
     struct Parsed {
@@ -341,7 +351,7 @@ mod tests {
         ) -> Result<Option<Parsed>, StatusCode> {
             Ok(match self.parse(input, settings, spares, None)? {
                 Some(super::Parsed::Request(head)) => Some(Parsed {
-                    request: self.take_request(),
+                    request: self.take_request(Body::empty()),
                     framing: head.framing,
                     keep_alive: head.keep_alive,
                 }),
