@@ -8,6 +8,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Error, Item, ItemFn, ItemMod, Meta, Result, Signature, Token, TraitItemFn};
 
+use crate::awaits::rewrite_awaits;
 use crate::outer_use;
 use crate::rewrite::make_green;
 
@@ -218,9 +219,9 @@ fn validate_signature(sig: &Signature) -> Result<()> {
     if let Some(asyncness) = &sig.asyncness {
         let error = Error::new_spanned(
             asyncness,
-            "`#[green]` functions are blocking-style, not `async`: drop `async` and every \
-             `.await`; in a green thread, a blocking call already lets the other green \
-             threads run",
+            "`#[green]` functions are blocking-style, not `async`: drop `async`. Inside a \
+             `#[green]` fn, `.await` waits on the future in place \
+             (`eventlet_rt::block_on`) and parks only the calling green thread",
         );
         errors = Some(combined(errors, error));
     }
@@ -294,6 +295,7 @@ fn expand(args: &GreenArgs, item: GreenItem) -> TokenStream {
         }
         GreenItem::Mod(item_mod) => Item::Mod(item_mod),
     };
+    rewrite_awaits(&mut item);
     if !args.no_patch {
         make_green(&mut item);
         outer_use::add_checks(&mut item);

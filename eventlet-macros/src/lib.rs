@@ -13,6 +13,7 @@
 //!
 //! [`eventlet-rt`]: https://docs.rs/eventlet-rt
 
+mod awaits;
 mod green;
 mod imap;
 mod outer_use;
@@ -73,6 +74,36 @@ use proc_macro::TokenStream;
 ///     naps.into_iter().for_each(|nap| nap.wait().unwrap()); // the naps overlap
 /// }
 /// # main();
+/// ```
+///
+/// # `.await` in a green function
+/// Inside the function it marks, `#[green]` rewrites every `expr.await` into
+/// `::eventlet_rt::block_on(expr)`: the future is polled on the calling green thread, which
+/// alone waits while it is pending. Nested awaits and `?` after `.await` work as in async
+/// code; awaits in closures and in functions nested in the marked one are rewritten too (they
+/// run on whichever green thread calls them); awaits in `async` blocks, `async` closures and
+/// `async fn`s are left as they are. With the runtime's `tokio` feature, tokio-bound clients
+/// (`reqwest`, `tokio-postgres`, `sqlx`) work this way from plain blocking-style code:
+/// `let body = reqwest::get(url).await?.text().await?;`.
+///
+/// ```
+/// use std::future::ready;
+///
+/// async fn parse(text: &str) -> Result<u32, std::num::ParseIntError> {
+///     text.parse()
+/// }
+///
+/// #[eventlet_rt::green]
+/// fn total(texts: &[&str]) -> Result<u32, std::num::ParseIntError> {
+///     let mut sum = ready(0).await;
+///     for text in texts {
+///         sum += parse(text).await?; // waits here, parking only this green thread
+///     }
+///     Ok(sum)
+/// }
+///
+/// assert_eq!(total(&["1", "2", "39"]), Ok(42));
+/// assert!(total(&["x"]).is_err());
 /// ```
 ///
 /// # What it cannot see, and checks instead

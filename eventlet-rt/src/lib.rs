@@ -54,6 +54,17 @@
 //!   and [`http::Server`], an HTTP/1.1 server whose handler is a plain
 //!   blocking function from a request to a response (Eventlet's `wsgi`).
 //!
+//! # Async crates
+//! [`block_on`] waits on any future from a green thread (or the main
+//! context), parking only it; `#[green]` writes `.await` as that. The cargo
+//! feature `tokio` (off by default) gives every hub a tokio `current_thread`
+//! runtime, entered for all green code of its thread and driven by the hub's
+//! own loop, so tokio-bound clients (tokio-postgres, sqlx, reqwest...) work
+//! from blocking-style code with no runtime to set up, and
+//! [`RemoteGreenThread`](hubs::RemoteGreenThread) is a future that async
+//! code can await. The README's "Async crates" section has the details and
+//! the limits.
+//!
 //! # Stacks and their limits
 //! Each green thread gets a stack of [`DEFAULT_STACK_SIZE`] (128 KiB) when it
 //! first runs, with a guard page below it; a green thread spawned but not yet
@@ -196,6 +207,7 @@ pub mod __private;
 mod coro;
 pub mod debug;
 mod event;
+mod future;
 pub mod green;
 mod greenthread;
 #[cfg(feature = "http")]
@@ -223,6 +235,7 @@ mod waiters;
 
 pub use event::Event;
 pub use eventlet_macros::{green, pool_imap, spawn, spawn_n};
+pub use future::block_on;
 pub use greenthread::{
     Builder, GreenError, GreenThread, StackRefused, spawn, spawn_after, spawn_n,
 };

@@ -29,6 +29,7 @@ mod remote;
 mod remote_inbox;
 mod snapshot;
 mod teardown;
+mod tokio_turns;
 mod unwind;
 
 use std::cell::{Cell, RefCell};
@@ -40,6 +41,8 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 
 use crate::coro::{self, Coroutine};
+#[cfg(feature = "tokio")]
+use crate::future::tokio_driver::TokioDriver;
 use crate::stack_pool::StackPool;
 use crate::task::{Header, Interrupt, MainTask, NeverRan, State, Task, TaskRef};
 use crate::timer::{TimerKey, Timers};
@@ -51,7 +54,7 @@ use prefetch::{prefetch_ahead, prefetch_header};
 use refusals::RefusalReport;
 use unwind::raise_interrupt;
 
-pub use idle::{release_idle_stacks, set_idle_stack_copy, set_idle_stack_release};
+pub use idle::{release_idle_stacks, set_idle_stack_release, set_idle_stack_stow};
 pub(crate) use io::IoRegistration;
 pub(crate) use observe::SwitchObserver;
 pub(crate) use poller::Direction;
@@ -88,6 +91,11 @@ pub(crate) struct Hub {
     main_header: *const Header,
     main_task: *const u8,
     timers: RefCell<Timers<TimerAction>>,
+    /// The hub's tokio runtime (`None` on a thread that was inside a
+    /// runtime of the user's when its hub was made); taken at teardown,
+    /// and declared before the poller, whose descriptor it watches.
+    #[cfg(feature = "tokio")]
+    tokio: RefCell<Option<TokioDriver>>,
     poller: Poller,
     pub(crate) stacks: StackPool,
     /// Green threads that have started and not finished.
@@ -120,6 +128,12 @@ pub(crate) struct Hub {
     idle_watcher: RefCell<Option<TaskRef>>,
     /// Passes over parked green threads that give stack memory back.
     idle: idle::IdleSweep,
+    /// Green threads (and the main context) waiting in `block_on` for a
+    /// pending future.
+    futures_waiting: Cell<usize>,
+    /// When the busy loop last gave tokio a turn.
+    #[cfg(feature = "tokio")]
+    last_tokio_turn: Cell<Instant>,
 }
 
 thread_local! {
@@ -176,6 +190,10 @@ impl Hub {
         let main: TaskRef = Rc::new(MainTask::new());
         let main_header: *const Header = main.header();
         let main_task = Rc::as_ptr(&main).cast::<u8>();
+        let poller = Poller::new()
+            .unwrap_or_else(|e| panic!("eventlet-rt: cannot create the hub's poller (epoll): {e}"));
+        #[cfg(feature = "tokio")]
+        let tokio = TokioDriver::new(poller.as_raw_fd(), tokio_turns::before_tokio_parks);
         Hub {
             run_queue: RefCell::new(VecDeque::new()),
             current: Cell::new(Rc::as_ptr(&main)),
@@ -184,9 +202,7 @@ impl Hub {
             main_header,
             main_task,
             timers: RefCell::new(Timers::new()),
-            poller: Poller::new().unwrap_or_else(|e| {
-                panic!("eventlet-rt: cannot create the hub's poller (epoll): {e}")
-            }),
+            poller,
             stacks: StackPool::new(),
             live: RefCell::new(Slab::new()),
             switches_since_poll: Cell::new(0),
@@ -203,6 +219,11 @@ impl Hub {
             entered_span: RefCell::new(None),
             idle_watcher: RefCell::new(None),
             idle: idle::IdleSweep::new(),
+            futures_waiting: Cell::new(0),
+            #[cfg(feature = "tokio")]
+            tokio: RefCell::new(tokio),
+            #[cfg(feature = "tokio")]
+            last_tokio_turn: Cell::new(Instant::now()),
         }
     }
 
@@ -268,6 +289,10 @@ impl Hub {
     pub(crate) fn park(&self) {
         let header = self.current_header();
         raise_interrupt(header);
+        #[cfg(feature = "tokio")]
+        if header.is_main {
+            self.refuse_to_block_in_a_tokio_turn();
+        }
         header.state.set(State::Parked);
         if header.is_main {
             self.run_for_main();
@@ -374,8 +399,11 @@ impl Hub {
     }
 
     /// Between switches: fires due timers, and takes in ready sockets when a
-    /// green thread waits on one, without blocking.
+    /// green thread waits on one, without blocking; gives tokio a turn now
+    /// and then while it has work.
     fn look_around(&self) {
+        #[cfg(feature = "tokio")]
+        self.tokio_turn_if_due();
         if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 {
             self.poll_events(Some(Duration::ZERO));
         } else if self.timers.borrow().len() > 0 {
@@ -471,6 +499,12 @@ impl Hub {
         }
     }
 
+    /// One more (`1`) or one less (`-1`) task waits in `block_on`.
+    pub(crate) fn futures_waiting_changed(&self, by: isize) {
+        self.futures_waiting
+            .set(self.futures_waiting.get().wrapping_add_signed(by));
+    }
+
     /// The running task is unparked when no green thread is live any more.
     pub(crate) fn watch_idle(&self) {
         *self.idle_watcher.borrow_mut() = Some(self.current_task());
@@ -492,7 +526,12 @@ impl Hub {
         };
         let timeout = match next_deadline {
             Some(deadline) => Some(deadline.saturating_duration_since(now)),
-            None if self.poller.io_waiters() > 0 || self.poller.remote_waits() > 0 => None,
+            None if self.poller.io_waiters() > 0
+                || self.poller.remote_waits() > 0
+                || self.tokio_has_tasks() =>
+            {
+                None
+            }
             None => {
                 self.current_header().state.set(State::Running);
                 panic!(
@@ -502,6 +541,13 @@ impl Hub {
                 )
             }
         };
+        #[cfg(feature = "tokio")]
+        if self.wait_in_tokio(match (next_deadline, idle_look) {
+            (Some(deadline), Some(look)) => Some(deadline.min(look)),
+            (deadline, look) => deadline.or(look),
+        }) {
+            return;
+        }
         self.poll_events(idle::sooner(timeout, idle_look, now));
     }
 
@@ -671,8 +717,13 @@ pub struct HubStats {
     pub io_sources: usize,
     /// Green threads blocked on socket readiness.
     pub io_waiters: usize,
-    /// Green threads waiting for a thread-pool job.
+    /// Green threads waiting for a wake-up from another OS thread: a
+    /// thread-pool job, a `Send` channel, a remote green thread, a pending
+    /// future of [`block_on`](crate::block_on) (which also counts here).
     pub remote_waits: usize,
+    /// Green threads (and the main context) waiting in
+    /// [`block_on`](crate::block_on) for a pending future.
+    pub futures_waiting: usize,
     /// Stacks mapped right now, the pooled ones included.
     pub stacks_mapped: usize,
     /// Finished stacks kept for reuse.
@@ -695,6 +746,7 @@ pub fn stats() -> HubStats {
         io_sources: hub.poller.sources(),
         io_waiters: hub.poller.io_waiters(),
         remote_waits: hub.poller.remote_waits(),
+        futures_waiting: hub.futures_waiting.get(),
         stacks_mapped: hub.stacks.mapped(),
         stacks_pooled: hub.stacks.pooled(),
     }

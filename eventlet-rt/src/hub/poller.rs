@@ -242,12 +242,17 @@ impl Poller {
     }
 
     /// Waits up to `timeout` for readiness or remote wake-ups and hands every
-    /// task they wake to `wake`.
+    /// task they wake to `wake`. True when the kernel may hold more ready
+    /// events than one poll takes (the event buffer came back full).
     ///
     /// Before it blocks, a hub that has had remote posts lately spins on its
     /// inbox for up to [`REMOTE_SPIN`] (see [`Spinning`]); it then blocks
     /// only if nothing came.
-    pub(crate) fn poll(&self, mut timeout: Option<Duration>, mut wake: impl FnMut(TaskRef)) {
+    pub(crate) fn poll(
+        &self,
+        mut timeout: Option<Duration>,
+        mut wake: impl FnMut(TaskRef),
+    ) -> bool {
         if timeout != Some(Duration::ZERO) && self.spinning.wanted() {
             let spin = timeout.map_or(REMOTE_SPIN, |t| t.min(REMOTE_SPIN));
             let posted = self.inbox.spin_for_post(spin);
@@ -257,7 +262,7 @@ impl Poller {
                     // Nobody waits on a socket: their events keep in the
                     // kernel until the next poll, so skip the system call.
                     self.drain_inbox(wake);
-                    return;
+                    return false;
                 }
                 timeout = Some(Duration::ZERO);
             } else {
@@ -270,7 +275,7 @@ impl Poller {
         });
         match polled {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return false,
             Err(e) => panic!("eventlet-rt: the hub's poller failed: {e}"),
         }
         let mut sources = self.sources.borrow_mut();
@@ -298,6 +303,14 @@ impl Poller {
         }
         drop(sources);
         self.drain_inbox(wake);
+        events.iter().count() == events.capacity()
+    }
+
+    /// The descriptor of the hub's epoll instance, for tokio to watch.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn as_raw_fd(&self) -> RawFd {
+        use std::os::fd::AsRawFd;
+        self.poll.borrow().as_raw_fd()
     }
 
     /// The inbox other threads post to: it identifies this hub.

@@ -99,6 +99,13 @@ impl RemoteWaker {
 
     /// Wakes the waiting green thread; callable from any OS thread.
     pub(crate) fn wake(self) {
+        self.wake_by_ref();
+    }
+
+    /// Wakes the waiting green thread and keeps the waker, for waits woken
+    /// more than once (`block_on`: the wait stays registered until it ends,
+    /// and the waiter re-checks its own condition after each wake-up).
+    pub(crate) fn wake_by_ref(&self) {
         match existing() {
             // On the waiter's own hub: no inbox, no system call.
             Some(hub) if Arc::ptr_eq(hub.inbox(), &self.inbox) => {

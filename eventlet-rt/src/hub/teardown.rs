@@ -95,6 +95,7 @@ impl Hub {
         }
         self.rewake_depth.set(0);
         self.drain_run_queue();
+        self.stop_tokio();
         let timers = self.timers.borrow_mut().drain();
         drop(timers);
         self.poller.clear_remote();

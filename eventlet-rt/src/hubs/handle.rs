@@ -2,8 +2,11 @@
 //! `RemoteGreenThread`, the `Send` handle of a green thread started there.
 
 use std::fmt;
+use std::future::{Future, IntoFuture};
 use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use super::inbox::{Inbox, Job};
 use super::oneshot::{Oneshot, Promise};
@@ -112,6 +115,25 @@ where
 ///
 /// Dropping the handle does not stop the green thread.
 ///
+/// Async code `.await`s it ([`IntoFuture`], output `Result<T, GreenError>`):
+/// a tokio (or axum) service hands blocking-style work to the hubs and
+/// awaits its outcome without blocking a worker.
+///
+/// ```
+/// let hubs = eventlet_rt::hubs::Hubs::new(1)?;
+/// let hub = hubs.handle(0);
+/// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+/// let answer = runtime.block_on(async move {
+///     let green = hub.spawn(|| {
+///         eventlet_rt::sleep(std::time::Duration::from_millis(10)); // green, on the hub
+///         6 * 7
+///     });
+///     green.await
+/// });
+/// assert_eq!(answer.unwrap(), 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// ```
 /// use std::time::Duration;
 ///
@@ -182,6 +204,53 @@ impl<T> RemoteGreenThread<T> {
     /// ```
     pub fn is_finished(&self) -> bool {
         self.outcome.is_done()
+    }
+}
+
+impl<T> IntoFuture for RemoteGreenThread<T> {
+    type Output = Result<T, GreenError>;
+    type IntoFuture = RemoteJoin<T>;
+
+    /// The outcome as a future. Awaiting consumes the handle: call
+    /// [`kill`](RemoteGreenThread::kill) before, if at all.
+    fn into_future(self) -> RemoteJoin<T> {
+        RemoteJoin {
+            outcome: self.outcome,
+        }
+    }
+}
+
+/// The outcome of a [`RemoteGreenThread`] as a future: what `.await` on the
+/// handle waits for. Polling never blocks; the remote hub wakes the task
+/// when the green thread ends.
+///
+/// ```
+/// let hubs = eventlet_rt::hubs::Hubs::new(1)?;
+/// let remote = hubs.handle(0).spawn(|| -> u32 { panic!("on the hub") });
+/// let join: eventlet_rt::hubs::RemoteJoin<u32> = remote.into_future();
+/// // From green code too: `block_on` parks only the calling green thread.
+/// let outcome = eventlet_rt::block_on(join);
+/// assert_eq!(outcome.unwrap_err().panic_message(), Some("on the hub"));
+/// # use std::future::IntoFuture;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct RemoteJoin<T> {
+    outcome: sync::Arc<Oneshot<Result<T, GreenError>>>,
+}
+
+impl<T> Future for RemoteJoin<T> {
+    type Output = Result<T, GreenError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.outcome.poll_take(cx.waker())
+    }
+}
+
+impl<T> fmt::Debug for RemoteJoin<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteJoin")
+            .field("finished", &self.outcome.is_done())
+            .finish_non_exhaustive()
     }
 }
 

@@ -83,7 +83,7 @@ use std::io;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-pub use handle::{HubHandle, RemoteGreenThread};
+pub use handle::{HubHandle, RemoteGreenThread, RemoteJoin};
 pub(crate) use serve::reuseport_listeners;
 pub use serve::{serve, serve_on, serve_on_with_pool};
 

@@ -1,6 +1,8 @@
 //! A value handed once from one OS thread to another: the outcome of a
 //! remote green thread, the answer to a join request.
 
+use std::task::{Poll, Waker};
+
 use crate::GreenError;
 use crate::hub::{WaitQueue, wait_on};
 use crate::sync::{self, Arc, Mutex};
@@ -14,6 +16,8 @@ struct State<T> {
     value: Option<T>,
     done: bool,
     waiters: WaitQueue,
+    /// The waker of a future waiting for the value (`RemoteGreenThread` awaited).
+    future: Option<Waker>,
 }
 
 impl<T> Oneshot<T> {
@@ -23,6 +27,7 @@ impl<T> Oneshot<T> {
                 value: None,
                 done: false,
                 waiters: WaitQueue::new(),
+                future: None,
             }),
         }
     }
@@ -37,6 +42,19 @@ impl<T> Oneshot<T> {
     pub(crate) fn take(&self) -> T {
         wait_on(&self.state, |s| &mut s.waiters, None, |s| s.value.take())
             .expect("eventlet-rt: a wait without a deadline ended without its value")
+    }
+
+    /// Takes the value if it is there; otherwise `waker` is woken when it
+    /// comes (the last waker given wins, as futures expect).
+    pub(crate) fn poll_take(&self, waker: &Waker) -> Poll<T> {
+        let mut state = sync::lock(&self.state);
+        if let Some(value) = state.value.take() {
+            return Poll::Ready(value);
+        }
+        if !state.future.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            state.future = Some(waker.clone());
+        }
+        Poll::Pending
     }
 }
 
@@ -79,10 +97,17 @@ impl<T> Promise<T> {
 
     fn store(&self, outcome: Result<T, GreenError>) {
         let mut state = sync::lock(&self.shared.state);
-        if !state.done {
-            state.value = Some(outcome);
-            state.done = true;
-            state.waiters.wake_all();
+        if state.done {
+            return;
+        }
+        state.value = Some(outcome);
+        state.done = true;
+        state.waiters.wake_all();
+        let future = state.future.take();
+        drop(state);
+        // Outside the lock: a waker may run code (a tokio task's scheduling).
+        if let Some(future) = future {
+            future.wake();
         }
     }
 }
@@ -99,10 +124,14 @@ pub(crate) struct Backstop {
 }
 
 /// The loom models of the outcome slot: set, dropped unset, or backed by its
-/// backstop, on another thread while the waiter parks.
+/// backstop, on another thread while the waiter parks; and its future's
+/// waker slot (`RemoteJoin` polled by a tokio task or a `block_on`), with a
+/// waker that unparks the polling thread.
 #[cfg(all(test, loom))]
 mod loom_models {
-    use super::Promise;
+    use std::task::{Poll, Wake, Waker};
+
+    use super::{Oneshot, Promise};
     use crate::GreenError;
     use crate::sync::model;
 
@@ -144,6 +173,68 @@ mod loom_models {
             setter.join().unwrap();
             settler.join().unwrap();
             assert!(slot.is_done());
+        });
+    }
+
+    /// Unparks the polling thread, or, for a task that moved on, nothing.
+    struct Unpark(Option<loom::thread::Thread>);
+
+    impl Unpark {
+        fn waker(unparks: bool) -> Waker {
+            Waker::from(std::sync::Arc::new(Unpark(
+                unparks.then(loom::thread::current),
+            )))
+        }
+    }
+
+    impl Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            if let Some(thread) = &self.0 {
+                thread.unpark();
+            }
+        }
+    }
+
+    /// Polls with `waker` until ready, parking the thread between polls.
+    fn poll_until_ready(
+        slot: &Oneshot<Result<u32, GreenError>>,
+        waker: &Waker,
+    ) -> Result<u32, bool> {
+        loop {
+            match slot.poll_take(waker) {
+                Poll::Ready(result) => return outcome(result),
+                Poll::Pending => loom::thread::park(),
+            }
+        }
+    }
+
+    #[test]
+    fn loom_oneshot_a_polled_future_is_woken_by_the_set_on_another_thread() {
+        model(|| {
+            let (promise, slot) = Promise::new();
+            let setter = loom::thread::spawn(move || promise.set(Ok(5)));
+            assert_eq!(poll_until_ready(&slot, &Unpark::waker(true)), Ok(5));
+            setter.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_oneshot_the_last_waker_given_is_the_one_woken() {
+        model(|| {
+            let (promise, slot) = Promise::<u32>::new();
+            let dropper = loom::thread::spawn(move || drop(promise));
+            // Polled once by a task that then moved on (its waker does
+            // nothing), then by one whose waker unparks this thread.
+            let got = match slot.poll_take(&Unpark::waker(false)) {
+                Poll::Ready(result) => outcome(result),
+                Poll::Pending => poll_until_ready(&slot, &Unpark::waker(true)),
+            };
+            assert_eq!(got, Err(true));
+            dropper.join().unwrap();
         });
     }
 }

@@ -11,7 +11,7 @@ use std::ffi::{c_int, c_ulong, c_void};
 use libc::socklen_t;
 
 use super::fds::{self, Descriptor, Timeout};
-use super::in_green_code;
+use super::on_a_hub;
 use super::real::real;
 use super::wait;
 
@@ -67,7 +67,7 @@ pub(super) unsafe extern "C" fn fcntl(fd: c_int, command: c_int, argument: c_ulo
 /// (set) or are made green (cleared).
 fn user_set_nonblocking(descriptor: &Descriptor, nonblocking: bool) {
     descriptor.set_user_nonblocking(nonblocking);
-    if nonblocking && in_green_code() {
+    if nonblocking && on_a_hub() {
         wait::release(descriptor.fd);
     }
 }

@@ -262,6 +262,15 @@ fn mark_panic_hook() {
     }));
 }
 
+/// Whether this OS thread's hub keeps registrations the hooks must update
+/// when a descriptor closes, is replaced or changes flags (whoever runs:
+/// the hub's loop too), in a process that was not forked from the one that
+/// patched. Such updates never park.
+#[inline]
+fn on_a_hub() -> bool {
+    crate::hub::existing().is_some() && !FORKED.load(Ordering::Relaxed)
+}
+
 /// Whether the calling code is green code that may park: a green thread,
 /// or the main context of an OS thread that has a hub, running user code
 /// (not the hub's own loop), outside the panic hook, in a process that was

@@ -17,9 +17,9 @@ use libc::{sockaddr, socklen_t};
 
 use super::data::green_socket;
 use super::fds::{self, Descriptor, NewSocket, Timeout};
-use super::in_green_code;
 use super::real::real;
 use super::wait::{self, Retire, Wait, catch_interrupt, errno, fail};
+use super::{in_green_code, on_a_hub};
 use crate::hub::Direction;
 
 /// The type of a socket without its creation flags.
@@ -270,14 +270,14 @@ unsafe fn connect_on_the_pool(fd: c_int, address: *const sockaddr, length: sockl
 pub(super) unsafe extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
     // SAFETY: the caller's arguments, passed on.
     let result = unsafe { (real().shutdown)(fd, how) };
-    if result == 0 && how != libc::SHUT_WR && in_green_code() {
+    if result == 0 && how != libc::SHUT_WR && on_a_hub() {
         wait::read_side_shut(fd);
     }
     result
 }
 
 pub(super) unsafe extern "C" fn close(fd: c_int) -> c_int {
-    let deferred = in_green_code() && wait::retire(fd, Retire::Close);
+    let deferred = on_a_hub() && wait::retire(fd, Retire::Close);
     fds::closed(fd);
     if deferred {
         return 0;
@@ -306,7 +306,7 @@ pub(super) unsafe extern "C" fn dup2(fd: c_int, onto: c_int) -> c_int {
 }
 
 pub(super) unsafe extern "C" fn dup3(fd: c_int, onto: c_int, flags: c_int) -> c_int {
-    if fd != onto && in_green_code() {
+    if fd != onto && on_a_hub() {
         wait::retire(onto, Retire::Replaced);
     }
     // SAFETY: the caller's arguments, passed on.

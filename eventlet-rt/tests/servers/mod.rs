@@ -114,9 +114,14 @@ pub fn mariadb() -> Option<Server> {
     // SAFETY: `geteuid` has no preconditions.
     let as_root = unsafe { libc::geteuid() } == 0;
     let user: &[&str] = if as_root { &["--user=root"] } else { &[] };
+    // A temporary directory of its own: with the shared /tmp, two servers
+    // bootstrapping at once were seen to fail on each other's temp tables.
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let installed = Command::new(install)
         .arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--tmpdir={}", tmp.display()))
         .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
         .args(user)
         .output()
@@ -130,6 +135,7 @@ pub fn mariadb() -> Option<Server> {
     let child = Command::new(daemon)
         .arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--tmpdir={}", tmp.display()))
         .arg(format!(
             "--socket={}",
             Path::new(&dir).join("mysqld.sock").display()
@@ -177,6 +183,8 @@ pub fn memcached() -> Option<Server> {
 /// Debian keeps them in `/usr/lib/postgresql/VERSION/bin`, off the `PATH`.
 fn postgres_bin_dir() -> Option<PathBuf> {
     if let Some(initdb) = program("initdb") {
+        // Through any symbolic link, to the directory of all its tools.
+        let initdb = std::fs::canonicalize(initdb).ok()?;
         let dir = initdb.parent()?.to_path_buf();
         if dir.join("postgres").is_file() {
             return Some(dir);
@@ -247,6 +255,19 @@ pub fn postgres() -> Option<Server> {
         .unwrap();
     let mut server = Server { child, dir, port };
     wait_until_listening(&mut server, "postgres");
+    // It listens before it accepts sessions ("the database system is
+    // starting up"): wait until it says it is ready.
+    let start = Instant::now();
+    while !Command::new(bin.join("pg_isready"))
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(start.elapsed() < STARTUP, "postgres did not become ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     Some(server)
 }
 

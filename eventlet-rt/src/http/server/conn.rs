@@ -276,7 +276,8 @@ fn next_head<S: Transport>(
         };
         if idle && !first {
             // Between requests: no read or write buffer while the client
-            // idles (spare now, they serve the next connection that wakes).
+            // idles (spare now, they serve the next connection that wakes;
+            // the write buffer comes back at its size, not grown again).
             wire.release_buffers();
         }
         state.idle.set(idle);
