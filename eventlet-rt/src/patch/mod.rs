@@ -6,6 +6,12 @@ mod data;
 mod dns;
 mod fds;
 mod flags;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod futex;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod futex_sites;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod futex_table;
 mod got;
 mod groups;
 mod loader;
@@ -16,6 +22,8 @@ mod real;
 mod sleep;
 mod sockets;
 mod table;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod trampoline;
 mod wait;
 
 use std::cell::Cell;
@@ -214,6 +222,8 @@ pub fn monkey_patch() {
         unsafe { libc::pthread_atfork(Some(fork_begins), Some(fork_ended), Some(forked)) };
         mark_panic_hook();
         install();
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        futex_sites::calibrate();
     });
 }
 
@@ -293,7 +303,8 @@ fn hooks() -> Vec<Hook> {
             }),*]
         };
     }
-    hooks![
+    #[allow(unused_mut, reason = "the `syscall` hook exists on some targets only")]
+    let mut hooks = hooks![
         c"socket" => sockets::socket,
         c"socketpair" => sockets::socketpair,
         c"accept" => sockets::accept,
@@ -332,5 +343,12 @@ fn hooks() -> Vec<Hook> {
         c"waitpid" => child::waitpid,
         c"wait4" => child::wait4,
         c"waitid" => child::waitid,
-    ]
+    ];
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    hooks.push(Hook {
+        symbol: c"syscall",
+        address: trampoline::syscall_entry as *const () as usize,
+        executable_only: false,
+    });
+    hooks
 }
