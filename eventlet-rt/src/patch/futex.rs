@@ -27,7 +27,7 @@
 
 use std::ffi::{c_int, c_long};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::futex_sites;
@@ -164,9 +164,6 @@ unsafe fn deadline(op: c_int, timeout: *const libc::timespec) -> Option<Option<I
     Some(Instant::now().checked_add(given.saturating_sub(now)))
 }
 
-/// Tells the waits of one process apart in the table.
-static NEXT_WAITER: AtomicU64 = AtomicU64::new(0);
-
 /// Parks the calling green thread until a `FUTEX_WAKE` on `address` takes it
 /// off the table, or `deadline`, unless the word no longer holds `expected`
 /// once it is registered; returns as the system call would (0, or -1 with
@@ -181,17 +178,22 @@ fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> c_long {
     let task = hub.current_task();
     let header = task.header();
     let (completion, waker) = RemoteCompletion::new();
-    let id = NEXT_WAITER.fetch_add(1, Ordering::Relaxed);
+    // Where the completion lives: no other waiter's can be there meanwhile.
+    let id = &raw const completion as usize;
     futex_table::enter(address, id, waker);
     // SAFETY: std's futex word, a live `u32` of the lock that waits on it
     // (the kernel would read it here).
     let word = unsafe { AtomicU32::from_ptr(address as *mut u32) }.load(Ordering::Relaxed);
     let mut deferred = Interrupt::None;
+    let mut woken = false;
     if word == expected {
         loop {
             defer(&mut deferred, header.interrupt.replace(Interrupt::None));
             match panic::catch_unwind(AssertUnwindSafe(|| completion.wait_until(deadline))) {
-                Ok(_) => break,
+                Ok(fired) => {
+                    woken = fired;
+                    break;
+                }
                 Err(payload) => {
                     header.unwinding.set(false);
                     match payload.downcast_ref::<Unwind>() {
@@ -213,7 +215,8 @@ fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> c_long {
             }
         }
     }
-    let unwoken = futex_table::leave(address, id);
+    // A waker that fired took the waiter off the table first.
+    let unwoken = !woken && futex_table::leave(address, id);
     drop(completion);
     header.raise(deferred);
     if !unwoken {

@@ -12,14 +12,16 @@
 //! The kernel checks the futex word and queues the waiter atomically (under
 //! its hash-bucket lock); here the two steps are apart, so the order of the
 //! accesses carries the argument. The waiter (in [`enter`]) pushes itself
-//! under the bucket's lock, then runs a `SeqCst` fence, then loads the word
-//! and parks only if it still holds the expected value. The waker (std's
-//! unlock) changes the word, then calls `FUTEX_WAKE`, whose hook ([`wake`])
-//! runs a `SeqCst` fence and then loads [`WAITERS`] and takes the bucket's
-//! lock. The two fences are ordered one way or the other:
+//! under the bucket's lock (and stores the bucket's new length in its
+//! `waiting`), then runs a `SeqCst` fence, then loads the word and parks
+//! only if it still holds the expected value. The waker (std's unlock)
+//! changes the word, then calls `FUTEX_WAKE`, whose hook ([`wake`]) runs a
+//! `SeqCst` fence, then loads the bucket's `waiting` and, unless it is 0,
+//! takes the bucket's lock. The two fences are ordered one way or the
+//! other:
 //! - the waker's first: the waiter's load, after its own fence, sees the
 //!   new word (or a later one), so it does not park;
-//! - the waiter's first: every store before it, the count in `WAITERS`
+//! - the waiter's first: every store before it, the length in `waiting`
 //!   and the release of the bucket's lock after the push, is seen by the
 //!   waker's loads after its fence, so it takes the lock after the push
 //!   and finds the waiter.
@@ -43,12 +45,16 @@ const BUCKETS: usize = 64;
 /// A green thread parked in a futex wait.
 struct Waiter {
     address: usize,
-    id: u64,
+    id: usize,
     waker: RemoteWaker,
 }
 
 struct Bucket {
     locked: AtomicBool,
+    /// The length of `waiters`, stored under the lock and read without it
+    /// (see the module's doc): a wake that finds 0 goes straight to the
+    /// kernel.
+    waiting: AtomicUsize,
     waiters: UnsafeCell<Vec<Waiter>>,
 }
 
@@ -59,13 +65,10 @@ unsafe impl Sync for Bucket {}
 static TABLE: [Bucket; BUCKETS] = [const {
     Bucket {
         locked: AtomicBool::new(false),
+        waiting: AtomicUsize::new(0),
         waiters: UnsafeCell::new(Vec::new()),
     }
 }; BUCKETS];
-
-/// Green waiters anywhere in the table: a wake that finds none (after its
-/// fence, see the module's doc) goes straight to the kernel.
-static WAITERS: AtomicUsize = AtomicUsize::new(0);
 
 fn bucket(address: usize) -> &'static Bucket {
     let hash = (address >> 2).wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -91,17 +94,19 @@ impl Bucket {
             }
         }
         // SAFETY: the lock is ours until the store below.
-        let result = f(unsafe { &mut *self.waiters.get() });
+        let waiters = unsafe { &mut *self.waiters.get() };
+        let result = f(waiters);
+        self.waiting.store(waiters.len(), Ordering::Relaxed);
         self.locked.store(false, Ordering::Release);
         result
     }
 }
 
-/// Registers the green waiter `id` on the futex at `address`, woken through
-/// `waker`; the caller loads the futex word after this returns (see the
-/// module's doc) and calls [`leave`] once done, whatever happened.
-pub(super) fn enter(address: usize, id: u64, waker: RemoteWaker) {
-    WAITERS.fetch_add(1, Ordering::Relaxed);
+/// Registers the green waiter `id` (unique among the waiters in the table)
+/// on the futex at `address`, woken through `waker`; the caller loads the
+/// futex word after this returns (see the module's doc), and calls
+/// [`leave`] unless `waker` has fired.
+pub(super) fn enter(address: usize, id: usize, waker: RemoteWaker) {
     bucket(address).with(|waiters| {
         waiters.push(Waiter { address, id, waker });
     });
@@ -110,12 +115,11 @@ pub(super) fn enter(address: usize, id: u64, waker: RemoteWaker) {
 
 /// Takes the waiter `id` out of the table; true when it was still there
 /// (no wake took it).
-pub(super) fn leave(address: usize, id: u64) -> bool {
+pub(super) fn leave(address: usize, id: usize) -> bool {
     let removed = bucket(address).with(|waiters| {
         let position = waiters.iter().position(|waiter| waiter.id == id)?;
         Some(waiters.remove(position))
     });
-    WAITERS.fetch_sub(1, Ordering::Relaxed);
     removed.is_some()
 }
 
@@ -123,10 +127,11 @@ pub(super) fn leave(address: usize, id: u64) -> bool {
 /// waiting first; returns how many.
 pub(super) fn wake(address: usize, count: usize) -> usize {
     fence(Ordering::SeqCst);
-    if WAITERS.load(Ordering::Relaxed) == 0 {
+    let bucket = bucket(address);
+    if bucket.waiting.load(Ordering::Relaxed) == 0 {
         return 0;
     }
-    let woken: SmallVec<[RemoteWaker; 4]> = bucket(address).with(|waiters| {
+    let woken: SmallVec<[RemoteWaker; 4]> = bucket.with(|waiters| {
         let mut woken = SmallVec::new();
         let mut index = 0;
         while index < waiters.len() && woken.len() < count {

@@ -22,8 +22,11 @@ pub(super) unsafe extern "C" fn syscall_entry() {
     // argument at [rsp + 8]; rsp is 8 past a 16-byte boundary. Pushing
     // 8 bytes of padding, then the return address and the seventh
     // argument (the hook's eighth and seventh) keeps the call aligned.
+    // `endbr64` is the landing pad of the indirect call through the GOT
+    // (a no-op on cores without indirect branch tracking).
     core::arch::naked_asm!(
         ".cfi_startproc",
+        "endbr64",
         "mov rax, [rsp]",
         "mov r11, [rsp + 8]",
         "sub rsp, 8",
