@@ -94,7 +94,7 @@ unsafe fn futex(
             }
             // SAFETY: the call's own timeout.
             let deadline = unsafe { deadline(op, timeout as *const libc::timespec) }?;
-            Some(wait(address, value, deadline))
+            wait(address, value, deadline)
         }
         libc::FUTEX_WAKE | libc::FUTEX_WAKE_BITSET => {
             if super::FORKED.load(Ordering::Relaxed)
@@ -167,13 +167,15 @@ unsafe fn deadline(op: c_int, timeout: *const libc::timespec) -> Option<Option<I
 /// Parks the calling green thread until a `FUTEX_WAKE` on `address` takes it
 /// off the table, or `deadline`, unless the word no longer holds `expected`
 /// once it is registered; returns as the system call would (0, or -1 with
-/// `EAGAIN` or `ETIMEDOUT`).
+/// `EAGAIN` or `ETIMEDOUT`), or `None` when the hub refused to park it (a
+/// tokio task that the hub's tokio turn runs may not block the hub; the
+/// hub's panic says so): then the kernel waits, as without the hook.
 ///
 /// A kill or a `with_timeout` that lands meanwhile does not end the wait:
 /// std's lock cannot fail or be unwound through, so the green thread goes
 /// on waiting for the lock and the interrupt is raised again once the wait
 /// ends, at the green thread's next blocking point.
-fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> c_long {
+fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> Option<c_long> {
     let hub = hub::current();
     let task = hub.current_task();
     let header = task.header();
@@ -186,6 +188,7 @@ fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> c_long {
     let word = unsafe { AtomicU32::from_ptr(address as *mut u32) }.load(Ordering::Relaxed);
     let mut deferred = Interrupt::None;
     let mut woken = false;
+    let mut refused = false;
     if word == expected {
         loop {
             defer(&mut deferred, header.interrupt.replace(Interrupt::None));
@@ -202,12 +205,7 @@ fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> c_long {
                             defer(&mut deferred, Interrupt::Timeout(*scope));
                         }
                         None => {
-                            // Not the runtime's (the coroutine is being
-                            // dropped): std's loop gets a spurious return.
-                            tracing::error!(
-                                target: "eventlet_rt::patch",
-                                "a green futex wait was unwound by something else than a kill or a timeout"
-                            );
+                            refused = true;
                             break;
                         }
                     }
@@ -219,7 +217,10 @@ fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> c_long {
     let unwoken = !woken && futex_table::leave(address, id);
     drop(completion);
     header.raise(deferred);
-    if !unwoken {
+    if refused && unwoken {
+        return None;
+    }
+    Some(if !unwoken {
         0
     } else if word != expected {
         fail(libc::EAGAIN) as c_long
@@ -227,7 +228,7 @@ fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> c_long {
         fail(libc::ETIMEDOUT) as c_long
     } else {
         0 // a spurious return, which std's loops allow
-    }
+    })
 }
 
 /// Keeps `interrupt` for later, with the one kept already (the one that
@@ -238,4 +239,51 @@ fn defer(deferred: &mut Interrupt, interrupt: Interrupt) {
         (Interrupt::Timeout(a), Interrupt::Timeout(b)) => Interrupt::Timeout(a.min(b)),
         (Interrupt::None, other) | (other, Interrupt::None) => other,
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timespec(since: Duration) -> libc::timespec {
+        libc::timespec {
+            tv_sec: since.as_secs() as libc::time_t,
+            tv_nsec: since.subsec_nanos().into(),
+        }
+    }
+
+    #[test]
+    fn futex_timeouts_become_deadlines() {
+        // SAFETY: null, or a local `timespec`.
+        unsafe {
+            assert_eq!(deadline(libc::FUTEX_WAIT, std::ptr::null()), Some(None));
+            let before = Instant::now();
+            let relative = timespec(Duration::from_secs(5));
+            let ends = deadline(libc::FUTEX_WAIT, &relative).unwrap().unwrap();
+            assert!(ends >= before + Duration::from_secs(5));
+            assert!(ends <= Instant::now() + Duration::from_secs(5));
+            let mut now = timespec(Duration::ZERO);
+            libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now);
+            let absolute = timespec(
+                Duration::new(now.tv_sec as u64, now.tv_nsec as u32) + Duration::from_secs(5),
+            );
+            let ends = deadline(libc::FUTEX_WAIT_BITSET, &absolute)
+                .unwrap()
+                .unwrap();
+            let left = ends.saturating_duration_since(Instant::now());
+            assert!(
+                left <= Duration::from_secs(5) && left > Duration::from_secs(4),
+                "{left:?}"
+            );
+            let invalid = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 1_000_000_000,
+            };
+            assert_eq!(
+                deadline(libc::FUTEX_WAIT, &invalid),
+                None,
+                "the kernel's EINVAL"
+            );
+        }
+    }
 }

@@ -154,3 +154,41 @@ fn provoke<L>(
     PROBE[0].store(0, Ordering::Relaxed);
     SEEN.load(Ordering::Acquire)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_that_does_not_come_through_the_hook_leaves_its_site_unknown() {
+        // No hook is installed in this test binary: the contended wait goes
+        // to libc directly, so nothing is noted and no site is taken over.
+        let mutex = Mutex::new(());
+        let site = provoke(
+            &mutex,
+            |until_seen| {
+                let _held = mutex.lock();
+                until_seen();
+            },
+            || drop(mutex.lock()),
+        );
+        assert_eq!(site, 0);
+        assert!(!is_lock_wait(0));
+    }
+
+    #[test]
+    fn only_waits_on_the_provoked_lock_are_noted() {
+        let lock = [0u32; 4];
+        let start = lock.as_ptr() as usize;
+        SEEN.store(0, Ordering::Relaxed);
+        PROBE[1].store(start + size_of_val(&lock), Ordering::Relaxed);
+        PROBE[0].store(start, Ordering::Release);
+        note_wait(0x1234, start + size_of_val(&lock));
+        assert_eq!(SEEN.load(Ordering::Relaxed), 0, "past the lock's bytes");
+        note_wait(0x5678, start + 4);
+        note_wait(0x9abc, start + 8);
+        assert_eq!(SEEN.load(Ordering::Relaxed), 0x5678, "the first wait seen");
+        PROBE[0].store(0, Ordering::Relaxed);
+        SEEN.store(0, Ordering::Relaxed);
+    }
+}
