@@ -243,6 +243,8 @@ pub fn monkey_patch() {
     static PATCHED: Once = Once::new();
     PATCHED.call_once(|| {
         real::init();
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        trampoline::init(real::real().syscall as usize);
         // SAFETY: registers handlers that only store to atomics.
         unsafe { libc::pthread_atfork(Some(fork_begins), Some(fork_ended), Some(forked)) };
         mark_panic_hook();

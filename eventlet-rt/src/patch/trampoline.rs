@@ -8,7 +8,20 @@
 //! takes the same seven, plus the return address as an eighth. The
 //! trampoline leaves the six argument registers alone and adds what the
 //! hook's signature needs: on x86-64 the seventh and eighth arguments on the
-//! stack, on AArch64 the eighth in `x7`.
+//! stack, on AArch64 the eighth in `x7`. On x86-64 every system call but
+//! `futex` jumps straight to libc's `syscall` (stack and registers as the
+//! caller left them), so a call outside green code costs a compare and a
+//! jump more than unpatched.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// libc's `syscall`, where the trampoline sends what it does not take.
+static REAL_SYSCALL: AtomicUsize = AtomicUsize::new(0);
+
+/// Records libc's `syscall`; called before the trampoline is installed.
+pub(super) fn init(real_syscall: usize) {
+    REAL_SYSCALL.store(real_syscall, Ordering::Release);
+}
 
 /// Takes the place of libc's `syscall` in the global offset tables.
 ///
@@ -27,6 +40,8 @@ pub(super) unsafe extern "C" fn syscall_entry() {
     core::arch::naked_asm!(
         ".cfi_startproc",
         "endbr64",
+        "cmp rdi, {futex}",
+        "jne 2f",
         "mov rax, [rsp]",
         "mov r11, [rsp + 8]",
         "sub rsp, 8",
@@ -39,8 +54,12 @@ pub(super) unsafe extern "C" fn syscall_entry() {
         "add rsp, 24",
         ".cfi_adjust_cfa_offset -24",
         "ret",
+        "2:",
+        "jmp qword ptr [rip + {real}]",
         ".cfi_endproc",
+        futex = const libc::SYS_futex,
         hook = sym super::futex::syscall_hook,
+        real = sym REAL_SYSCALL,
     );
 }
 
