@@ -9,7 +9,6 @@
 //! in the marked function). Functions nested in the marked one are rewritten too, as the
 //! `std` paths in them are.
 
-use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ImplItemFn, Item, ItemFn, Macro, Signature};
@@ -77,14 +76,11 @@ impl VisitMut for AwaitRewrite {
         if !self.in_body {
             return;
         }
-        let before = self.rewrites;
-        let Some(mut body) = MacroExprs::parse(mac) else {
-            return;
-        };
-        body.exprs_mut().for_each(|expr| self.visit_expr_mut(expr));
-        if self.rewrites != before {
-            mac.tokens = body.into_token_stream();
-        }
+        MacroExprs::rewrite_in(mac, |expr| {
+            let before = self.rewrites;
+            self.visit_expr_mut(expr);
+            self.rewrites != before
+        });
     }
 }
 

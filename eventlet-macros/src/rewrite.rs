@@ -117,6 +117,22 @@ impl MacroExprs {
         }
     }
 
+    /// Rewrites the expressions among `mac`'s tokens with `rewrite`, which says whether it
+    /// changed the one it was given. The tokens are written back only then: a call with
+    /// nothing to rewrite keeps its tokens exactly as written.
+    pub(crate) fn rewrite_in(mac: &mut Macro, mut rewrite: impl FnMut(&mut Expr) -> bool) {
+        let Some(mut body) = MacroExprs::parse(mac) else {
+            return;
+        };
+        let mut changed = false;
+        for expr in body.exprs_mut() {
+            changed |= rewrite(expr);
+        }
+        if changed {
+            mac.tokens = body.into_token_stream();
+        }
+    }
+
     pub(crate) fn exprs_mut(&mut self) -> Box<dyn Iterator<Item = &mut Expr> + '_> {
         match self {
             MacroExprs::List(exprs) => Box::new(exprs.iter_mut()),
@@ -194,14 +210,11 @@ impl GreenRewrite {
     /// `macro_rules!` body, are left exactly as written, and so are tokens with nothing to
     /// rewrite.
     fn visit_macro_tokens(&mut self, mac: &mut Macro) {
-        let before = self.rewrites;
-        let Some(mut body) = MacroExprs::parse(mac) else {
-            return;
-        };
-        body.exprs_mut().for_each(|expr| self.visit_expr_mut(expr));
-        if self.rewrites != before {
-            mac.tokens = body.into_token_stream();
-        }
+        MacroExprs::rewrite_in(mac, |expr| {
+            let before = self.rewrites;
+            self.visit_expr_mut(expr);
+            self.rewrites != before
+        });
     }
 
     /// Splits the `use` items among `items` so that their green parts come from

@@ -14,6 +14,13 @@ pub(crate) use loom::sync::{Arc, Mutex, MutexGuard, atomic};
 #[cfg(not(all(test, loom)))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard, atomic};
 
+#[cfg(all(test, loom))]
+pub(crate) use once_lock::OnceLock;
+/// A value set once and read from any thread: std's `OnceLock`, or in a
+/// loom build a stand-in with the same methods whose hand-over loom checks.
+#[cfg(not(all(test, loom)))]
+pub(crate) use std::sync::OnceLock;
+
 /// Parking a plain OS thread (one without a hub) and waking it.
 pub(crate) mod thread {
     #[cfg(all(test, loom))]
@@ -34,6 +41,76 @@ pub(crate) mod thread {
 pub(crate) use loom::hint::spin_loop;
 #[cfg(not(all(test, loom)))]
 pub(crate) use std::hint::spin_loop;
+
+/// `OnceLock` for the loom models: the value is written once, then
+/// published by a release store of `SET` that readers acquire, so loom sees
+/// (and checks) the hand-over that std's `OnceLock` makes.
+#[cfg(all(test, loom))]
+mod once_lock {
+    use loom::cell::UnsafeCell;
+    use loom::sync::atomic::{AtomicU8, Ordering};
+
+    const EMPTY: u8 = 0;
+    const WRITING: u8 = 1;
+    const SET: u8 = 2;
+
+    pub(crate) struct OnceLock<T> {
+        state: AtomicU8,
+        value: UnsafeCell<Option<T>>,
+    }
+
+    // SAFETY: as std's `OnceLock`: the value is written by one thread
+    // before `SET` is published and only read (shared) after.
+    unsafe impl<T: Send + Sync> Sync for OnceLock<T> {}
+
+    impl<T> OnceLock<T> {
+        pub(crate) fn new() -> OnceLock<T> {
+            OnceLock {
+                state: AtomicU8::new(EMPTY),
+                value: UnsafeCell::new(None),
+            }
+        }
+
+        pub(crate) fn get(&self) -> Option<&T> {
+            if self.state.load(Ordering::Acquire) != SET {
+                return None;
+            }
+            // SAFETY: `SET` was stored (release) after the only write, and
+            // nothing writes the value again.
+            self.value.with(|value| unsafe { (*value).as_ref() })
+        }
+
+        pub(crate) fn set(&self, value: T) -> Result<(), T> {
+            if self
+                .state
+                .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Acquire)
+                .is_err()
+            {
+                return Err(value);
+            }
+            // SAFETY: only the thread that moved the state off `EMPTY`
+            // writes, and nobody reads before `SET`.
+            self.value.with_mut(|slot| unsafe { *slot = Some(value) });
+            self.state.store(SET, Ordering::Release);
+            Ok(())
+        }
+
+        /// As std's, except that `init` may run on a thread that then
+        /// loses the race (its value is dropped); a loser waits for the
+        /// winner's value by yielding.
+        pub(crate) fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
+            if self.get().is_none() {
+                let _ = self.set(init());
+            }
+            loop {
+                if let Some(value) = self.get() {
+                    return value;
+                }
+                loom::thread::yield_now();
+            }
+        }
+    }
+}
 
 /// Locks `lock`, whatever a panicking holder left: every state guarded this
 /// way is updated in single steps that a panic cannot cut in half.

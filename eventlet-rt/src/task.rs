@@ -30,16 +30,31 @@ pub(crate) enum State {
     Done,
 }
 
-/// How far the hub's idle sweeps got with a parked task (`hub/idle.rs`).
+/// What the hub's idle sweeps (`hub/idle.rs`) saw of a parked task's
+/// current park, and what it gave back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum IdleMark {
-    /// Parked since the last sweep passed it (or never passed by one).
-    Fresh,
-    /// A sweep saw it parked; if the next one does too, it has been parked
-    /// for at least the time between them.
-    Seen,
-    /// Its stack memory was given back during this park.
-    Released,
+pub(crate) struct IdleMark {
+    /// Passes in a row that found it parked (0: none since it parked).
+    pub(crate) passes: u16,
+    pub(crate) released: IdleRelease,
+}
+
+/// What a parked task gave back during its current park.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IdleRelease {
+    Nothing,
+    /// The pages below its frames.
+    PagesBelow,
+    /// Its whole stack (or as much as it could: it is not tried again).
+    Stowed,
+}
+
+impl IdleMark {
+    /// A new park.
+    pub(crate) const FRESH: IdleMark = IdleMark {
+        passes: 0,
+        released: IdleRelease::Nothing,
+    };
 }
 
 /// A request to unwind a task at its next blocking point.
@@ -139,7 +154,7 @@ impl Header {
             span,
             live_slot: Cell::new(usize::MAX),
             suspended_at: Cell::new(0),
-            idle: Cell::new(IdleMark::Fresh),
+            idle: Cell::new(IdleMark::FRESH),
             is_main,
         }
     }

@@ -73,15 +73,22 @@ pub(crate) const START_FRAMES_DEPTH: usize = 640;
 /// Pooled stacks left unused this long (beyond the pool's capacity) are unmapped.
 pub(crate) const STACK_TRIM_INTERVAL: Duration = Duration::from_secs(1);
 
-/// A green thread parked at least this long (and at most about twice as
-/// long) gives back its stack memory: its stack is stowed (its frames copied
-/// to the heap, every page given back) or its pages below its frames are.
-/// Shorter parks pay nothing: the hub looks at parked green threads once per
-/// this interval, when it is about to wait, and only a thread it finds
-/// parked twice in a row is released; its next resume pays about 10-20 us to
-/// put the stack back. The default of every hub; `hub::set_idle_stack_release`
-/// changes it.
+/// A green thread parked at least this long (and at most about one more
+/// pass later) gives back the pages of its stack below its frames: what its
+/// deepest calls touched. One `madvise`, about 5 us, and its next resume
+/// pays about 0.4 us more (`BENCHMARKS.md`); shorter parks pay nothing. The
+/// hub passes over its parked green threads once per this interval (or per
+/// [`IDLE_STACK_STOW_AFTER`], the shorter), when it is about to wait.
+/// Per hub: `hub::set_idle_stack_release`.
 pub(crate) const IDLE_STACK_RELEASE_AFTER: Duration = Duration::from_secs(1);
+
+/// A green thread parked at least this long has its whole stack stowed: its
+/// frames compressed to the heap, every page given back. It then costs a
+/// kilobyte or so instead of whole pages, but stowing costs about 20 us and
+/// its next resume about 30 us more (`BENCHMARKS.md`), so only a green
+/// thread that waits this long pays it: at most 5 us per second of waiting.
+/// Per hub: `hub::set_idle_stack_stow`.
+pub(crate) const IDLE_STACK_STOW_AFTER: Duration = Duration::from_secs(10);
 
 /// A hub about to wait looks at this many live green threads at most, and
 /// releases the stacks of this many at most, before it looks at its sockets

@@ -104,8 +104,8 @@ fn a_parked_reader_gives_back_every_page_and_wakes_whole() {
 }
 
 #[test]
-fn without_copying_only_the_pages_below_the_frames_go() {
-    hub::set_idle_stack_copy(false);
+fn without_stowing_only_the_pages_below_the_frames_go() {
+    hub::set_idle_stack_stow(None);
     let (mut client, server) = connected_pair();
     let (marks, reader) = deep_reader(server);
     assert_eq!(hub::release_idle_stacks(), 1);
@@ -119,6 +119,7 @@ fn without_copying_only_the_pages_below_the_frames_go() {
 #[test]
 fn the_hub_releases_a_long_parked_green_thread_by_itself() {
     hub::set_idle_stack_release(Some(Duration::from_millis(20)));
+    hub::set_idle_stack_stow(Some(Duration::from_millis(60)));
     let (mut client, server) = connected_pair();
     let (marks, reader) = deep_reader(server);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -129,6 +130,23 @@ fn the_hub_releases_a_long_parked_green_thread_by_itself() {
     client.write_all(b"late").unwrap();
     let (depth, read, held) = reader.wait().unwrap().unwrap();
     assert_eq!((depth, read.as_slice(), held), (16, &b"late"[..], true));
+}
+
+#[test]
+fn the_hub_gives_back_the_pages_below_the_frames_before_it_stows() {
+    hub::set_idle_stack_release(Some(Duration::from_millis(20)));
+    hub::set_idle_stack_stow(Some(Duration::from_secs(3600)));
+    let (mut client, server) = connected_pair();
+    let (marks, reader) = deep_reader(server);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while resident(marks.deepest.get()) {
+        assert!(Instant::now() < deadline, "never released");
+        sleep(Duration::from_millis(10));
+    }
+    assert!(resident(marks.frame.get()), "stowed long before its time");
+    client.write_all(b"soon").unwrap();
+    let (depth, read, held) = reader.wait().unwrap().unwrap();
+    assert_eq!((depth, read.as_slice(), held), (16, &b"soon"[..], true));
 }
 
 #[test]
@@ -337,6 +355,32 @@ fn a_keep_alive_connection_idle_long_is_served_right() {
 }
 
 #[test]
+fn a_timer_of_tokio_pinned_on_a_stowed_stack_still_fires() {
+    let sleeper = spawn(|| {
+        let started = Instant::now();
+        eventlet_rt::block_on(tokio::time::sleep(Duration::from_millis(100)));
+        started.elapsed()
+    });
+    yield_now(); // it parks in block_on, its timer entry linked into tokio's wheel
+    assert_eq!(hub::release_idle_stacks(), 1);
+    assert!(sleeper.wait().unwrap() >= Duration::from_millis(100));
+}
+
+#[test]
+fn another_thread_waking_a_future_pinned_on_a_stowed_stack_reaches_it() {
+    let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+    let waiting = notify.clone();
+    let waiter = spawn(move || eventlet_rt::block_on(waiting.notified()));
+    yield_now(); // it parks in block_on, its waiter node linked into `notify`
+    assert_eq!(hub::release_idle_stacks(), 1);
+    // `notify_one` unlinks the node, on the stowed stack, from this thread.
+    std::thread::spawn(move || notify.notify_one())
+        .join()
+        .unwrap();
+    waiter.wait().unwrap();
+}
+
+#[test]
 #[ignore = "run in a child process by an_overflow_after_a_stow_is_still_reported"]
 fn child_overflows_after_its_stack_was_stowed() {
     if !is_child() {
@@ -371,4 +415,101 @@ fn an_overflow_after_a_stow_is_still_reported() {
         stderr.contains("overflowed its stack of 128 KiB"),
         "stderr does not name the cause: {stderr}"
     );
+}
+
+#[test]
+#[ignore = "run in a child process by the_first_stow_of_a_process_races_a_writer_safely"]
+fn child_first_stow_races_a_writer() {
+    if !is_child() {
+        return;
+    }
+    let (mut client, server) = connected_pair();
+    let reader = spawn(move || {
+        let counter = AtomicU64::new(0);
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let adder = scope.spawn(|| {
+                let mut added = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    added += 1;
+                }
+                added
+            });
+            let n = (&server).read(&mut [0; 8]).unwrap();
+            stop.store(true, Ordering::Relaxed);
+            let added = adder.join().unwrap();
+            (n, added, counter.load(Ordering::SeqCst))
+        })
+    });
+    yield_now(); // it parks in its read while the scoped thread counts
+    std::thread::sleep(Duration::from_millis(20)); // the adder is in its loop
+    // The first stow of this process: the adder's next write lands while the
+    // stack is frozen for the copy.
+    assert_eq!(hub::release_idle_stacks(), 1);
+    client.write_all(b"stop").unwrap();
+    let (n, added, counted) = reader.wait().unwrap();
+    assert_eq!((n, counted), (4, added));
+    println!("{}", child::CHILD_DONE);
+}
+
+#[test]
+fn the_first_stow_of_a_process_races_a_writer_safely() {
+    for _ in 0..3 {
+        child::stderr_of_finished_child("child_first_stow_races_a_writer");
+    }
+}
+
+#[test]
+#[ignore = "run in a child process by a_thread_touching_a_stack_while_it_is_put_back_survives"]
+fn child_touches_a_stack_while_it_is_put_back() {
+    if !is_child() {
+        return;
+    }
+    const ROUNDS: u64 = 3000;
+    let rounds = eventlet_rt::Queue::<u64>::new();
+    let (address, published) = (Rc::new(Cell::new(0usize)), Event::<()>::new());
+    let green = {
+        let (rounds, address, published) = (rounds.clone(), address.clone(), published.clone());
+        spawn(move || {
+            let counter = AtomicU64::new(0);
+            address.set(&raw const counter as usize);
+            published.send(());
+            while rounds.get() < ROUNDS {}
+            counter.load(Ordering::SeqCst)
+        })
+    };
+    published.wait();
+    let counter = address.get();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let toucher = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut added = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: the counter lives in the green thread's frame until
+                // it ends, after this thread is joined.
+                unsafe { (*(counter as *const AtomicU64)).fetch_add(1, Ordering::SeqCst) };
+                added += 1;
+                let pause = Instant::now();
+                while pause.elapsed() < Duration::from_micros(15) {}
+            }
+            added
+        })
+    };
+    for round in 1..ROUNDS {
+        hub::release_idle_stacks(); // stowed: the toucher's next write faults
+        rounds.put(round); // and the resume puts it back meanwhile
+        yield_now();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let added = toucher.join().unwrap();
+    rounds.put(ROUNDS);
+    assert_eq!(green.wait().unwrap(), added);
+    println!("{}", child::CHILD_DONE);
+}
+
+#[test]
+fn a_thread_touching_a_stack_while_it_is_put_back_survives() {
+    child::stderr_of_finished_child("child_touches_a_stack_while_it_is_put_back");
 }

@@ -2,6 +2,8 @@
 //! `HubHandle::spawn` from tokio tasks, on tokio runtimes the test builds
 //! on plain threads (no hub there).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use eventlet_rt::GreenError;
@@ -9,6 +11,7 @@ use eventlet_rt::hubs::Hubs;
 
 #[test]
 fn a_tokio_program_awaits_green_threads_on_two_hubs() {
+    const TASKS: usize = 40;
     let hubs = Hubs::new(2).unwrap();
     let handles: Vec<_> = (0..2).map(|i| hubs.handle(i)).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -16,35 +19,44 @@ fn a_tokio_program_awaits_green_threads_on_two_hubs() {
         .enable_all()
         .build()
         .unwrap();
-    let started = Instant::now();
-    let names = runtime.block_on(async move {
-        // Forty tokio tasks, each handing blocking-style work to a hub.
-        let tasks: Vec<_> = (0..40)
+    // Each green thread waits until all forty have started: they can only
+    // all be in flight at once if no `.await` on one holds up a worker.
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let outcomes = runtime.block_on(async move {
+        let tasks: Vec<_> = (0..TASKS)
             .map(|i| {
-                let hub = handles[i % 2].clone();
+                let (hub, arrived) = (handles[i % 2].clone(), arrived.clone());
                 tokio::spawn(async move {
                     let green = hub.spawn(move || {
-                        eventlet_rt::sleep(Duration::from_millis(100)); // green, on the hub
-                        (i, std::thread::current().name().map(str::to_owned))
+                        arrived.fetch_add(1, Ordering::SeqCst);
+                        let deadline = Instant::now() + Duration::from_secs(30);
+                        while arrived.load(Ordering::SeqCst) < TASKS && Instant::now() < deadline {
+                            eventlet_rt::sleep(Duration::from_millis(5)); // green, on the hub
+                        }
+                        let all_in_flight = arrived.load(Ordering::SeqCst) == TASKS;
+                        (
+                            i,
+                            std::thread::current().name().map(str::to_owned),
+                            all_in_flight,
+                        )
                     });
                     green.await
                 })
             })
             .collect();
-        let mut names = Vec::new();
+        let mut outcomes = Vec::new();
         for task in tasks {
-            names.push(task.await.unwrap().unwrap());
+            outcomes.push(task.await.unwrap().unwrap());
         }
-        names
+        outcomes
     });
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
-    for (i, (index, name)) in names.into_iter().enumerate() {
+    for (i, (index, name, all_in_flight)) in outcomes.into_iter().enumerate() {
         assert_eq!(index, i);
         assert_eq!(name, Some(format!("eventlet-hub-{}", i % 2)));
+        assert!(
+            all_in_flight,
+            "green thread {i} never saw all {TASKS} in flight"
+        );
     }
 }
 

@@ -208,8 +208,9 @@ fn two_hundred_sleeps_of_200_ms_overlap() {
         .collect();
     let all = started.elapsed();
     assert!(finished.iter().all(|&at| at >= Duration::from_millis(200)));
-    // One after another would take 40 s.
-    assert!(all < Duration::from_millis(2500), "200 sleeps took {all:?}");
+    // One after another would take 40 s; together about 0.2 s, and a busy
+    // machine may stretch that several times over.
+    assert!(all < Duration::from_secs(10), "200 sleeps took {all:?}");
 }
 
 /// Whether `program` runs; outside CI a missing one skips the test with a

@@ -28,7 +28,7 @@ use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::BTreeMap;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::pages::{self, Access};
 
@@ -141,6 +141,8 @@ pub(super) unsafe fn stow(
 ) -> Result<NonNull<Stowed>, NotStowed> {
     debug_assert!((bottom..top).contains(&live_from));
     let mut registry = REGISTRY.lock();
+    // Before the freeze: a write that races with it must find its way here.
+    EVER_STOWED.store(true, Ordering::Release);
     // SAFETY: the range is the stack's, per the contract; from here on a
     // write from another thread faults and waits for the lock we hold.
     if !unsafe { pages::protect(bottom, top, Access::ReadOnly) } {
@@ -187,6 +189,7 @@ pub(super) unsafe fn unstow(stowed: NonNull<Stowed>) -> bool {
         unsafe { restore(record) };
     }
     registry.remove(record.top);
+    UNSTOWED.store(UNSTOWED.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     drop(registry);
     // SAFETY: it came from `Box::leak` in `stow` and nobody can reach it now.
     drop(unsafe { Box::from_raw(stowed.as_ptr()) });
@@ -211,18 +214,20 @@ pub(super) fn handle_fault(address: usize) -> bool {
             unsafe { restore(record) };
             record.restored.store(true, Ordering::Relaxed);
         }
-        RETRIED_AT.with(|at| at.set(0));
+        RETRIED_AT.with(|at| at.set((0, 0)));
         return true;
     }
+    let unstowed = UNSTOWED.load(Ordering::Relaxed);
     drop(registry);
     // Not stowed now, but it may have been when the access faulted (its hub
-    // put it back meanwhile): retry once before calling it a real fault.
+    // put it back meanwhile): retry, unless this same access already found
+    // nothing with no stack put back since.
     RETRIED_AT.with(|at| {
-        if at.get() == address {
-            at.set(0);
+        if at.get() == (address, unstowed) {
+            at.set((0, 0));
             false
         } else {
-            at.set(address);
+            at.set((address, unstowed));
             true
         }
     })
@@ -313,14 +318,18 @@ static REGISTRY: Registry = Registry {
     stacks: UnsafeCell::new(BTreeMap::new()),
 };
 
+/// How many stowed stacks were unstowed so far; written under the lock.
+static UNSTOWED: AtomicU64 = AtomicU64::new(0);
+
 /// Set for good by the first stow: until then no fault can be ours.
 static EVER_STOWED: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// Set while this thread holds the registry's lock.
     static HOLDING: Cell<bool> = const { Cell::new(false) };
-    /// The address of this thread's last fault that found no stowed stack.
-    static RETRIED_AT: Cell<usize> = const { Cell::new(0) };
+    /// This thread's last fault that found no stowed stack: its address, and
+    /// how many stacks had been unstowed then.
+    static RETRIED_AT: Cell<(usize, u64)> = const { Cell::new((0, 0)) };
 }
 
 impl Registry {

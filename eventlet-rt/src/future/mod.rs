@@ -6,10 +6,10 @@ pub(crate) mod tokio_driver;
 mod waker;
 
 use std::future::{Future, IntoFuture};
-use std::pin::pin;
-use std::task::{Context, Poll};
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll, Waker};
 
-use crate::hub::{self, RemoteCompletion};
+use crate::hub::{self, RemoteCompletion, RemoteWaker};
 use waker::Local;
 
 /// Runs `future` to completion on the calling green thread and returns its
@@ -95,11 +95,31 @@ use waker::Local;
 /// assert_eq!(length, 23);
 /// ```
 pub fn block_on<F: IntoFuture>(future: F) -> F::Output {
-    let hub = hub::current();
-    let mut future = pin!(future.into_future());
+    let mut green = GreenThread {
+        hub: hub::current(),
+        waiting: None,
+    };
+    poll_until_ready(pin!(future.into_future()), &mut green)
+}
+
+/// What [`poll_until_ready`] needs from the one who waits: a route for
+/// wake-ups from other threads, a yield and a park. A green thread of a hub
+/// in `block_on`; a stand-in for the hub in the loom models.
+trait Waiter {
+    /// Registers for wake-ups from any thread, once, at the first pending
+    /// poll: the [`RemoteWaker`] a kept waker routes its wake-ups through.
+    fn route(&mut self) -> RemoteWaker;
+    /// Lets the others run first (the future woke itself during its poll).
+    fn yield_now(&self);
+    /// Waits until the route's wake-up, or anything else, resumes it.
+    fn park(&self);
+}
+
+/// `block_on`'s loop: poll, and while pending, park until a wake-up.
+fn poll_until_ready<F: Future>(mut future: Pin<&mut F>, waiter: &mut impl Waiter) -> F::Output {
     let local = Local::new();
     let mut waker = local.waker();
-    let mut waiting: Option<Waiting> = None;
+    let mut routed = false;
     loop {
         if let Some(shared) = local.shared() {
             shared.reset();
@@ -108,21 +128,43 @@ pub fn block_on<F: IntoFuture>(future: F) -> F::Output {
             return output;
         }
         let shared = local.shared_or_new();
-        if waiting.is_none() {
-            waker = std::task::Waker::from(shared.clone());
-            let (completion, target) = RemoteCompletion::new();
-            shared.route_to(target);
-            waiting = Some(Waiting::new(hub, completion));
+        if !routed {
+            waker = Waker::from(shared.clone());
+            shared.route_to(waiter.route());
+            routed = true;
         }
         if local.take_woken_in_poll() || shared.is_notified() {
             // Woken during its own poll: the others go first, as a tokio
             // task woken by itself goes to the back of the queue.
-            hub.yield_now();
+            waiter.yield_now();
             continue;
         }
         while !shared.is_notified() {
-            hub.park();
+            waiter.park();
         }
+    }
+}
+
+/// The calling green thread (or main context) of `block_on`, and its
+/// registration as a waiter once its future is pending.
+struct GreenThread {
+    hub: &'static hub::Hub,
+    waiting: Option<Waiting>,
+}
+
+impl Waiter for GreenThread {
+    fn route(&mut self) -> RemoteWaker {
+        let (completion, target) = RemoteCompletion::new();
+        self.waiting = Some(Waiting::new(self.hub, completion));
+        target
+    }
+
+    fn yield_now(&self) {
+        self.hub.yield_now();
+    }
+
+    fn park(&self) {
+        self.hub.park();
     }
 }
 
@@ -146,5 +188,199 @@ impl Waiting {
 impl Drop for Waiting {
     fn drop(&mut self) {
         self.hub.futures_waiting_changed(-1);
+    }
+}
+
+/// The loom models of `block_on`'s waker protocol (`waker.rs`): wakers on
+/// other threads against [`poll_until_ready`] itself, whose green thread
+/// parks in a stand-in hub that waits in its "poller" (the inbox model's
+/// loop) until the route's wake-up is posted. A lost wake-up leaves it
+/// waiting for good, which loom reports as a deadlock.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use std::future::Future;
+    use std::pin::{Pin, pin};
+    use std::task::{Context, Poll, Waker};
+
+    use loom::cell::UnsafeCell;
+
+    use super::{Waiter, poll_until_ready};
+    use crate::hub::{RemoteInbox, RemoteWaker, loom_hub_takes};
+    use crate::sync::{self, Arc, Mutex, model};
+
+    /// The remote wait the model's green thread registers.
+    const ROUTE: (usize, u64) = (3, 7);
+
+    /// The green thread's hub: its inbox, and how often `block_on` asked
+    /// for a route.
+    struct ModelHub {
+        inbox: std::sync::Arc<RemoteInbox>,
+        routes: usize,
+    }
+
+    impl ModelHub {
+        fn new() -> ModelHub {
+            ModelHub {
+                inbox: std::sync::Arc::new(RemoteInbox::new(Default::default())),
+                routes: 0,
+            }
+        }
+    }
+
+    impl Waiter for ModelHub {
+        fn route(&mut self) -> RemoteWaker {
+            self.routes += 1;
+            RemoteWaker::for_model(ROUTE.0, ROUTE.1, self.inbox.clone())
+        }
+
+        fn yield_now(&self) {
+            loom::thread::yield_now();
+        }
+
+        /// The hub runs its loop until the route's wake-up comes: a post
+        /// left from an earlier round resumes it at once, as a real hub's
+        /// spurious unpark would.
+        fn park(&self) {
+            loom_hub_takes(&self.inbox, false, |posted| posted.contains(&ROUTE));
+        }
+    }
+
+    /// A count that other threads raise, and the waker of the future that
+    /// waits for it to reach `goal` (kept: every raise wakes it).
+    struct Counter {
+        count: usize,
+        waker: Option<Waker>,
+    }
+
+    fn counter() -> Arc<Mutex<Counter>> {
+        Arc::new(Mutex::new(Counter {
+            count: 0,
+            waker: None,
+        }))
+    }
+
+    /// Raises the count, then wakes outside the lock, as a channel does.
+    fn raise(counter: &Mutex<Counter>) {
+        let waker = {
+            let mut counter = sync::lock(counter);
+            counter.count += 1;
+            counter.waker.clone()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Ready once the count reaches `goal`.
+    fn reaches(counter: &Mutex<Counter>, goal: usize) -> impl Future<Output = usize> + '_ {
+        std::future::poll_fn(move |cx| {
+            let mut counter = sync::lock(counter);
+            if counter.count >= goal {
+                return Poll::Ready(counter.count);
+            }
+            if !counter
+                .waker
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+            {
+                counter.waker = Some(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+    }
+
+    #[test]
+    fn loom_block_on_a_wake_from_another_thread_resumes_it() {
+        model(|| {
+            let counter = counter();
+            let raiser = {
+                let counter = counter.clone();
+                loom::thread::spawn(move || raise(&counter))
+            };
+            let mut hub = ModelHub::new();
+            assert_eq!(poll_until_ready(pin!(reaches(&counter, 1)), &mut hub), 1);
+            assert!(hub.routes <= 1, "one route per block_on");
+            raiser.join().unwrap();
+            // Its `block_on` has ended: a kept waker's wake-up is dropped
+            // without a post.
+            hub.inbox.take();
+            let kept = sync::lock(&counter).waker.clone();
+            if let Some(waker) = kept {
+                waker.wake();
+            }
+            assert!(
+                hub.inbox.take().is_none(),
+                "a wake-up after the end was posted"
+            );
+        });
+    }
+
+    #[test]
+    fn loom_block_on_coalesced_wake_ups_from_two_threads_lose_none() {
+        model(|| {
+            let counter = counter();
+            let raisers: Vec<_> = (0..2)
+                .map(|_| {
+                    let counter = counter.clone();
+                    loom::thread::spawn(move || raise(&counter))
+                })
+                .collect();
+            let mut hub = ModelHub::new();
+            assert_eq!(poll_until_ready(pin!(reaches(&counter, 2)), &mut hub), 2);
+            raisers.into_iter().for_each(|r| r.join().unwrap());
+        });
+    }
+
+    /// A future that trusts its wake-up: pending at its first poll, it reads
+    /// at its second what the waker's thread wrote before waking, with no
+    /// lock of its own. In this model the only wake-up is that thread's, so
+    /// `block_on` polls again only after it, and loom checks that the write
+    /// happens before the read (as a wake-up through tokio's wakers does).
+    struct TrustsTheWake<'a> {
+        value: &'a UnsafeCell<u32>,
+        waker: &'a Mutex<Option<Waker>>,
+        polled: bool,
+    }
+
+    impl Future for TrustsTheWake<'_> {
+        type Output = u32;
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+            if std::mem::replace(&mut self.polled, true) {
+                // SAFETY: written before the wake-up this poll follows, and
+                // never again (loom checks the order).
+                return Poll::Ready(self.value.with(|value| unsafe { *value }));
+            }
+            *sync::lock(self.waker) = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn loom_block_on_a_poll_sees_what_its_waker_wrote_before_waking() {
+        model(|| {
+            let shared = Arc::new((UnsafeCell::new(0), Mutex::new(None::<Waker>)));
+            let writer = {
+                let shared = shared.clone();
+                loom::thread::spawn(move || {
+                    let waker = loop {
+                        if let Some(waker) = sync::lock(&shared.1).take() {
+                            break waker;
+                        }
+                        loom::thread::yield_now();
+                    };
+                    // SAFETY: the future reads only after this wake-up.
+                    shared.0.with_mut(|value| unsafe { *value = 42 });
+                    waker.wake();
+                })
+            };
+            let future = TrustsTheWake {
+                value: &shared.0,
+                waker: &shared.1,
+                polled: false,
+            };
+            assert_eq!(poll_until_ready(pin!(future), &mut ModelHub::new()), 42);
+            writer.join().unwrap();
+        });
     }
 }

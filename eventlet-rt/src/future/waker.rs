@@ -21,12 +21,17 @@
 //! `notified`, and `block_on` sets `target` before it reads `notified`, with
 //! a `SeqCst` fence on both sides between the store and the load (Dekker's
 //! pattern): one of the two sees the other.
+//!
+//! The atomics and the `OnceLock` come from [`crate::sync`], so the loom
+//! models (in `future/mod.rs`) run this code; the `Arc` is std's, which
+//! [`Wake`] needs.
 
-use std::sync::atomic::{AtomicBool, Ordering, fence};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{RawWaker, RawWakerVTable, Wake, Waker};
 
 use crate::hub::RemoteWaker;
+use crate::sync::OnceLock;
+use crate::sync::atomic::{AtomicBool, Ordering, fence};
 
 /// The state a kept waker shares with its `block_on`.
 pub(super) struct Shared {

@@ -3,19 +3,21 @@
 //! A parked green thread keeps every stack page it touched at its deepest,
 //! and a green thread waiting for a client may wait for minutes. So, when
 //! the hub is about to wait anyway, it passes over its live green threads,
-//! once per [`IDLE_STACK_RELEASE_AFTER`] (per hub:
-//! [`set_idle_stack_release`]) and a bounded number at a time; one it finds
-//! parked on two passes in a row has been parked about that long, and gives
-//! its memory back: its stack is stowed (`Coroutine::stow`: its frames
-//! copied to the heap, every page given back, the range kept reserved and
-//! sealed), or only its pages below its frames go (`release_unused_pages`)
-//! where stowing is switched off ([`set_idle_stack_copy`]) or not supported.
+//! once per interval and a bounded number at a time, and counts for each
+//! parked one the passes in a row that found it parked: that many intervals
+//! it has been parked, at least. Past [`IDLE_STACK_RELEASE_AFTER`] (per hub:
+//! [`set_idle_stack_release`]) it gives back the pages below its frames
+//! (`Coroutine::release_unused_pages`, cheap both ways); past
+//! [`IDLE_STACK_STOW_AFTER`] ([`set_idle_stack_stow`]) its whole stack is
+//! stowed (`Coroutine::stow`: its frames compressed to the heap, every page
+//! given back, the range kept reserved and sealed), which costs tens of
+//! microseconds at the stow and at the next resume, so only threads that
+//! wait long pay it.
 //!
 //! The hot path pays two stores per park (a mark in the task's header, a
-//! flag here) and no system call: only a thread parked long meets one, and
-//! its next resume puts its stack back. While parked threads wait to be
-//! released, an idle hub wakes once per interval to pass over them; once
-//! all are released, it sleeps until something happens.
+//! flag here) and no system call. While parked threads wait to be released,
+//! an idle hub wakes once per interval to pass over them; once all are
+//! released, it sleeps until something happens.
 
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
@@ -23,23 +25,28 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 
 use crate::coro::Stower;
-use crate::task::{Header, IdleMark, State, TaskRef};
-use crate::tuning::{IDLE_STACK_RELEASE_AFTER, IDLE_SWEEP_RELEASES, IDLE_SWEEP_VISITS};
+use crate::task::{Header, IdleMark, IdleRelease, State, TaskRef};
+use crate::tuning::{
+    IDLE_STACK_RELEASE_AFTER, IDLE_STACK_STOW_AFTER, IDLE_SWEEP_RELEASES, IDLE_SWEEP_VISITS,
+};
 
 /// A hub's passes over its parked green threads.
 pub(crate) struct IdleSweep {
-    /// How long a green thread stays parked before it gives memory back;
-    /// `None`: never.
-    after: Cell<Option<Duration>>,
-    /// Stow stacks (else only give back the pages below the frames).
-    copy: Cell<bool>,
-    /// When the next pass may start.
+    /// How long a green thread stays parked before the pages below its
+    /// frames go; `None`: never.
+    release_after: Cell<Option<Duration>>,
+    /// How long before its whole stack is stowed; `None`: never.
+    stow_after: Cell<Option<Duration>>,
+    /// When the next pass may start, and the time between passes it was
+    /// scheduled with.
     next_pass: Cell<Option<Instant>>,
+    interval: Cell<Duration>,
     /// The slot of the live table where the pass in progress goes on.
     cursor: Cell<Option<usize>>,
     /// A green thread parked since the pass in progress (or the last) began.
     parked_since_pass: Cell<bool>,
-    /// The pass in progress (or the last) saw parked threads not released yet.
+    /// The pass in progress (or the last) saw parked threads that later
+    /// passes may release more of.
     pending: Cell<bool>,
     stower: Stower,
 }
@@ -47,9 +54,10 @@ pub(crate) struct IdleSweep {
 impl IdleSweep {
     pub(crate) fn new() -> IdleSweep {
         IdleSweep {
-            after: Cell::new(Some(IDLE_STACK_RELEASE_AFTER)),
-            copy: Cell::new(true),
+            release_after: Cell::new(Some(IDLE_STACK_RELEASE_AFTER)),
+            stow_after: Cell::new(Some(IDLE_STACK_STOW_AFTER)),
             next_pass: Cell::new(None),
+            interval: Cell::new(IDLE_STACK_RELEASE_AFTER),
             cursor: Cell::new(None),
             parked_since_pass: Cell::new(false),
             pending: Cell::new(false),
@@ -60,8 +68,16 @@ impl IdleSweep {
     /// The running green thread parks: a new park, not seen by any pass yet.
     #[inline(always)]
     pub(crate) fn parking(&self, header: &Header) {
-        header.idle.set(IdleMark::Fresh);
+        header.idle.set(IdleMark::FRESH);
         self.parked_since_pass.set(true);
+    }
+
+    /// The time between passes: the shorter of the two settings.
+    fn pass_interval(&self) -> Option<Duration> {
+        match (self.release_after.get(), self.stow_after.get()) {
+            (Some(release), Some(stow)) => Some(release.min(stow)),
+            (release, stow) => release.or(stow),
+        }
     }
 
     /// The hub is about to wait: goes on with the pass in progress, or starts
@@ -73,7 +89,7 @@ impl IdleSweep {
         now: Instant,
         live: &RefCell<Slab<TaskRef>>,
     ) -> Option<Instant> {
-        let after = self.after.get()?;
+        let interval = self.pass_interval()?;
         if self.cursor.get().is_none() {
             let waiting = self.parked_since_pass.get() || self.pending.get();
             match self.next_pass.get() {
@@ -82,7 +98,8 @@ impl IdleSweep {
                 _ => {}
             }
             self.cursor.set(Some(0));
-            self.next_pass.set(Some(now + after));
+            self.next_pass.set(Some(now + interval));
+            self.interval.set(interval);
             self.parked_since_pass.set(false);
             self.pending.set(false);
         }
@@ -95,8 +112,8 @@ impl IdleSweep {
     }
 
     /// Passes over up to [`IDLE_SWEEP_VISITS`] live green threads from the
-    /// cursor on, releasing at most [`IDLE_SWEEP_RELEASES`]; true when the
-    /// pass reached the end of the table.
+    /// cursor on, releasing memory of at most [`IDLE_SWEEP_RELEASES`]; true
+    /// when the pass reached the end of the table.
     fn sweep_some(&self, live: &RefCell<Slab<TaskRef>>) -> bool {
         let live = live.borrow();
         let end = live.capacity();
@@ -106,18 +123,8 @@ impl IdleSweep {
             if let Some(task) = live.get(slot) {
                 visits += 1;
                 let header = task.header();
-                if header.state.get() == State::Parked {
-                    match header.idle.get() {
-                        IdleMark::Fresh => {
-                            header.idle.set(IdleMark::Seen);
-                            self.pending.set(true);
-                        }
-                        IdleMark::Seen => {
-                            self.release(header);
-                            releases += 1;
-                        }
-                        IdleMark::Released => {}
-                    }
+                if header.state.get() == State::Parked && self.visit(header) {
+                    releases += 1;
                 }
             }
             slot += 1;
@@ -126,82 +133,134 @@ impl IdleSweep {
         slot >= end
     }
 
-    /// Gives back the stack memory of a parked green thread; true when any
-    /// went back.
-    fn release(&self, header: &Header) -> bool {
-        header.idle.set(IdleMark::Released);
-        // The hub's loop runs this on the main context: no green thread runs,
-        // so no coroutine is borrowed by `run_task` now.
+    /// One more pass found `header`'s task parked: releases what it has been
+    /// parked long enough for. True when it released anything.
+    fn visit(&self, header: &Header) -> bool {
+        let mut mark = header.idle.get();
+        mark.passes = mark.passes.saturating_add(1);
+        // Passes are at least an interval apart: parked at least this long.
+        let parked = self.interval.get() * u32::from(mark.passes - 1);
+        let due = |after: Option<Duration>| after.is_some_and(|after| parked >= after);
+        let release = if mark.released != IdleRelease::Stowed && due(self.stow_after.get()) {
+            Some(IdleRelease::Stowed)
+        } else if mark.released == IdleRelease::Nothing && due(self.release_after.get()) {
+            Some(IdleRelease::PagesBelow)
+        } else {
+            None
+        };
+        if let Some(release) = release {
+            self.release(header, release);
+            mark.released = release;
+        }
+        header.idle.set(mark);
+        let more_to_come = match mark.released {
+            IdleRelease::Stowed => false,
+            IdleRelease::PagesBelow => self.stow_after.get().is_some(),
+            IdleRelease::Nothing => self.pass_interval().is_some(),
+        };
+        self.pending.set(self.pending.get() || more_to_come);
+        release.is_some()
+    }
+
+    /// Gives back a parked green thread's stack memory: its whole stack, or
+    /// the pages below its frames (also when stowing is refused or not
+    /// supported here). True when any went back.
+    fn release(&self, header: &Header, release: IdleRelease) -> bool {
+        // The hub's loop runs this on the main context, or a green thread
+        // does (`release_idle_stacks`) for the others: either way `run_task`
+        // borrows no parked thread's coroutine now.
         let Some(mut coroutine) = header.coroutine.take() else {
             return false;
         };
-        let released =
-            (self.copy.get() && coroutine.stow(&self.stower)) || coroutine.release_unused_pages();
+        let stowed = release == IdleRelease::Stowed && coroutine.stow(&self.stower);
+        let released = stowed || coroutine.release_unused_pages();
         header.coroutine.set(Some(coroutine));
         released
     }
 
-    /// Releases every parked green thread's stack memory now.
+    /// Releases every parked green thread's stack memory now, as far as the
+    /// settings go.
     fn release_all(&self, live: &RefCell<Slab<TaskRef>>) -> usize {
+        let release = match (self.stow_after.get(), self.release_after.get()) {
+            (Some(_), _) => IdleRelease::Stowed,
+            (None, Some(_)) => IdleRelease::PagesBelow,
+            (None, None) => return 0,
+        };
         let live = live.borrow();
         live.iter()
-            .filter(|(_, task)| task.header().state.get() == State::Parked)
-            .filter(|(_, task)| self.release(task.header()))
+            .map(|(_, task)| task.header())
+            .filter(|header| header.state.get() == State::Parked)
+            .filter(|header| {
+                let released = self.release(header, release);
+                let mut mark = header.idle.get();
+                mark.released = release;
+                header.idle.set(mark);
+                released
+            })
             .count()
     }
 }
 
 /// Sets after how long parked a green thread of the calling OS thread's hub
-/// gives back its stack memory; `None` keeps every page.
+/// gives back the pages of its stack below its frames; `None`: never.
 ///
-/// The default is 1 second. The hub looks at its parked green threads once
-/// per this interval, when it is about to wait, and releases those it finds
-/// parked twice in a row: a green thread is released after between one and
-/// two intervals parked. A park shorter than that costs nothing; the resume
-/// after a release pays about 10-20 us to put the stack back. See
-/// [`set_idle_stack_copy`] for what is given back.
+/// The default is 1 second. Whatever a green thread's deepest calls touched
+/// it then holds no more: only the pages from its stack pointer up stay, and
+/// the others come back, zeroed, when it grows that deep again. About 5 us
+/// once, and half a microsecond more at its next resume. The hub looks at
+/// its parked green threads once per this interval (or per the stow
+/// interval, the shorter), when it is about to wait; a green thread parked
+/// for less costs nothing. See [`set_idle_stack_stow`] for the whole stack.
 ///
 /// ```
 /// use std::time::Duration;
 ///
-/// eventlet_rt::hub::set_idle_stack_release(Some(Duration::from_secs(30)));
+/// eventlet_rt::hub::set_idle_stack_release(Some(Duration::from_secs(5)));
 /// eventlet_rt::hub::set_idle_stack_release(None); // never
 /// ```
 pub fn set_idle_stack_release(after: Option<Duration>) {
     let idle = &super::current().idle;
-    idle.after.set(after);
+    idle.release_after.set(after);
     idle.next_pass.set(None);
 }
 
-/// Sets what a long-parked green thread of the calling OS thread's hub gives
-/// back: with `true` (the default), its whole stack. Its frames (the bytes
-/// from its stack pointer up, lines of zeros left out) are copied to the
-/// heap, every page of the stack goes back to the kernel, and the address
-/// range stays reserved and sealed. The next resume puts the stack back at
-/// the same addresses, so its frames and every pointer into them hold; so
-/// does any access to the sealed stack meanwhile, from any thread (it faults
-/// and the fault handler puts the stack back first). An idle connection's
-/// green thread then costs the kilobyte or two its frames hold instead of
-/// whole pages. With `false`, only the pages wholly below its frames go
-/// (one `madvise`), which nothing can be using.
+/// Sets after how long parked a green thread of the calling OS thread's hub
+/// has its whole stack stowed; `None`: never.
 ///
-/// One case only the `false` setting serves: a *system call* made by
-/// another OS thread on memory of a parked green thread's stack (a scoped
-/// thread reading a file into a buffer on it) fails with `EFAULT` while the
-/// stack is stowed, where plain accesses fault and wait. Copying needs
-/// x86_64 Linux; elsewhere only the pages below the frames go.
+/// The default is 10 seconds. Its frames (the bytes from its stack pointer
+/// up) are compressed to the heap, against the first stack the hub stowed
+/// of the same size, so green threads parked at the same place keep only
+/// what differs; every page of the stack goes back to the kernel, and the
+/// address range stays reserved and sealed. Its next resume puts the stack
+/// back at the same addresses, so its frames and every pointer into them
+/// hold; so does any access to the sealed stack meanwhile, from any thread
+/// (it faults, and the fault handler puts the stack back first). An idle
+/// connection's green thread then costs a kilobyte or so instead of whole
+/// pages; stowing costs about 20 us and the next resume about 30 us.
+///
+/// One case only `None` serves: a *system call* that another OS thread
+/// makes on memory of a parked green thread's stack (a scoped thread reading
+/// a file into a buffer on it) fails with `EFAULT` while the stack is
+/// stowed, where plain accesses fault and wait. Stowing needs x86_64 Linux;
+/// elsewhere only the pages below the frames go.
 ///
 /// ```
-/// eventlet_rt::hub::set_idle_stack_copy(false);
+/// use std::time::Duration;
+///
+/// eventlet_rt::hub::set_idle_stack_stow(Some(Duration::from_secs(60)));
+/// eventlet_rt::hub::set_idle_stack_stow(None); // never
 /// ```
-pub fn set_idle_stack_copy(copy: bool) {
-    super::current().idle.copy.set(copy);
+pub fn set_idle_stack_stow(after: Option<Duration>) {
+    let idle = &super::current().idle;
+    idle.stow_after.set(after);
+    idle.next_pass.set(None);
 }
 
 /// Gives back now the stack memory of every parked green thread of the
-/// calling OS thread's hub, as it does by itself for those parked long (see
-/// [`set_idle_stack_copy`]); returns how many gave any back. A green
-/// thread's next resume puts its stack back.
+/// calling OS thread's hub, as the hub does by itself for those parked long:
+/// their whole stacks, or only the pages below their frames when stowing is
+/// off ([`set_idle_stack_stow`]); nothing when both are off. Returns how
+/// many gave any back. A green thread's next resume puts its stack back.
 ///
 /// ```
 /// use std::io::Read;
@@ -254,27 +313,41 @@ mod tests {
         thread
     }
 
+    fn released(task: &TaskRef) -> IdleRelease {
+        task.header().idle.get().released
+    }
+
+    /// Settings for these tests: passes an hour apart, so the hub's own waits
+    /// never run one; the tests call `before_wait` with times of their own.
+    const HOUR: Duration = Duration::from_secs(3600);
+
     #[test]
-    fn a_green_thread_is_released_on_the_second_pass_that_finds_it_parked() {
+    fn pages_below_go_after_one_interval_and_the_stack_after_the_stow_time() {
         let hub = current();
-        let after = Duration::from_secs(3600); // the hub's own waits never pass
-        set_idle_stack_release(Some(after));
+        set_idle_stack_release(Some(HOUR));
+        set_idle_stack_stow(Some(3 * HOUR));
         let slot = Rc::new(RefCell::new(None));
         let thread = parked_thread(&slot);
         let task = slot.borrow_mut().take().unwrap();
         let t0 = Instant::now();
-        assert_eq!(hub.idle.before_wait(t0, &hub.live), Some(t0 + after));
-        assert_eq!(task.header().idle.get(), IdleMark::Seen);
+        assert_eq!(hub.idle.before_wait(t0, &hub.live), Some(t0 + HOUR));
+        assert_eq!(task.header().idle.get().passes, 1);
+        assert_eq!(released(&task), IdleRelease::Nothing);
         // Not due yet: nothing happens.
         assert_eq!(
-            hub.idle.before_wait(t0 + after / 2, &hub.live),
-            Some(t0 + after)
+            hub.idle.before_wait(t0 + HOUR / 2, &hub.live),
+            Some(t0 + HOUR)
         );
-        assert_eq!(task.header().idle.get(), IdleMark::Seen);
-        // Due: released, and nothing is left to wait for.
-        assert_eq!(hub.idle.before_wait(t0 + after, &hub.live), None);
-        assert_eq!(task.header().idle.get(), IdleMark::Released);
-        assert_eq!(hub.idle.before_wait(t0 + 3 * after, &hub.live), None);
+        assert_eq!(task.header().idle.get().passes, 1);
+        // Parked an interval: the pages below its frames.
+        hub.idle.before_wait(t0 + HOUR, &hub.live);
+        assert_eq!(released(&task), IdleRelease::PagesBelow);
+        hub.idle.before_wait(t0 + 2 * HOUR, &hub.live);
+        assert_eq!(released(&task), IdleRelease::PagesBelow);
+        // Parked three intervals: stowed, and nothing is left to wait for.
+        assert_eq!(hub.idle.before_wait(t0 + 3 * HOUR, &hub.live), None);
+        assert_eq!(released(&task), IdleRelease::Stowed);
+        assert_eq!(hub.idle.before_wait(t0 + 9 * HOUR, &hub.live), None);
         hub.unpark(&task);
         thread.wait().unwrap();
     }
@@ -282,8 +355,8 @@ mod tests {
     #[test]
     fn a_green_thread_that_parked_again_between_passes_starts_over() {
         let hub = current();
-        let after = Duration::from_secs(3600);
-        set_idle_stack_release(Some(after));
+        set_idle_stack_release(Some(HOUR));
+        set_idle_stack_stow(Some(HOUR));
         let slot = Rc::new(RefCell::new(None));
         let thread = {
             let slot = slot.clone();
@@ -298,17 +371,17 @@ mod tests {
         let task = slot.borrow_mut().take().unwrap();
         let t0 = Instant::now();
         hub.idle.before_wait(t0, &hub.live);
-        assert_eq!(task.header().idle.get(), IdleMark::Seen);
+        assert_eq!(task.header().idle.get().passes, 1);
         hub.unpark(&task);
         crate::yield_now(); // it wakes and parks again
-        assert_eq!(task.header().idle.get(), IdleMark::Fresh);
+        assert_eq!(task.header().idle.get(), IdleMark::FRESH);
         assert_eq!(
-            hub.idle.before_wait(t0 + after, &hub.live),
-            Some(t0 + 2 * after)
+            hub.idle.before_wait(t0 + HOUR, &hub.live),
+            Some(t0 + 2 * HOUR)
         );
         assert_eq!(
-            task.header().idle.get(),
-            IdleMark::Seen,
+            released(&task),
+            IdleRelease::Nothing,
             "released after a short park"
         );
         hub.unpark(&task);
@@ -318,27 +391,44 @@ mod tests {
     #[test]
     fn a_long_pass_goes_on_in_bounded_steps() {
         let hub = current();
-        let after = Duration::from_secs(3600);
-        set_idle_stack_release(Some(after));
+        set_idle_stack_release(None);
+        set_idle_stack_stow(Some(HOUR));
         let slot = Rc::new(RefCell::new(None));
         let many = 2 * IDLE_SWEEP_RELEASES + 1;
         let threads: Vec<_> = (0..many).map(|_| parked_thread(&slot)).collect();
         let t0 = Instant::now();
         while hub.idle.before_wait(t0, &hub.live) == Some(t0) {}
-        let t1 = t0 + after;
+        let t1 = t0 + HOUR;
         let mut steps = 0;
         while hub.idle.before_wait(t1, &hub.live) == Some(t1) {
             steps += 1;
         }
         assert!(steps >= 2, "{steps} steps released {many} stacks");
-        let released = hub
+        let stowed = hub
             .live
             .borrow()
             .iter()
-            .filter(|(_, task)| task.header().idle.get() == IdleMark::Released)
+            .filter(|(_, task)| released(task) == IdleRelease::Stowed)
             .count();
-        assert_eq!(released, many);
+        assert_eq!(stowed, many);
         drop(threads); // killed at the hub's teardown
+    }
+
+    #[test]
+    fn with_both_settings_off_the_hub_never_passes() {
+        let hub = current();
+        set_idle_stack_release(None);
+        set_idle_stack_stow(None);
+        let slot = Rc::new(RefCell::new(None));
+        let thread = parked_thread(&slot);
+        let task = slot.borrow_mut().take().unwrap();
+        let t0 = Instant::now();
+        assert_eq!(hub.idle.before_wait(t0, &hub.live), None);
+        assert_eq!(hub.idle.before_wait(t0 + 9 * HOUR, &hub.live), None);
+        assert_eq!(task.header().idle.get(), IdleMark::FRESH);
+        assert_eq!(release_idle_stacks(), 0);
+        hub.unpark(&task);
+        thread.wait().unwrap();
     }
 
     #[test]

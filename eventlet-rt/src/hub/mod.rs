@@ -29,6 +29,7 @@ mod remote;
 mod remote_inbox;
 mod snapshot;
 mod teardown;
+mod tokio_turns;
 mod unwind;
 
 use std::cell::{Cell, RefCell};
@@ -53,7 +54,7 @@ use prefetch::{prefetch_ahead, prefetch_header};
 use refusals::RefusalReport;
 use unwind::raise_interrupt;
 
-pub use idle::{release_idle_stacks, set_idle_stack_copy, set_idle_stack_release};
+pub use idle::{release_idle_stacks, set_idle_stack_release, set_idle_stack_stow};
 pub(crate) use io::IoRegistration;
 pub(crate) use observe::SwitchObserver;
 pub(crate) use poller::Direction;
@@ -192,7 +193,7 @@ impl Hub {
         let poller = Poller::new()
             .unwrap_or_else(|e| panic!("eventlet-rt: cannot create the hub's poller (epoll): {e}"));
         #[cfg(feature = "tokio")]
-        let tokio = TokioDriver::new(poller.as_raw_fd(), before_tokio_parks);
+        let tokio = TokioDriver::new(poller.as_raw_fd(), tokio_turns::before_tokio_parks);
         Hub {
             run_queue: RefCell::new(VecDeque::new()),
             current: Cell::new(Rc::as_ptr(&main)),
@@ -555,109 +556,6 @@ impl Hub {
         self.fire_due_timers(Instant::now());
     }
 
-    /// True while the hub's tokio runtime has spawned tasks alive.
-    fn tokio_has_tasks(&self) -> bool {
-        #[cfg(feature = "tokio")]
-        if let Some(driver) = self.tokio.borrow().as_ref() {
-            return driver.has_tasks();
-        }
-        false
-    }
-
-    /// The hub's tokio runtime if tokio has work (tasks, or green threads
-    /// waiting on futures) and can be driven from here now.
-    #[cfg(feature = "tokio")]
-    fn tokio_to_drive(&self) -> Option<std::cell::Ref<'_, TokioDriver>> {
-        let driver = std::cell::Ref::filter_map(self.tokio.borrow(), Option::as_ref).ok()?;
-        let busy = self.futures_waiting.get() > 0 || driver.has_tasks();
-        (busy && driver.can_turn()).then_some(driver)
-    }
-
-    /// Waits for events inside tokio's driver when tokio has work: true when
-    /// it did (and took in the hub's own events after).
-    ///
-    /// The inbox is told the hub is parked first, as for a wait in the
-    /// poller, so posts from other threads write its eventfd, which is in
-    /// the hub's epoll set, which tokio watches.
-    #[cfg(feature = "tokio")]
-    fn wait_in_tokio(&self, deadline: Option<Instant>) -> bool {
-        let Some(driver) = self.tokio_to_drive() else {
-            return false;
-        };
-        let timeout = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-        self.poller.inbox().parked(timeout, |timeout| {
-            if timeout != Some(Duration::ZERO) {
-                driver.wait(deadline, &|| !self.run_queue.borrow().is_empty());
-            }
-        });
-        drop(driver);
-        self.last_tokio_turn.set(Instant::now());
-        while self
-            .poller
-            .poll(Some(Duration::ZERO), |task| self.unpark_owned(task))
-        {}
-        self.fire_due_timers(Instant::now());
-        true
-    }
-
-    /// A busy hub gives tokio a turn (its tasks, I/O and timers) at most
-    /// every [`TOKIO_TURN_INTERVAL`](crate::tuning::TOKIO_TURN_INTERVAL)
-    /// while tokio has work.
-    #[cfg(feature = "tokio")]
-    fn tokio_turn_if_due(&self) {
-        let Some(driver) = self.tokio_to_drive() else {
-            return;
-        };
-        let now = Instant::now();
-        if now.duration_since(self.last_tokio_turn.get()) >= crate::tuning::TOKIO_TURN_INTERVAL {
-            self.last_tokio_turn.set(now);
-            driver.turn();
-        }
-    }
-
-    /// Tokio is about to block in its driver during a wait of the hub's: if
-    /// a green thread became runnable meanwhile, the wait ends instead.
-    #[cfg(feature = "tokio")]
-    fn before_tokio_blocks(&self) {
-        if self.run_queue.borrow().is_empty() {
-            return;
-        }
-        if let Ok(tokio) = self.tokio.try_borrow()
-            && let Some(driver) = tokio.as_ref()
-        {
-            driver.wake_waiter();
-        }
-    }
-
-    /// The main context may not block while the hub's loop runs tokio: the
-    /// code asking is a tokio task (or a waker) polled by the hub itself.
-    #[cfg(feature = "tokio")]
-    fn refuse_to_block_in_a_tokio_turn(&self) {
-        let turning = self
-            .tokio
-            .try_borrow()
-            .is_ok_and(|tokio| tokio.as_ref().is_some_and(TokioDriver::is_turning));
-        if turning {
-            panic!(
-                "eventlet-rt: a tokio task (run by the hub's tokio driver, outside any green \
-                 thread) called eventlet_rt::block_on or a blocking green primitive, which would \
-                 block the hub that runs it. Inside async code, `.await` the future instead; to \
-                 run blocking-style code, start a green thread with eventlet_rt::spawn and let \
-                 the task await a channel it sends to."
-            );
-        }
-    }
-
-    /// Drops the hub's tokio runtime (teardown): its tasks are dropped, its
-    /// context is left.
-    pub(crate) fn stop_tokio(&self) {
-        #[cfg(feature = "tokio")]
-        {
-            let driver = self.tokio.borrow_mut().take();
-            drop(driver);
-        }
-    }
-
     /// Runs the actions of every timer due at `now`; true if any fired.
     fn fire_due_timers(&self, now: Instant) -> bool {
         let mut fired = false;
@@ -739,14 +637,6 @@ impl Hub {
             }
             State::Queued | State::New => header.raise(Interrupt::Kill),
         }
-    }
-}
-
-/// The hook tokio calls before it blocks in its driver.
-#[cfg(feature = "tokio")]
-fn before_tokio_parks() {
-    if let Some(hub) = existing() {
-        hub.before_tokio_blocks();
     }
 }
 

@@ -124,10 +124,14 @@ pub(crate) struct Backstop {
 }
 
 /// The loom models of the outcome slot: set, dropped unset, or backed by its
-/// backstop, on another thread while the waiter parks.
+/// backstop, on another thread while the waiter parks; and its future's
+/// waker slot (`RemoteJoin` polled by a tokio task or a `block_on`), with a
+/// waker that unparks the polling thread.
 #[cfg(all(test, loom))]
 mod loom_models {
-    use super::Promise;
+    use std::task::{Poll, Wake, Waker};
+
+    use super::{Oneshot, Promise};
     use crate::GreenError;
     use crate::sync::model;
 
@@ -169,6 +173,68 @@ mod loom_models {
             setter.join().unwrap();
             settler.join().unwrap();
             assert!(slot.is_done());
+        });
+    }
+
+    /// Unparks the polling thread, or, for a task that moved on, nothing.
+    struct Unpark(Option<loom::thread::Thread>);
+
+    impl Unpark {
+        fn waker(unparks: bool) -> Waker {
+            Waker::from(std::sync::Arc::new(Unpark(
+                unparks.then(loom::thread::current),
+            )))
+        }
+    }
+
+    impl Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            if let Some(thread) = &self.0 {
+                thread.unpark();
+            }
+        }
+    }
+
+    /// Polls with `waker` until ready, parking the thread between polls.
+    fn poll_until_ready(
+        slot: &Oneshot<Result<u32, GreenError>>,
+        waker: &Waker,
+    ) -> Result<u32, bool> {
+        loop {
+            match slot.poll_take(waker) {
+                Poll::Ready(result) => return outcome(result),
+                Poll::Pending => loom::thread::park(),
+            }
+        }
+    }
+
+    #[test]
+    fn loom_oneshot_a_polled_future_is_woken_by_the_set_on_another_thread() {
+        model(|| {
+            let (promise, slot) = Promise::new();
+            let setter = loom::thread::spawn(move || promise.set(Ok(5)));
+            assert_eq!(poll_until_ready(&slot, &Unpark::waker(true)), Ok(5));
+            setter.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_oneshot_the_last_waker_given_is_the_one_woken() {
+        model(|| {
+            let (promise, slot) = Promise::<u32>::new();
+            let dropper = loom::thread::spawn(move || drop(promise));
+            // Polled once by a task that then moved on (its waker does
+            // nothing), then by one whose waker unparks this thread.
+            let got = match slot.poll_take(&Unpark::waker(false)) {
+                Poll::Ready(result) => outcome(result),
+                Poll::Pending => poll_until_ready(&slot, &Unpark::waker(true)),
+            };
+            assert_eq!(got, Err(true));
+            dropper.join().unwrap();
         });
     }
 }

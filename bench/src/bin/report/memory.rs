@@ -165,7 +165,8 @@ fn sleepers(out: &mut String, lines: &str) {
         out,
         "Asleep (`sleep(1 h)`), read right after the last one fell asleep and again after \
          {settle:.0} s or more (eventlet-rt: until its RSS stops falling), by which time \
-         eventlet-rt's hub has stowed the stacks of green threads parked that long.\n"
+         eventlet-rt's hub has stowed the stacks of green threads parked that long (after 10 s, \
+         `IDLE_STACK_STOW_AFTER`).\n"
     )
     .unwrap();
     writeln!(

@@ -258,9 +258,11 @@ fn next_head<S: Transport>(
                 _ => return Ok(None),
             }
         };
+        // Between requests: no read or write buffer while the client idles
+        // (freed now, they serve the next connection that needs one); the
+        // write buffer comes back at its size, not grown again step by step.
+        let output = wire.output.capacity();
         if idle && !first {
-            // Between requests: no read or write buffer while the client
-            // idles (freed now, they serve the next connection that needs one).
             wire.input.release();
             wire.output = Vec::new();
             parser.recycle(::http::HeaderMap::new());
@@ -270,7 +272,10 @@ fn next_head<S: Transport>(
         state.idle.set(false);
         match read {
             Ok(0) | Err(_) => return Ok(None),
-            Ok(_) => *date = date::now(),
+            Ok(_) => {
+                *date = date::now();
+                wire.output.reserve(output);
+            }
         }
     }
 }
