@@ -103,7 +103,7 @@ unsafe fn futex(
                 return None;
             }
             let wanted = usize::try_from(value as c_int).ok().filter(|&n| n > 0)?;
-            let green = futex_table::wake(address, wanted);
+            let green = futex_table::TABLE.wake(address, wanted);
             if green == 0 {
                 return None;
             }
@@ -182,7 +182,7 @@ fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> Option<c_lo
     let (completion, waker) = RemoteCompletion::new();
     // Where the completion lives: no other waiter's can be there meanwhile.
     let id = &raw const completion as usize;
-    futex_table::enter(address, id, waker);
+    futex_table::TABLE.enter(address, id, waker);
     // SAFETY: std's futex word, a live `u32` of the lock that waits on it
     // (the kernel would read it here).
     let word = unsafe { AtomicU32::from_ptr(address as *mut u32) }.load(Ordering::Relaxed);
@@ -214,7 +214,7 @@ fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> Option<c_lo
         }
     }
     // A waker that fired took the waiter off the table first.
-    let unwoken = !woken && futex_table::leave(address, id);
+    let unwoken = !woken && futex_table::TABLE.leave(address, id);
     drop(completion);
     header.raise(deferred);
     if refused && unwoken {
