@@ -1,7 +1,7 @@
 //! Request heads: `httparse` on the connection's buffer, the size limits
 //! checked as bytes arrive, the head read ([`head`](super::head)), then either
-//! answered in place by the borrowed handler or built into the request for
-//! the handler, in the parser's own slot.
+//! answered in place by the borrowed handler or built into the parts of the
+//! request for the handler, kept in the parser until the handler is called.
 
 use ::http::header::{HeaderMap, HeaderName, HeaderValue};
 use ::http::{Method, StatusCode, Uri, Version};
