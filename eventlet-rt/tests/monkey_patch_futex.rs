@@ -447,3 +447,59 @@ fn fifty_green_threads_take_turns_at_a_std_mutex_whose_holder_parks() {
     let log = Log(Rc::new(RefCell::new(log)));
     assert!(log.ticks_between("start", "end") >= 5);
 }
+
+/// Waits until the OS thread `tid` of this process sleeps in a futex wait
+/// (its current system call, as `/proc` shows it, is `futex`).
+fn until_in_futex_wait(tid: libc::pid_t) {
+    let path = format!("/proc/self/task/{tid}/syscall");
+    let futex = format!("{} ", libc::SYS_futex);
+    for _ in 0..LIMIT.as_millis() {
+        if std::fs::read_to_string(&path).is_ok_and(|now| now.starts_with(&futex)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("thread {tid} never waited on a futex");
+}
+
+/// A hub torn down (its thread exits) while one of its green threads waits
+/// for a std lock abandons that green thread, never to run again; its place
+/// among the lock's waiters goes with it, so the release's wake-up reaches
+/// a plain OS thread that waits for the lock in the kernel.
+#[test]
+fn a_green_waiter_abandoned_by_its_hubs_teardown_takes_no_wake_up() {
+    monkey_patch();
+    let lock = Arc::new(Mutex::new(0));
+    let held = lock.lock().unwrap();
+    let hub_thread = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            eventlet_rt::hub::set_teardown_grace_period(Duration::from_millis(50));
+            let waiter = spawn(move || *lock.lock().unwrap() += 1);
+            eventlet_rt::yield_now();
+            assert!(!waiter.is_finished(), "the green waiter parked");
+            // Thread exit: teardown kills the waiter, which goes on waiting
+            // for the lock, and abandons it after the grace period.
+        })
+    };
+    hub_thread.join().unwrap();
+    let (tid_sender, tid) = mpsc::channel();
+    let (locked_sender, locked) = mpsc::channel();
+    let os_waiter = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            // SAFETY: no preconditions.
+            tid_sender.send(unsafe { libc::gettid() }).unwrap();
+            *lock.lock().unwrap() += 10;
+            locked_sender.send(()).unwrap();
+        })
+    };
+    until_in_futex_wait(tid.recv().unwrap());
+    drop(held);
+    assert!(
+        locked.recv_timeout(LIMIT).is_ok(),
+        "the release's wake-up went to the abandoned green waiter"
+    );
+    os_waiter.join().unwrap();
+    assert_eq!(*lock.lock().unwrap(), 10);
+}
