@@ -503,3 +503,98 @@ fn a_green_waiter_abandoned_by_its_hubs_teardown_takes_no_wake_up() {
     os_waiter.join().unwrap();
     assert_eq!(*lock.lock().unwrap(), 10);
 }
+
+/// Makes system calls through libc's `syscall` (the hook after patching)
+/// that the hook does not take over, with fewer than six arguments, and
+/// checks libc's results: 64-bit values, and -1 with `errno`.
+fn syscalls_keep_libc_results() {
+    let errno = || std::io::Error::last_os_error().raw_os_error();
+    let word = AtomicU32::new(1);
+    let word = word.as_ptr();
+    let private = libc::FUTEX_PRIVATE_FLAG;
+    // SAFETY: each call's arguments are valid for it; the mapping is this
+    // function's own.
+    unsafe {
+        assert_eq!(libc::syscall(libc::SYS_getpid), libc::getpid().into());
+        let size = 1 << 16;
+        let prot = libc::PROT_READ | libc::PROT_WRITE;
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+        let mapped = libc::syscall(libc::SYS_mmap, 0, size, prot, flags, -1, 0);
+        assert!(
+            mapped > i64::from(u32::MAX),
+            "a 64-bit address: {mapped:#x}"
+        );
+        *(mapped as *mut u8) = 7;
+        assert_eq!(libc::syscall(libc::SYS_munmap, mapped, size), 0);
+        assert_eq!(libc::syscall(libc::SYS_close, -1), -1);
+        assert_eq!(errno(), Some(libc::EBADF));
+        let wait = libc::FUTEX_WAIT | private;
+        assert_eq!(libc::syscall(libc::SYS_futex, word, wait, 0, 0), -1);
+        assert_eq!(errno(), Some(libc::EAGAIN), "the word is 1, not 0");
+        let soon = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 1_000_000,
+        };
+        assert_eq!(libc::syscall(libc::SYS_futex, word, wait, 1, &soon), -1);
+        assert_eq!(errno(), Some(libc::ETIMEDOUT));
+        let wake = libc::FUTEX_WAKE | private;
+        assert_eq!(
+            libc::syscall(libc::SYS_futex, word, wake, 1),
+            0,
+            "nobody waits"
+        );
+        let invalid = libc::FUTEX_WAIT_BITSET | private;
+        assert_eq!(
+            libc::syscall(libc::SYS_futex, word, invalid, 1, 0, 0, 0),
+            -1
+        );
+        assert_eq!(errno(), Some(libc::EINVAL), "a bitset of 0");
+    }
+}
+
+/// Calls the `syscall` hook does not take over get libc's results, on a
+/// plain OS thread and in green code alike.
+#[test]
+fn other_syscalls_through_the_hook_keep_libc_results_and_errno() {
+    monkey_patch();
+    syscalls_keep_libc_results();
+    on_own_hub(|| {
+        spawn(syscalls_keep_libc_results).wait().unwrap();
+        syscalls_keep_libc_results();
+    });
+}
+
+/// A hub torn down while one of its green threads holds a std lock
+/// (parked) and another waits for it: the holder, killed, lets the lock go
+/// as it unwinds, and the waiter still gets it before the hub is gone.
+#[test]
+fn at_teardown_a_green_waiter_gets_the_lock_its_killed_green_holder_lets_go() {
+    monkey_patch();
+    let lock = Arc::new(Mutex::new(()));
+    let got_it = Arc::new(AtomicBool::new(false));
+    let hub_thread = {
+        let (lock, got_it) = (lock.clone(), got_it.clone());
+        std::thread::spawn(move || {
+            let holder = {
+                let lock = lock.clone();
+                spawn(move || {
+                    let _held = lock.lock().unwrap();
+                    sleep(LIMIT);
+                })
+            };
+            let waiter = spawn(move || {
+                let _held = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                got_it.store(true, Ordering::Relaxed);
+            });
+            eventlet_rt::yield_now();
+            assert!(!holder.is_finished() && !waiter.is_finished());
+            // Thread exit: teardown kills both.
+        })
+    };
+    hub_thread.join().unwrap();
+    assert!(got_it.load(Ordering::Relaxed), "the waiter got the lock");
+    assert!(
+        lock.try_lock()
+            .is_err_and(|error| matches!(error, std::sync::TryLockError::Poisoned(_)))
+    );
+}
