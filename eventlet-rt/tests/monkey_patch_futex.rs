@@ -447,3 +447,154 @@ fn fifty_green_threads_take_turns_at_a_std_mutex_whose_holder_parks() {
     let log = Log(Rc::new(RefCell::new(log)));
     assert!(log.ticks_between("start", "end") >= 5);
 }
+
+/// Waits until the OS thread `tid` of this process sleeps in a futex wait
+/// (its current system call, as `/proc` shows it, is `futex`).
+fn until_in_futex_wait(tid: libc::pid_t) {
+    let path = format!("/proc/self/task/{tid}/syscall");
+    let futex = format!("{} ", libc::SYS_futex);
+    for _ in 0..LIMIT.as_millis() {
+        if std::fs::read_to_string(&path).is_ok_and(|now| now.starts_with(&futex)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("thread {tid} never waited on a futex");
+}
+
+/// A hub torn down (its thread exits) while one of its green threads waits
+/// for a std lock abandons that green thread, never to run again; its place
+/// among the lock's waiters goes with it, so the release's wake-up reaches
+/// a plain OS thread that waits for the lock in the kernel.
+#[test]
+fn a_green_waiter_abandoned_by_its_hubs_teardown_takes_no_wake_up() {
+    monkey_patch();
+    let lock = Arc::new(Mutex::new(0));
+    let held = lock.lock().unwrap();
+    let hub_thread = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            eventlet_rt::hub::set_teardown_grace_period(Duration::from_millis(50));
+            let waiter = spawn(move || *lock.lock().unwrap() += 1);
+            eventlet_rt::yield_now();
+            assert!(!waiter.is_finished(), "the green waiter parked");
+            // Thread exit: teardown kills the waiter, which goes on waiting
+            // for the lock, and abandons it after the grace period.
+        })
+    };
+    hub_thread.join().unwrap();
+    let (tid_sender, tid) = mpsc::channel();
+    let (locked_sender, locked) = mpsc::channel();
+    let os_waiter = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            // SAFETY: no preconditions.
+            tid_sender.send(unsafe { libc::gettid() }).unwrap();
+            *lock.lock().unwrap() += 10;
+            locked_sender.send(()).unwrap();
+        })
+    };
+    until_in_futex_wait(tid.recv().unwrap());
+    drop(held);
+    assert!(
+        locked.recv_timeout(LIMIT).is_ok(),
+        "the release's wake-up went to the abandoned green waiter"
+    );
+    os_waiter.join().unwrap();
+    assert_eq!(*lock.lock().unwrap(), 10);
+}
+
+/// Makes system calls through libc's `syscall` (the hook after patching)
+/// that the hook does not take over, with fewer than six arguments, and
+/// checks libc's results: 64-bit values, and -1 with `errno`.
+fn syscalls_keep_libc_results() {
+    let errno = || std::io::Error::last_os_error().raw_os_error();
+    let word = AtomicU32::new(1);
+    let word = word.as_ptr();
+    let private = libc::FUTEX_PRIVATE_FLAG;
+    // SAFETY: each call's arguments are valid for it; the mapping is this
+    // function's own.
+    unsafe {
+        assert_eq!(libc::syscall(libc::SYS_getpid), libc::getpid().into());
+        let size = 1 << 16;
+        let prot = libc::PROT_READ | libc::PROT_WRITE;
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+        let mapped = libc::syscall(libc::SYS_mmap, 0, size, prot, flags, -1, 0);
+        assert!(
+            mapped > i64::from(u32::MAX),
+            "a 64-bit address: {mapped:#x}"
+        );
+        *(mapped as *mut u8) = 7;
+        assert_eq!(libc::syscall(libc::SYS_munmap, mapped, size), 0);
+        assert_eq!(libc::syscall(libc::SYS_close, -1), -1);
+        assert_eq!(errno(), Some(libc::EBADF));
+        let wait = libc::FUTEX_WAIT | private;
+        assert_eq!(libc::syscall(libc::SYS_futex, word, wait, 0, 0), -1);
+        assert_eq!(errno(), Some(libc::EAGAIN), "the word is 1, not 0");
+        let soon = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 1_000_000,
+        };
+        assert_eq!(libc::syscall(libc::SYS_futex, word, wait, 1, &soon), -1);
+        assert_eq!(errno(), Some(libc::ETIMEDOUT));
+        let wake = libc::FUTEX_WAKE | private;
+        assert_eq!(
+            libc::syscall(libc::SYS_futex, word, wake, 1),
+            0,
+            "nobody waits"
+        );
+        let invalid = libc::FUTEX_WAIT_BITSET | private;
+        assert_eq!(
+            libc::syscall(libc::SYS_futex, word, invalid, 1, 0, 0, 0),
+            -1
+        );
+        assert_eq!(errno(), Some(libc::EINVAL), "a bitset of 0");
+    }
+}
+
+/// Calls the `syscall` hook does not take over get libc's results, on a
+/// plain OS thread and in green code alike.
+#[test]
+fn other_syscalls_through_the_hook_keep_libc_results_and_errno() {
+    monkey_patch();
+    syscalls_keep_libc_results();
+    on_own_hub(|| {
+        spawn(syscalls_keep_libc_results).wait().unwrap();
+        syscalls_keep_libc_results();
+    });
+}
+
+/// A hub torn down while one of its green threads holds a std lock
+/// (parked) and another waits for it: the holder, killed, lets the lock go
+/// as it unwinds, and the waiter still gets it before the hub is gone.
+#[test]
+fn at_teardown_a_green_waiter_gets_the_lock_its_killed_green_holder_lets_go() {
+    monkey_patch();
+    let lock = Arc::new(Mutex::new(()));
+    let got_it = Arc::new(AtomicBool::new(false));
+    let hub_thread = {
+        let (lock, got_it) = (lock.clone(), got_it.clone());
+        std::thread::spawn(move || {
+            let holder = {
+                let lock = lock.clone();
+                spawn(move || {
+                    let _held = lock.lock().unwrap();
+                    sleep(LIMIT);
+                })
+            };
+            let waiter = spawn(move || {
+                let _held = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                got_it.store(true, Ordering::Relaxed);
+            });
+            eventlet_rt::yield_now();
+            assert!(!holder.is_finished() && !waiter.is_finished());
+            // Thread exit: teardown kills both.
+        })
+    };
+    hub_thread.join().unwrap();
+    assert!(got_it.load(Ordering::Relaxed), "the waiter got the lock");
+    assert!(
+        lock.try_lock()
+            .is_err_and(|error| matches!(error, std::sync::TryLockError::Poisoned(_)))
+    );
+}

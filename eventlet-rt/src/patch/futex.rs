@@ -175,10 +175,20 @@ unsafe fn deadline(op: c_int, timeout: *const libc::timespec) -> Option<Option<I
 /// std's lock cannot fail or be unwound through, so the green thread goes
 /// on waiting for the lock and the interrupt is raised again once the wait
 /// ends, at the green thread's next blocking point.
+///
+/// While the hub is torn down, a waiter is not kept in the table: teardown
+/// abandons a green thread still blocked at the end of its grace period,
+/// without resuming it, and an entry of its would take a later wake-up that
+/// a live waiter needs. A waiter there polls instead (see `teardown_wait`),
+/// and one in the table when the teardown's kill comes leaves it and
+/// returns as a spurious wake-up, after which std's loop waits again.
 fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> Option<c_long> {
     let hub = hub::current();
     let task = hub.current_task();
     let header = task.header();
+    if hub.is_shutting_down() {
+        return teardown_wait(hub, header, address, expected, deadline);
+    }
     let (completion, waker) = RemoteCompletion::new();
     // Where the completion lives: no other waiter's can be there meanwhile.
     let id = &raw const completion as usize;
@@ -200,6 +210,10 @@ fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> Option<c_lo
                 Err(payload) => {
                     header.unwinding.set(false);
                     match payload.downcast_ref::<Unwind>() {
+                        Some(Unwind::Killed) if hub.is_shutting_down() => {
+                            defer(&mut deferred, Interrupt::Kill);
+                            break;
+                        }
                         Some(Unwind::Killed) => defer(&mut deferred, Interrupt::Kill),
                         Some(Unwind::TimedOut(scope)) => {
                             defer(&mut deferred, Interrupt::Timeout(*scope));
@@ -229,6 +243,51 @@ fn wait(address: usize, expected: u32, deadline: Option<Instant>) -> Option<c_lo
     } else {
         0 // a spurious return, which std's loops allow
     })
+}
+
+/// How long a waiter of a hub being torn down sleeps between looks at the
+/// futex word.
+const TEARDOWN_POLL: Duration = Duration::from_millis(1);
+
+/// A futex wait of a green thread whose hub is being torn down: sleeps
+/// green for [`TEARDOWN_POLL`] (or until `deadline`) unless the word no
+/// longer holds `expected`, and returns as a spurious wake-up, so std's loop
+/// looks at its lock again; nothing is left in the table if the teardown
+/// abandons the green thread. Interrupts are held back as in [`wait`].
+fn teardown_wait(
+    hub: &hub::Hub,
+    header: &crate::task::Header,
+    address: usize,
+    expected: u32,
+    deadline: Option<Instant>,
+) -> Option<c_long> {
+    // SAFETY: as in `wait`.
+    let word = unsafe { AtomicU32::from_ptr(address as *mut u32) }.load(Ordering::Relaxed);
+    if word != expected {
+        return Some(fail(libc::EAGAIN) as c_long);
+    }
+    let now = Instant::now();
+    if deadline.is_some_and(|deadline| now >= deadline) {
+        return Some(fail(libc::ETIMEDOUT) as c_long);
+    }
+    let until = deadline.map_or(now + TEARDOWN_POLL, |deadline| {
+        deadline.min(now + TEARDOWN_POLL)
+    });
+    let mut deferred = header.interrupt.replace(Interrupt::None);
+    let slept = panic::catch_unwind(AssertUnwindSafe(|| hub.park_until(Some(until))));
+    if let Err(payload) = slept {
+        header.unwinding.set(false);
+        match payload.downcast_ref::<Unwind>() {
+            Some(Unwind::Killed) => defer(&mut deferred, Interrupt::Kill),
+            Some(Unwind::TimedOut(scope)) => defer(&mut deferred, Interrupt::Timeout(*scope)),
+            None => {
+                header.raise(deferred);
+                return None;
+            }
+        }
+    }
+    header.raise(deferred);
+    Some(0)
 }
 
 /// Keeps `interrupt` for later, with the one kept already (the one that

@@ -117,7 +117,9 @@ use got::Hook;
 ///   kill or a [`with_timeout`](crate::with_timeout) of a green thread
 ///   waiting for such a lock does not end the wait (std's `lock` cannot
 ///   fail): it takes the lock once released and unwinds at its next green
-///   blocking point. Ownership stays per OS thread where std keeps it:
+///   blocking point. While its hub is torn down (thread exit), such a
+///   waiter looks at the lock every millisecond instead, so one still
+///   waiting when teardown abandons it takes no later release's wake-up. Ownership stays per OS thread where std keeps it:
 ///   a `ReentrantLock` (`stdout().lock()`) held by a parked green thread is
 ///   entered, not waited for, by the other green threads of its OS thread;
 ///   and a guard dropped while another green thread of its OS thread is
