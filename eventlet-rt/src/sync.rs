@@ -114,11 +114,35 @@ mod once_lock {
 
 /// Locks `lock`, whatever a panicking holder left: every state guarded this
 /// way is updated in single steps that a panic cannot cut in half.
+///
+/// The OS thread is marked as taking one of the runtime's locks while it
+/// waits for it ([`taking_runtime_lock`]): `monkey_patch`'s futex hook then
+/// leaves the wait to the kernel, so the runtime's own locks (the hubs'
+/// inboxes, remote waits) never park a green thread, and the wake-ups the
+/// hook fires never wait on a green thread.
 pub(crate) fn lock_unpoisoned<S: ?Sized>(
     lock: &std::sync::Mutex<S>,
 ) -> std::sync::MutexGuard<'_, S> {
-    lock.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    let outer = TAKING_RUNTIME_LOCK.try_with(|taking| taking.replace(true));
+    let guard = lock
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Ok(outer) = outer {
+        let _ = TAKING_RUNTIME_LOCK.try_with(|taking| taking.set(outer));
+    }
+    guard
+}
+
+std::thread_local! {
+    static TAKING_RUNTIME_LOCK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling OS thread waits for one of the runtime's own locks
+/// (in [`lock_unpoisoned`]) right now; true during thread-local teardown.
+pub(crate) fn taking_runtime_lock() -> bool {
+    TAKING_RUNTIME_LOCK
+        .try_with(std::cell::Cell::get)
+        .unwrap_or(true)
 }
 
 /// [`lock_unpoisoned`] for this module's [`Mutex`] (loom's in a loom build).

@@ -60,10 +60,7 @@ impl IoRegistration {
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
         if direction == Direction::Read {
-            let hub = current();
-            if hub.poller.is_read_drained(self.slot) {
-                self.wait_ready(hub, direction, deadline)?;
-            }
+            self.wait_readable(deadline)?;
         }
         loop {
             match op() {
@@ -100,6 +97,18 @@ impl IoRegistration {
             }
             result => Poll::Ready(result),
         }
+    }
+
+    /// Parks until a read may find bytes: at once unless the last read
+    /// emptied the source (see [`IoRegistration::mark_read_drained`]), so a
+    /// caller can wait for its next message before it takes a buffer for it.
+    /// Past `deadline` it gives up with `io::ErrorKind::TimedOut`.
+    pub(crate) fn wait_readable(&self, deadline: Option<Instant>) -> io::Result<()> {
+        let hub = current();
+        if hub.poller.is_read_drained(self.slot) {
+            self.wait_ready(hub, Direction::Read, deadline)?;
+        }
+        Ok(())
     }
 
     /// Records that a stream read returned less than it asked for, so the

@@ -240,6 +240,12 @@ impl Hub {
         }
     }
 
+    /// Whether the hub is being torn down: its green threads are killed, and
+    /// those still blocked at the end of the grace period never run again.
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.get()
+    }
+
     /// This hub's inbox: where other OS threads post to it (and what tells
     /// one hub from another).
     pub(crate) fn inbox(&self) -> &Arc<RemoteInbox> {

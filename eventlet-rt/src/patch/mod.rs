@@ -6,6 +6,12 @@ mod data;
 mod dns;
 mod fds;
 mod flags;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod futex;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod futex_sites;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod futex_table;
 mod got;
 mod groups;
 mod loader;
@@ -16,6 +22,8 @@ mod real;
 mod sleep;
 mod sockets;
 mod table;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod trampoline;
 mod wait;
 
 use std::cell::Cell;
@@ -97,6 +105,30 @@ use got::Hook;
 ///   parks on a pidfd (Linux 5.3 and later); any other wait sleeps green
 ///   between `WNOHANG` tries, 1 ms doubling to 50 ms.
 /// - DNS: `getaddrinfo` runs on the [`tpool`](crate::tpool).
+/// - Waits for std's locks: a green thread that wants a std `Mutex`,
+///   `RwLock` (read or write) or `Once` (also behind `OnceLock` and
+///   `LazyLock`) held by another green thread of any hub or by any OS
+///   thread parks until the holder lets it go, and the rest of its hub runs
+///   meanwhile. std waits for them with a futex through libc's `syscall`;
+///   `monkey_patch()` finds the places in std that wait for these locks
+///   (by making each wait happen once on scratch threads) and takes over
+///   only the waits from there. A release from any thread wakes the green
+///   waiters at that address first, then the OS threads waiting there. A
+///   kill or a [`with_timeout`](crate::with_timeout) of a green thread
+///   waiting for such a lock does not end the wait (std's `lock` cannot
+///   fail): it takes the lock once released and unwinds at its next green
+///   blocking point. While its hub is torn down (thread exit), such a
+///   waiter looks at the lock every millisecond instead, so one still
+///   waiting when teardown abandons it takes no later release's wake-up. Ownership stays per OS thread where std keeps it:
+///   a `ReentrantLock` (`stdout().lock()`) held by a parked green thread is
+///   entered, not waited for, by the other green threads of its OS thread;
+///   and a guard dropped while another green thread of its OS thread is
+///   mid-panic poisons its lock (std's `thread::panicking` is per OS
+///   thread). The runtime's cross-thread locks (the hubs' inboxes, remote
+///   waits) always wait in the kernel; they are held for a few
+///   instructions. The green waiters are kept by address behind spin
+///   locks: a futex wake from a signal handler that interrupted one of them
+///   would spin (std's locks are not async-signal-safe either).
 /// - Libraries loaded later: the program's `dlopen` (`libloading`...)
 ///   patches what it loaded before it returns.
 ///
@@ -153,12 +185,17 @@ use got::Hook;
 ///
 /// # What is not covered
 /// Waits on state that belongs to the OS thread, which all its green
-/// threads share, cannot park only one of them, and futex waits and
+/// threads share, cannot park only one of them; those futex waits and
 /// `epoll_wait` reach the kernel as before (the OS thread blocks):
 /// - `std::thread::park` (std's `mpsc` receive, `reqwest::blocking`,
 ///   `futures::executor::block_on` and crossbeam channels wait there): the
 ///   parker belongs to the OS thread's `Thread`, whose single wake-up token
 ///   two parked green threads would share and lose.
+/// - std's `Condvar`: its futex wait looks the same as that of a
+///   per-OS-thread parker built on a condvar (tokio's is a std `Mutex` and
+///   `Condvar`), and two green threads of one OS thread parked on that
+///   shared parker make tokio panic ("inconsistent park state"); so no
+///   condvar wait is taken over. The `Mutex` it re-locks after its wait is.
 /// - `parking_lot` (r2d2's pool checkout, `scheduled-thread-pool`): each
 ///   OS thread has one queue entry in thread-local storage, which two
 ///   parked green threads would link twice into its wait queues.
@@ -167,20 +204,18 @@ use got::Hook;
 ///   tokio marks the OS thread as inside a runtime, and a second green
 ///   thread entering one while the first is parked inside panics ("Cannot
 ///   start a runtime from within a runtime").
-/// - std's `Mutex`, `RwLock`, `Condvar` and `Once` keep their futex words
-///   in the lock itself and could park per green thread, but a futex wait
-///   does not tell a lock's word from that of a per-thread parker built on
-///   a condvar (tokio's, crossbeam's), which panics when two green threads
-///   share it; so no futex wait is taken over. A green thread holding a std
-///   lock while it parks still freezes its hub when another green thread of
-///   that hub wants the lock: use [`green::sync`](crate::green::sync).
+/// - std's lock waits when `monkey_patch()` could not find where std makes
+///   them (another std, a libc std does not reach through `syscall`): a
+///   debug trace on the `eventlet_rt::patch` target says which.
 ///
 /// Run such clients on the [`tpool`](crate::tpool) (`tpool::execute`), or
 /// one per hub with [`hubs`](crate::hubs).
 ///
 /// Beyond those:
-/// - Calls that bypass the GOT: `syscall(2)` and inline system calls,
-///   functions found with `dlsym` at run time, libc's calls to itself
+/// - System calls made through `syscall(2)` other than std's lock waits
+///   and futex wakes: they go to libc unchanged.
+/// - Calls that bypass the GOT: inline system calls, functions found with
+///   `dlsym` at run time, libc's calls to itself
 ///   (`fread` on a socket, the resolver inside `getaddrinfo`, which runs on
 ///   the pool anyway), fortified variants (`__read_chk`...), and a
 ///   statically linked libc (musl static builds), where nothing is patched.
@@ -210,10 +245,14 @@ pub fn monkey_patch() {
     static PATCHED: Once = Once::new();
     PATCHED.call_once(|| {
         real::init();
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        trampoline::init(real::real().syscall as usize);
         // SAFETY: registers handlers that only store to atomics.
         unsafe { libc::pthread_atfork(Some(fork_begins), Some(fork_ended), Some(forked)) };
         mark_panic_hook();
         install();
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        futex_sites::calibrate();
     });
 }
 
@@ -293,7 +332,8 @@ fn hooks() -> Vec<Hook> {
             }),*]
         };
     }
-    hooks![
+    #[allow(unused_mut, reason = "the `syscall` hook exists on some targets only")]
+    let mut hooks = hooks![
         c"socket" => sockets::socket,
         c"socketpair" => sockets::socketpair,
         c"accept" => sockets::accept,
@@ -332,5 +372,12 @@ fn hooks() -> Vec<Hook> {
         c"waitpid" => child::waitpid,
         c"wait4" => child::wait4,
         c"waitid" => child::waitid,
-    ]
+    ];
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    hooks.push(Hook {
+        symbol: c"syscall",
+        address: trampoline::syscall_entry as *const () as usize,
+        executable_only: false,
+    });
+    hooks
 }

@@ -5,7 +5,7 @@
 //! rewritten, a call to `libc::read` from this crate would land in the hook
 //! again.
 
-use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
+use std::ffi::{CStr, c_char, c_int, c_long, c_ulong, c_void};
 use std::sync::OnceLock;
 
 use libc::{
@@ -78,6 +78,7 @@ real_functions! {
     dlopen: fn(*const c_char, c_int) -> *mut c_void;
     wait4: fn(libc::pid_t, *mut c_int, c_int, *mut libc::rusage) -> libc::pid_t;
     waitid: fn(libc::idtype_t, libc::id_t, *mut libc::siginfo_t, c_int) -> c_int;
+    syscall: fn(c_long; ...) -> c_long;
 }
 
 fn lookup(name: &'static str) -> *mut c_void {

@@ -70,6 +70,20 @@ impl<S: mio::event::Source> GreenSocket<S> {
         Ok(read)
     }
 
+    /// Parks until a read may find bytes, within the read timeout, reading
+    /// none: at once unless the last read emptied the receive buffer.
+    #[cfg(feature = "http")]
+    pub(crate) fn wait_readable(&self) -> io::Result<()> {
+        if self.nonblocking.get() {
+            return Ok(());
+        }
+        let deadline = self
+            .read_timeout
+            .get()
+            .map(|timeout| Instant::now() + timeout);
+        self.registration.wait_readable(deadline)
+    }
+
     /// The read side was shut down here: reads must try the system call
     /// again, since the shutdown may raise no readiness edge.
     pub(crate) fn read_side_shut(&self) {

@@ -296,6 +296,15 @@ impl TcpStream {
         self.socket.read_with(|socket| socket.peek(buf))
     }
 
+    /// Parks until a read may find bytes, within the read timeout, without
+    /// a buffer or a system call (a server waiting for a client's next
+    /// request holds no buffer meanwhile). It returns at once when the last
+    /// read did not empty the receive buffer; a read may still find nothing.
+    #[cfg(feature = "http")]
+    pub(crate) fn wait_readable(&self) -> io::Result<()> {
+        self.socket.wait_readable()
+    }
+
     /// Sets `TCP_NODELAY` (Nagle's algorithm off when `true`).
     ///
     /// ```

@@ -16,6 +16,7 @@ use super::encode;
 use super::limits::Settings;
 use super::raw::RawHandler;
 use super::shutdown::ShutdownHandle;
+use super::spares::Spares;
 use super::{Request, Response};
 use crate::green::mpsc;
 use crate::green::net::{SocketAddr, TcpListener, TcpStream};
@@ -23,9 +24,13 @@ use crate::green::tls::TlsAcceptor;
 use crate::{Builder, Event, GreenThread};
 
 /// A server's part on one hub.
-pub(crate) struct HubServer {
+pub(crate) struct HubServer<H> {
     pub(crate) settings: Rc<Settings>,
-    pub(crate) handler: Rc<dyn Fn(Request) -> Response>,
+    /// Buffers of this hub's connections waiting for a request.
+    spares: Rc<Spares>,
+    /// Called in place on every connection of this hub (not through a
+    /// `dyn` pointer, whose call would move each request once more).
+    pub(crate) handler: H,
     pub(crate) raw: Option<Arc<RawHandler>>,
     pub(crate) tls: Option<TlsAcceptor>,
     conns: RefCell<Slab<Conn>>,
@@ -38,15 +43,16 @@ struct Conn {
     state: Rc<ConnState>,
 }
 
-impl HubServer {
+impl<H> HubServer<H> {
     pub(crate) fn new(
         settings: Settings,
-        handler: Rc<dyn Fn(Request) -> Response>,
+        handler: H,
         raw: Option<Arc<RawHandler>>,
         tls: Option<TlsAcceptor>,
-    ) -> HubServer {
+    ) -> HubServer<H> {
         HubServer {
             settings: Rc::new(settings),
+            spares: Rc::default(),
             handler,
             raw,
             tls,
@@ -60,9 +66,9 @@ impl HubServer {
 /// Serves `listener` on the calling thread's hub until `shutdown` (then
 /// `Ok`, after the graceful close) or an accept error.
 #[track_caller]
-pub(crate) fn serve_hub(
+pub(crate) fn serve_hub<H: Fn(Request) -> Response + 'static>(
     listener: TcpListener,
-    server: HubServer,
+    server: HubServer<H>,
     shutdown: &ShutdownHandle,
 ) -> io::Result<()> {
     let server = Rc::new(server);
@@ -90,7 +96,10 @@ pub(crate) fn serve_hub(
     outcome
 }
 
-fn accept_loop(listener: TcpListener, server: &Rc<HubServer>) -> io::Result<()> {
+fn accept_loop<H: Fn(Request) -> Response + 'static>(
+    listener: TcpListener,
+    server: &Rc<HubServer<H>>,
+) -> io::Result<()> {
     // Out of descriptors: back off and keep the connections (see `AcceptBackoff`).
     let mut backoff = crate::AcceptBackoff::new();
     loop {
@@ -113,7 +122,11 @@ fn shed(stream: TcpStream) {
     let _ = (&stream).write(&answer);
 }
 
-fn spawn_connection(server: &Rc<HubServer>, stream: TcpStream, peer: SocketAddr) {
+fn spawn_connection<H: Fn(Request) -> Response + 'static>(
+    server: &Rc<HubServer<H>>,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
     let state = Rc::new(ConnState {
         closing: server.closing.clone(),
         idle: Cell::new(true),
@@ -134,7 +147,8 @@ fn spawn_connection(server: &Rc<HubServer>, stream: TcpStream, peer: SocketAddr)
                 None => conn::run(
                     stream,
                     &server.settings,
-                    &*server.handler,
+                    &server.spares,
+                    &server.handler,
                     server.raw.as_deref(),
                     &state,
                 ),
@@ -146,7 +160,8 @@ fn spawn_connection(server: &Rc<HubServer>, stream: TcpStream, peer: SocketAddr)
                         conn::run(
                             tls,
                             &server.settings,
-                            &*server.handler,
+                            &server.spares,
+                            &server.handler,
                             server.raw.as_deref(),
                             &state,
                         );
@@ -161,12 +176,12 @@ fn spawn_connection(server: &Rc<HubServer>, stream: TcpStream, peer: SocketAddr)
 }
 
 /// A connection's entry in the table, removed when its green thread ends.
-struct Registered<'a> {
-    server: &'a HubServer,
+struct Registered<'a, H> {
+    server: &'a HubServer<H>,
     key: usize,
 }
 
-impl Drop for Registered<'_> {
+impl<H> Drop for Registered<'_, H> {
     fn drop(&mut self) {
         let mut conns = self.server.conns.borrow_mut();
         conns.try_remove(self.key);
@@ -178,7 +193,7 @@ impl Drop for Registered<'_> {
 
 /// Closes the idle connections, lets those in flight finish within the
 /// grace period, then closes the rest.
-fn close_gracefully(server: &HubServer) {
+fn close_gracefully<H>(server: &HubServer<H>) {
     server.closing.set(true);
     let kill = |only_idle: bool| {
         for (_, conn) in server.conns.borrow().iter() {

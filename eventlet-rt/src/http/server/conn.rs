@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use ::http::{Method, StatusCode};
+use ::http::StatusCode;
 
 use super::body::{Body, BodySource};
 use super::date::{self, HttpDate};
@@ -18,6 +18,7 @@ use super::limits::{
 };
 use super::parse::{Head, HeadParser, Parsed, RawCall};
 use super::raw::RawHandler;
+use super::spares::Spares;
 use super::upgrade::{Upgraded, UpgradedConn};
 use super::wire::{SharedWire, Transport, Wire};
 use super::{Request, Response};
@@ -33,14 +34,15 @@ pub(crate) struct ConnState {
 }
 
 /// Serves requests on `stream` until the client or a limit ends the connection.
-pub(crate) fn run<S: Transport>(
+pub(crate) fn run<S: Transport, H: Fn(Request) -> Response>(
     stream: S,
     settings: &Rc<Settings>,
-    handler: &dyn Fn(Request) -> Response,
+    spares: &Rc<Spares>,
+    handler: &H,
     raw: Option<&RawHandler>,
     state: &ConnState,
 ) {
-    let Ok(wire) = Wire::new(stream, settings.clone()) else {
+    let Ok(wire) = Wire::new(stream, settings.clone(), spares.clone()) else {
         return;
     };
     let shared = Rc::new(SharedWire(RefCell::new(wire)));
@@ -52,54 +54,43 @@ pub(crate) fn run<S: Transport>(
     loop {
         let head = {
             let mut wire = shared.0.borrow_mut();
-            match next_head(
+            let next = next_head(
                 &mut wire,
                 &mut parser,
                 settings,
-                served == 0,
+                &mut served,
                 raw,
                 state,
                 &mut date,
-            ) {
-                Ok(Some(Parsed::Request(head))) => head,
-                Ok(Some(Parsed::Answered { close })) => {
-                    served += 1;
-                    if close {
-                        return finish(&mut wire);
-                    }
-                    if wire.output.len() >= WRITE_HIGH_WATER && wire.flush().is_err() {
-                        return;
-                    }
-                    continue;
-                }
-                Ok(None) => return,
+            );
+            match next {
+                Ok(Next::Request(head)) => head,
+                Ok(Next::Close) => return finish(&mut wire),
+                Ok(Next::End) => return,
                 Err(status) => return refuse(&mut wire, status, &date),
             }
         };
         served += 1;
-        let Head {
-            request,
-            framing,
-            keep_alive,
-            expect_continue,
-            ..
-        } = head;
         let exchange = Exchange {
-            head_request: request.method() == Method::HEAD,
-            version: request.version(),
-            keep_alive,
+            head_request: head.head_request,
+            version: head.version,
+            keep_alive: head.keep_alive,
         };
         shared
             .0
             .borrow_mut()
-            .start_request(served, framing, expect_continue);
-        let request = request.map(|()| Body::incoming(source.clone(), served));
-        let mut response = match catch_user_panic(|| handler(request)) {
-            Ok(response) => response,
-            Err(_) => {
-                let mut wire = shared.0.borrow_mut();
-                return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
-            }
+            .start_request(served, head.framing, head.expect_continue);
+        let body = Body::incoming(source.clone(), served);
+        // The request is put together from the parser's parts in the call;
+        // the response is written into its slot inside the catch, so that
+        // it is not moved out through the catch's results.
+        let mut slot = None;
+        let called = catch_user_panic(|| {
+            slot = Some(handler(parser.take_request(body)));
+        });
+        let (Ok(()), Some(response)) = (called, slot.as_mut()) else {
+            let mut wire = shared.0.borrow_mut();
+            return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
         };
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(switch) = response.body_mut().take_upgrade()
@@ -129,14 +120,15 @@ pub(crate) fn run<S: Transport>(
         let Ok(Encoded {
             payload,
             close: must_close,
-            headers,
         }) = encode::encode_head(&mut wire.output, response, exchange, echo_len, &date)
         else {
             return refuse(&mut wire, StatusCode::INTERNAL_SERVER_ERROR, &date);
         };
         wire.response_at = Some(head_at);
         wire.head_end = wire.output.len();
-        parser.recycle(headers);
+        wire.spares
+            .give_headers(std::mem::take(response.headers_mut()));
+        drop(slot);
         let sent = match payload {
             Payload::Nothing => Ok(()),
             Payload::Bytes(bytes) if bytes.len() <= COPY_BODY_LIMIT => {
@@ -214,40 +206,64 @@ fn switch_protocols<S: Transport>(
     finish(&mut shared.0.borrow_mut());
 }
 
-/// The next request head: from the buffer when a pipelined one is there,
-/// else from the client once the batch of responses so far is written.
-/// `Ok(None)` when the connection ends quietly: the client closed it, went
-/// silent past a timeout, or the server is shutting down.
+/// What comes next on a connection.
+enum Next {
+    /// A request for the handler, in the parser.
+    Request(Head),
+    /// Close after writing what is pending (the borrowed handler's last answer).
+    Close,
+    /// The connection ends quietly: the client closed it, went silent past a
+    /// timeout, or the server is shutting down.
+    End,
+}
+
+/// The next request head for the handler: from the buffer when a pipelined
+/// one is there, else from the client once the batch of responses so far is
+/// written. Requests the borrowed handler answers on the way are counted in
+/// `served`.
 #[allow(clippy::too_many_arguments)] // the connection's parts, passed apart to borrow them apart
 fn next_head<S: Transport>(
     wire: &mut Wire<S>,
     parser: &mut HeadParser,
     settings: &Settings,
-    first: bool,
+    served: &mut u64,
     raw: Option<&RawHandler>,
     state: &ConnState,
     date: &mut HttpDate,
-) -> Result<Option<Parsed>, StatusCode> {
+) -> Result<Next, StatusCode> {
+    let mut first = *served == 0;
     let mut deadline = first.then(|| Instant::now() + settings.header_read_timeout);
     loop {
-        if !wire.input.is_empty() {
+        while !wire.input.is_empty() {
             let raw = raw.map(|handler| RawCall {
                 handler,
                 out: &mut wire.output,
                 date,
                 may_keep_alive: !state.closing.get(),
             });
-            if let Some(parsed) = parser.parse(&mut wire.input, settings, raw)? {
-                return Ok(Some(parsed));
+            match parser.parse(&mut wire.input, settings, &wire.spares, raw)? {
+                Some(Parsed::Request(head)) => return Ok(Next::Request(head)),
+                Some(Parsed::Answered { close }) => {
+                    *served += 1;
+                    first = false;
+                    deadline = None;
+                    if close {
+                        return Ok(Next::Close);
+                    }
+                    if wire.output.len() >= WRITE_HIGH_WATER && wire.flush().is_err() {
+                        return Ok(Next::End);
+                    }
+                }
+                None => break,
             }
         }
         if wire.flush().is_err() {
-            return Ok(None);
+            return Ok(Next::End);
         }
         let idle = wire.input.is_empty();
         let timeout = if idle && !first {
             if state.closing.get() {
-                return Ok(None);
+                return Ok(Next::End);
             }
             settings.keep_alive_timeout
         } else {
@@ -255,27 +271,21 @@ fn next_head<S: Transport>(
                 *deadline.get_or_insert_with(|| Instant::now() + settings.header_read_timeout);
             match deadline.checked_duration_since(Instant::now()) {
                 Some(left) if !left.is_zero() => left,
-                _ => return Ok(None),
+                _ => return Ok(Next::End),
             }
         };
-        // Between requests: no read or write buffer while the client idles
-        // (freed now, they serve the next connection that needs one); the
-        // write buffer comes back at its size, not grown again step by step.
-        let output = wire.output.capacity();
         if idle && !first {
-            wire.input.release();
-            wire.output = Vec::new();
-            parser.recycle(::http::HeaderMap::new());
+            // Between requests: no read or write buffer while the client
+            // idles (spare now, they serve the next connection that wakes;
+            // the write buffer comes back at its size, not grown again).
+            wire.release_buffers();
         }
         state.idle.set(idle);
         let read = wire.fill(timeout);
         state.idle.set(false);
         match read {
-            Ok(0) | Err(_) => return Ok(None),
-            Ok(_) => {
-                *date = date::now();
-                wire.output.reserve(output);
-            }
+            Ok(0) | Err(_) => return Ok(Next::End),
+            Ok(_) => *date = date::now(),
         }
     }
 }

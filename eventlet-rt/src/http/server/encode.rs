@@ -2,12 +2,14 @@
 //! response body: the server, not the handler, decides `Content-Length`,
 //! `Transfer-Encoding`, `Connection` and `Date`.
 
-use ::http::header::{self, HeaderMap, HeaderValue};
+use ::http::header::{self, HeaderMap};
 use ::http::{StatusCode, Version};
 use bytes::Bytes;
 
+use super::batch;
 use super::body::{Body, Kind};
 use super::date::HttpDate;
+use super::swar;
 
 /// What the request asks of its response's framing.
 #[derive(Clone, Copy)]
@@ -44,24 +46,22 @@ pub(crate) struct Encoded {
     pub(crate) payload: Payload,
     /// The connection must close after this response.
     pub(crate) close: bool,
-    /// The response's header map, for the next request to reuse.
-    pub(crate) headers: HeaderMap,
 }
 
-/// Appends the head of `response` to `out`; gives the payload to send after
-/// it, and whether the connection must close after this response. On error
-/// nothing is appended. `echo_len` is what is left of the request's body
-/// when the response's body is that body (which cannot say so itself while
-/// the connection is busy encoding).
+/// Appends the head of `response` to `out` and takes its body out (read in
+/// place, the response is not moved); gives the payload to send after the
+/// head, and whether the connection must close after this response. On
+/// error nothing is appended. `echo_len` is what is left of the request's
+/// body when the response's body is that body (which cannot say so itself
+/// while the connection is busy encoding).
 pub(crate) fn encode_head(
     out: &mut Vec<u8>,
-    response: ::http::Response<Body>,
+    response: &mut ::http::Response<Body>,
     exchange: Exchange,
     echo_len: Option<u64>,
     date: &HttpDate,
 ) -> Result<Encoded, Unsendable> {
-    let (parts, body) = response.into_parts();
-    let status = parts.status;
+    let status = response.status();
     if status.is_informational() {
         return Err(Unsendable);
     }
@@ -80,8 +80,8 @@ pub(crate) fn encode_head(
     let mut close = !exchange.keep_alive;
     let mut set_length = None;
     let mut has_date = false;
-    for (name, value) in &parts.headers {
-        if splits_response(value) {
+    for (name, value) in response.headers() {
+        if splits_response(value.as_bytes()) {
             out.truncate(mark);
             return Err(Unsendable);
         }
@@ -104,14 +104,11 @@ pub(crate) fn encode_head(
             header::DATE => has_date = true,
             _ => {}
         }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        batch::put_field(out, name.as_str().as_bytes(), value.as_bytes());
     }
 
     let bodiless_status = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
-    let (length, payload) = match body.into_kind() {
+    let (length, payload) = match std::mem::take(response.body_mut()).into_kind() {
         Kind::Full(bytes) => {
             let length = bytes.len() as u64;
             (
@@ -143,11 +140,7 @@ pub(crate) fn encode_head(
     if !bodiless_status {
         match (&payload, length) {
             (Payload::Chunked(_), _) => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
-            (_, Some(length)) => {
-                out.extend_from_slice(b"Content-Length: ");
-                out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
-                out.extend_from_slice(b"\r\n");
-            }
+            (_, Some(length)) => batch::put_length(out, length),
             (_, None) => {}
         }
     }
@@ -156,24 +149,29 @@ pub(crate) fn encode_head(
     } else if exchange.version == Version::HTTP_10 {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
-    if !has_date {
-        out.extend_from_slice(b"Date: ");
-        out.extend_from_slice(date);
+    if has_date {
         out.extend_from_slice(b"\r\n");
+    } else {
+        batch::put_date_and_end(out, date);
     }
-    out.extend_from_slice(b"\r\n");
-    Ok(Encoded {
-        payload,
-        close,
-        headers: parts.headers,
-    })
+    Ok(Encoded { payload, close })
 }
 
-fn splits_response(value: &HeaderValue) -> bool {
-    value
-        .as_bytes()
-        .iter()
-        .any(|&b| b == b'\r' || b == b'\n' || b == 0)
+/// Whether `value` holds CR, LF or NUL: eight bytes at a time, and byte by
+/// byte only in a word with a byte below CR (a tab, say).
+fn splits_response(value: &[u8]) -> bool {
+    let mut at = 0;
+    while at < value.len() {
+        if swar::below(swar::word_at(value, at, b' '), b'\r' + 1) != 0
+            && value[at..value.len().min(at + 8)]
+                .iter()
+                .any(|&b| b == b'\r' || b == b'\n' || b == 0)
+        {
+            return true;
+        }
+        at += 8;
+    }
+    false
 }
 
 /// The head of a `101 Switching Protocols` response: the handler's headers
@@ -182,7 +180,7 @@ pub(crate) fn encode_switch(out: &mut Vec<u8>, headers: &HeaderMap) -> Result<()
     let mark = out.len();
     out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
     for (name, value) in headers {
-        if splits_response(value) {
+        if splits_response(value.as_bytes()) {
             out.truncate(mark);
             return Err(Unsendable);
         }
@@ -222,9 +220,9 @@ mod tests {
         keep_alive: true,
     };
 
-    fn head(response: ::http::Response<Body>, exchange: Exchange) -> (String, bool) {
+    fn head(mut response: ::http::Response<Body>, exchange: Exchange) -> (String, bool) {
         let mut out = Vec::new();
-        let encoded = encode_head(&mut out, response, exchange, None, DATE).unwrap();
+        let encoded = encode_head(&mut out, &mut response, exchange, None, DATE).unwrap();
         (String::from_utf8(out).unwrap(), encoded.close)
     }
 
@@ -267,9 +265,22 @@ mod tests {
             let mut response = ::http::Response::new(Body::from("x"));
             *response.status_mut() = StatusCode::from_u16(code).unwrap();
             let mut out = Vec::new();
-            assert!(encode_head(&mut out, response, EXCHANGE, None, DATE).is_err());
+            assert!(encode_head(&mut out, &mut response, EXCHANGE, None, DATE).is_err());
             assert!(out.is_empty());
         }
+    }
+
+    #[test]
+    fn split_bytes_found_anywhere() {
+        let long = "x".repeat(20);
+        for bad in ["\r", "\n", "\0"] {
+            for at in 0..=long.len() {
+                let value = format!("{}{bad}{}", &long[..at], &long[at..]);
+                assert!(splits_response(value.as_bytes()), "{value:?}");
+            }
+        }
+        assert!(!splits_response(b"text/plain;\tcharset=utf-8 \x7f\xff"));
+        assert!(!splits_response(b""));
     }
 
     // Debug builds of `http` panic in the unchecked constructor already.
@@ -277,12 +288,13 @@ mod tests {
     #[test]
     fn a_split_header_is_refused() {
         // SAFETY: not safe for a real response: this is the input the check exists for.
-        let value =
-            unsafe { HeaderValue::from_maybe_shared_unchecked(Bytes::from_static(b"a\r\nb: c")) };
+        let value = unsafe {
+            header::HeaderValue::from_maybe_shared_unchecked(Bytes::from_static(b"a\r\nb: c"))
+        };
         let mut response = ::http::Response::new(Body::empty());
         response.headers_mut().insert("x", value);
         let mut out = Vec::new();
-        assert!(encode_head(&mut out, response, EXCHANGE, None, DATE).is_err());
+        assert!(encode_head(&mut out, &mut response, EXCHANGE, None, DATE).is_err());
         assert!(out.is_empty());
     }
 }

@@ -7,9 +7,12 @@ use std::io::{self, Read, Write};
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::body::Body;
+use super::head::Framing;
 use super::inbuf::InBuf;
 use super::limits::Settings;
-use super::parse::{Framing, HeadParser, Parsed};
+use super::parse::{HeadParser, Parsed};
+use super::spares::Spares;
 use super::wire::{Transport, Wire};
 
 /// Small limits, so that short fuzz inputs reach every limit check.
@@ -43,12 +46,12 @@ pub fn first_head(input: &[u8], cuts: &[usize]) -> Option<HeadOutcome> {
             Ok(_) => {}
             Err(_) => return Some(Err(431)),
         }
-        match parser.parse(&mut buffer, &settings, None) {
+        match parser.parse(&mut buffer, &settings, &Spares::default(), None) {
             Ok(None) => {}
             Err(status) => return Some(Err(status.as_u16())),
             Ok(Some(Parsed::Answered { .. })) => unreachable!("no borrowed handler"),
-            Ok(Some(Parsed::Request(head))) => {
-                let request = head.request;
+            Ok(Some(Parsed::Request(_))) => {
+                let request = parser.take_request(Body::empty());
                 let headers = request
                     .headers()
                     .iter()
@@ -75,7 +78,7 @@ pub fn chunked_body(
     read_size: usize,
 ) -> (Result<Vec<u8>, u16>, usize) {
     let source = Pieces::new(input, cuts);
-    let Ok(mut wire) = Wire::new(source, Rc::new(settings())) else {
+    let Ok(mut wire) = Wire::new(source, Rc::new(settings()), Rc::default()) else {
         unreachable!("an in-memory source takes any timeout");
     };
     wire.start_request(1, Framing::Chunked, false);
@@ -154,6 +157,14 @@ impl Transport for Pieces {
 
     fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.read(buf)
+    }
+
+    fn wait_readable(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write(buf)
     }
 
     fn tcp(&self) -> io::Result<crate::green::net::TcpStream> {

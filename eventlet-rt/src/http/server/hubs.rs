@@ -3,7 +3,6 @@
 
 use std::io;
 use std::net::ToSocketAddrs;
-use std::rc::Rc;
 use std::sync::{Arc, mpsc};
 
 use super::accept::{HubServer, serve_hub};
@@ -52,7 +51,7 @@ where
         );
         hubs.handle(index).spawn(move || {
             let served = TcpListener::from_std(listener).and_then(|listener| {
-                let handler: Rc<dyn Fn(Request) -> Response> = Rc::new(move |r| handler(r));
+                let handler = move |request: Request| handler(request);
                 serve_hub(
                     listener,
                     HubServer::new(settings, handler, raw, acceptor),

@@ -1,14 +1,14 @@
 //! A connection's read buffer: bytes received and not yet used, from which
 //! each request head is split off without a copy. An idle connection holds
-//! none: [`InBuf::release`] lets it go, and the next bytes are read into a
-//! small array on the stack (zeros while it waits, which a stowed stack leaves
-//! out) and given a buffer of their size.
+//! none: [`InBuf::release`] gives it to the hub's [`Spares`], and
+//! [`InBuf::reacquire`] takes one back once the next bytes are there.
 
 use std::io::{self, Read};
 
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::limits::READ_CHUNK;
+use super::spares::Spares;
 
 /// The received bytes not yet used. A request head leaves as a [`Bytes`]
 /// that shares the buffer's memory ([`InBuf::take_head`]); once the requests
@@ -18,103 +18,119 @@ use super::limits::READ_CHUNK;
 /// zeroed only when it takes memory back or grows, not before every read.
 pub(crate) struct InBuf {
     buf: BytesMut,
-    /// `buf[..end]` is data; the rest is room for the next read.
+    /// `buf[start..end]` is data; what is before it is used, what is after
+    /// it is room for the next read. Using bytes moves `start` alone.
+    start: usize,
     end: usize,
-    /// The buffer was let go: the next read goes through the stack.
+    /// The buffer was let go: [`InBuf::reacquire`] before the next read.
     released: bool,
 }
-
-/// The most one read takes after [`InBuf::release`]: a batch of pipelined
-/// requests fits; more arrives with the next read, into a full buffer.
-const FIRST_READ: usize = READ_CHUNK / 4;
 
 impl InBuf {
     pub(crate) fn new() -> InBuf {
         InBuf {
             buf: BytesMut::new(),
+            start: 0,
             end: 0,
             released: false,
         }
     }
 
-    /// Lets the buffer's memory go while nothing is buffered: a connection
-    /// waiting for its next request holds no buffer. The memory goes back
-    /// once the requests whose heads share it are dropped.
-    pub(crate) fn release(&mut self) {
+    /// Gives the buffer's memory to `spares` while nothing is buffered: a
+    /// connection waiting for its next request holds no buffer.
+    pub(crate) fn release(&mut self, spares: &Spares) {
         assert!(self.is_empty(), "released a buffer holding data");
-        self.buf = BytesMut::new();
+        spares.give_input(std::mem::take(&mut self.buf));
         self.released = true;
     }
 
+    /// Whether the buffer was let go, to be taken back before a read.
+    pub(crate) fn is_released(&self) -> bool {
+        self.released
+    }
+
+    /// Takes a buffer from `spares` after [`InBuf::release`].
+    pub(crate) fn reacquire(&mut self, spares: &Spares) {
+        self.buf = spares.input();
+        self.released = false;
+    }
+
+    #[inline]
     pub(crate) fn data(&self) -> &[u8] {
-        &self.buf[..self.end]
+        &self.buf[self.start..self.end]
     }
 
     /// The data, to mend in place (a request line's version digit).
     pub(crate) fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.buf[..self.end]
+        &mut self.buf[self.start..self.end]
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.end == 0
+        self.start == self.end
     }
 
     /// Drops the first `n` bytes (body data or framing already used).
+    #[inline]
     pub(crate) fn consume(&mut self, n: usize) {
-        assert!(n <= self.end, "consumed past the data");
-        self.buf.advance(n);
-        self.end -= n;
+        assert!(n <= self.end - self.start, "consumed past the data");
+        self.start += n;
+        if self.start == self.end {
+            // All used: the next read starts at the front again.
+            self.start = 0;
+            self.end = 0;
+        }
     }
 
     /// The first `n` bytes, as shared bytes the request's URI and header
     /// values point into.
     pub(crate) fn take_head(&mut self, n: usize) -> Bytes {
-        assert!(n <= self.end, "a head past the data");
-        self.end -= n;
-        self.buf.split_to(n).freeze()
+        assert!(n <= self.end - self.start, "a head past the data");
+        let used = self.start + n;
+        let mut head = self.buf.split_to(used);
+        head.advance(self.start);
+        self.end -= used;
+        self.start = 0;
+        head.freeze()
     }
 
     /// Appends one read of `source`, letting the buffer hold at most `limit`
-    /// bytes; `Ok(0)` at the source's end.
+    /// bytes of data; `Ok(0)` at the source's end.
     pub(crate) fn read_from(&mut self, source: &mut impl Read, limit: usize) -> io::Result<usize> {
-        if self.end >= limit {
+        let held = self.end - self.start;
+        if held >= limit {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "the request does not fit the read buffer",
             ));
         }
-        if self.released {
-            return self.read_first(source, limit);
-        }
         if self.buf.len() - self.end < READ_CHUNK / 4 {
             self.make_room();
         }
-        let room = (self.buf.len() - self.end).min(limit - self.end);
+        let room = (self.buf.len() - self.end).min(limit - held);
         let n = source.read(&mut self.buf[self.end..self.end + room])?;
         self.end += n;
         Ok(n)
     }
 
-    /// The first read after [`InBuf::release`]: into a zeroed array on the
-    /// stack, then into a buffer of just the bytes that came (a small
-    /// allocation, where a full buffer would be zeroed for them).
-    fn read_first(&mut self, source: &mut impl Read, limit: usize) -> io::Result<usize> {
-        let mut first = [0; FIRST_READ];
-        let n = source.read(&mut first[..FIRST_READ.min(limit)])?;
-        self.buf = BytesMut::from(&first[..n]);
-        self.end = n;
-        self.released = false;
-        Ok(n)
-    }
-
-    /// At least a read's worth of room after the data: the memory of heads
-    /// already dropped taken back (the data moved to its start), or more.
+    /// At least a read's worth of room after the data: the memory of bytes
+    /// used and heads already dropped taken back (the data moved to its
+    /// start), or more.
     fn make_room(&mut self) {
-        self.buf.truncate(self.end);
+        let held = self.end - self.start;
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.start = 0;
+            self.end = held;
+            if self.buf.len() - held >= READ_CHUNK / 4 {
+                return;
+            }
+        }
+        self.buf.truncate(held);
         // Asking for no more than the allocation holds besides the data lets
         // `reserve` take the memory back instead of allocating anew.
         self.buf
-            .reserve(READ_CHUNK.saturating_sub(self.end).max(READ_CHUNK / 2));
+            .reserve(READ_CHUNK.saturating_sub(held).max(READ_CHUNK / 2));
         let room = self.buf.capacity();
         self.buf.resize(room, 0);
     }
@@ -125,6 +141,7 @@ impl From<&[u8]> for InBuf {
     fn from(bytes: &[u8]) -> InBuf {
         InBuf {
             buf: BytesMut::from(bytes),
+            start: 0,
             end: bytes.len(),
             released: false,
         }
@@ -148,38 +165,73 @@ mod tests {
         input.consume(19);
         assert!(input.is_empty());
         drop(head);
-        // Fill the room left, then one more read takes the memory back.
-        let mut filler: &[u8] = &[b'x'; 1 << 16];
-        for _ in 0..4 {
-            assert!(input.read_from(&mut filler, 1 << 16).unwrap() > 0);
+        // Heads keep leaving; once the room runs low, a read takes back the
+        // memory of those dropped instead of allocating.
+        let mut reused = false;
+        for _ in 0..1000 {
+            let mut source: &[u8] = b"GET /c HTTP/1.1\r\n\r\n";
+            assert_eq!(input.read_from(&mut source, 1 << 16).unwrap(), 19);
             if input.data().as_ptr() == first_byte {
+                reused = true;
                 break;
             }
-            let len = input.data().len();
-            input.consume(len);
+            drop(input.take_head(19));
         }
-        assert_eq!(input.data().as_ptr(), first_byte, "the buffer was reused");
+        assert!(reused, "the buffer was not reused");
     }
 
     #[test]
-    fn a_released_buffer_holds_no_memory_and_the_next_bytes_get_one() {
+    fn used_bytes_make_room_without_a_copy_until_the_room_runs_low() {
+        let mut input = InBuf::new();
+        let mut source: &[u8] = b"abcdef";
+        input.read_from(&mut source, 1 << 16).unwrap();
+        let front = input.data().as_ptr();
+        input.consume(2);
+        assert_eq!(input.data(), b"cdef");
+        input.consume(4);
+        assert!(input.is_empty());
+        let mut source: &[u8] = &[b'x'; READ_CHUNK];
+        input.read_from(&mut source, 1 << 16).unwrap();
+        assert_eq!(
+            input.data().as_ptr(),
+            front,
+            "all used: reads start at the front"
+        );
+        let len = input.data().len();
+        input.consume(len - 3);
+        let mut source: &[u8] = b"yz";
+        input.read_from(&mut source, 1 << 16).unwrap();
+        assert_eq!(input.data(), b"xxxyz", "the data moved to the front");
+        assert_eq!(input.data().as_ptr(), front);
+    }
+
+    #[test]
+    fn a_released_buffer_goes_to_the_spares_and_comes_back() {
+        let spares = Spares::default();
         let mut input = InBuf::new();
         let mut source: &[u8] = b"GET / HTTP/1.1\r\n\r\n";
         input.read_from(&mut source, 1 << 16).unwrap();
+        let memory = input.data().as_ptr();
         input.consume(input.data().len());
-        input.release();
+        input.release(&spares);
+        assert!(input.is_released());
         assert_eq!(input.buf.capacity(), 0, "the memory was kept");
-        // Re-acquired to fit what came, then grown for the rest of a head.
-        let mut source: &[u8] = &[b'h'; FIRST_READ + 100];
-        assert_eq!(input.read_from(&mut source, 1 << 16).unwrap(), FIRST_READ);
-        assert_eq!(input.data(), &[b'h'; FIRST_READ][..]);
-        assert_eq!(input.read_from(&mut source, 1 << 16).unwrap(), 100);
-        assert_eq!(input.data(), &[b'h'; FIRST_READ + 100][..]);
-        // The limit holds for the first read too.
-        input.consume(input.data().len());
-        input.release();
+        input.reacquire(&spares);
+        let mut source: &[u8] = b"next";
+        assert_eq!(input.read_from(&mut source, 1 << 16).unwrap(), 4);
+        assert_eq!(input.data(), b"next");
+        assert_eq!(input.data().as_ptr(), memory, "the same memory");
+        // With no spare, a buffer of its own.
+        input.consume(4);
+        input.release(&spares);
+        let _taken = spares.input();
+        input.reacquire(&spares);
         let mut source: &[u8] = &[b'x'; 100];
-        assert_eq!(input.read_from(&mut source, 10).unwrap(), 10);
+        assert_eq!(
+            input.read_from(&mut source, 10).unwrap(),
+            10,
+            "the limit holds"
+        );
     }
 
     #[test]

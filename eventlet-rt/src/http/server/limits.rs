@@ -82,6 +82,15 @@ impl WaitBudget {
 /// The read buffer a connection starts with, and the least free space a read
 /// asks for: a TechEmpower batch of 16 pipelined requests fits.
 pub(crate) const READ_CHUNK: usize = 8 * 1024;
+/// The room a new output batch starts with: a batch of small responses, or
+/// one response's head, fits without growing it.
+pub(crate) const BATCH_START: usize = 2 * 1024;
+/// How many read buffers, output batches and header maps each hub keeps
+/// from connections gone idle, for the next ones to wake (its connections
+/// run one at a time, so a few cover a busy hub).
+pub(crate) const SPARE_BUFFERS: usize = 8;
+/// A header map with room for more entries than this is not kept for reuse.
+pub(crate) const MAX_SPARE_HEADERS: usize = 64;
 /// Responses of a pipelined batch are written together until they reach this.
 pub(crate) const WRITE_HIGH_WATER: usize = 64 * 1024;
 /// Bodies up to this are copied into the batch; longer ones are written apart.

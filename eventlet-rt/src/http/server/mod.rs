@@ -80,6 +80,7 @@
 //! ```
 
 mod accept;
+mod batch;
 mod body;
 mod chunked;
 mod conn;
@@ -88,19 +89,21 @@ mod encode;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod head;
 mod hubs;
 mod inbuf;
 mod limits;
 mod parse;
 mod raw;
 mod shutdown;
+mod spares;
+mod swar;
 mod target;
 mod upgrade;
 mod wire;
 
 use std::io;
 use std::net::ToSocketAddrs;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -422,7 +425,7 @@ where
     #[track_caller]
     pub fn serve(self, listener: TcpListener) -> io::Result<()> {
         let handler = self.handler;
-        let hub = HubServer::new(self.settings, Rc::new(handler), self.raw, None);
+        let hub = HubServer::new(self.settings, handler, self.raw, None);
         serve_hub(listener, hub, &self.shutdown)
     }
 
@@ -456,7 +459,7 @@ where
     #[track_caller]
     pub fn serve_tls(self, listener: TcpListener, acceptor: TlsAcceptor) -> io::Result<()> {
         let handler = self.handler;
-        let hub = HubServer::new(self.settings, Rc::new(handler), self.raw, Some(acceptor));
+        let hub = HubServer::new(self.settings, handler, self.raw, Some(acceptor));
         serve_hub(listener, hub, &self.shutdown)
     }
 }

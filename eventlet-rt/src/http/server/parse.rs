@@ -1,34 +1,40 @@
 //! Request heads: `httparse` on the connection's buffer, the size limits
-//! checked as bytes arrive, and the framing read from the headers
-//! (RFC 9112 section 6).
+//! checked as bytes arrive, the head read ([`head`](super::head)), then either
+//! answered in place by the borrowed handler or built into the parts of the
+//! request for the handler, kept in the parser until the handler is called.
 
 use ::http::header::{HeaderMap, HeaderName, HeaderValue};
 use ::http::{Method, StatusCode, Uri, Version};
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
+use super::Request;
+use super::body::Body;
 use super::date::HttpDate;
+use super::head::{self, Framing, HeadLine, VersionLine};
 use super::inbuf::InBuf;
 use super::limits::Settings;
 use super::raw::{RawHandler, RawRequest, RawResponse};
+use super::spares::Spares;
 use super::target::{self, TargetForm};
 use crate::hub::catch_user_panic;
 
-/// How the request body is delimited.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Framing {
-    Length(u64),
-    Chunked,
-}
-
 /// What a complete head came to.
-// Moved once per request; boxing the head would cost an allocation each time.
-#[allow(clippy::large_enum_variant)]
 pub(crate) enum Parsed {
-    /// A request for the handler.
+    /// A request for the handler: [`HeadParser::take_request`].
     Request(Head),
     /// The borrowed handler answered it in place; close after it or not.
     Answered { close: bool },
+}
+
+/// What the connection needs of a request besides the request itself.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Head {
+    pub(crate) framing: Framing,
+    pub(crate) keep_alive: bool,
+    pub(crate) expect_continue: bool,
+    pub(crate) head_request: bool,
+    pub(crate) version: Version,
 }
 
 /// What the borrowed handler needs to answer a head in place.
@@ -41,23 +47,22 @@ pub(crate) struct RawCall<'a> {
     pub(crate) may_keep_alive: bool,
 }
 
-/// A complete, valid request head.
-pub(crate) struct Head {
-    pub(crate) request: ::http::Request<()>,
-    pub(crate) framing: Framing,
-    pub(crate) keep_alive: bool,
-    pub(crate) expect_continue: bool,
-}
-
 /// A connection's request-head parser: what has been seen of a head still
-/// arriving, and the memory one request leaves for the next to reuse.
+/// arriving, the memory one request leaves for the next to reuse, and the
+/// parts of the last head's request until the handler takes it: they move
+/// into the request one by one where the handler is called (a whole request
+/// is a few hundred bytes, each move of it a `memcpy` call).
 #[derive(Default)]
 pub(crate) struct HeadParser {
     scan: HeadScan,
     /// Each header's name and where its value lies in the head.
     fields: Vec<(HeaderName, Range<usize>)>,
-    /// An emptied header map (the last response's) for the next request.
-    spare_headers: Option<HeaderMap>,
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+    /// The parts above are a parsed request's, not taken yet.
+    built: bool,
 }
 
 /// What has been seen of a head that is still arriving, so that each byte is
@@ -69,42 +74,30 @@ struct HeadScan {
     request_line_done: bool,
 }
 
-/// What a head says besides its headers, read while it is still in the buffer.
-struct HeadLine {
-    method: Method,
-    /// Where the request target lies in the head.
-    target: Range<usize>,
-    version: Version,
-    target_form: TargetForm,
-    framing: Framing,
-    keep_alive: bool,
-    expect_continue: bool,
-}
-
-/// Header arrays up to this size live on the stack.
-const STACK_HEADERS: usize = 100;
-
-/// A header map kept for reuse has room for at most this many entries.
-const MAX_SPARE_HEADERS: usize = 64;
+/// Header arrays up to this size live on the stack (a larger limit is met
+/// with a second parse into one on the heap); it keeps the frame small.
+const STACK_HEADERS: usize = 32;
 
 impl HeadParser {
     /// The head at the start of `input` (not empty), taken out of it:
     /// `Ok(None)` while it is incomplete, or the status to refuse it with.
-    /// With `raw`, the borrowed handler may answer it in place first.
+    /// With `raw`, the borrowed handler may answer it in place first. A
+    /// request's header map comes from `spares`.
     pub(crate) fn parse(
         &mut self,
         input: &mut InBuf,
         settings: &Settings,
+        spares: &Spares,
         raw: Option<RawCall<'_>>,
     ) -> Result<Option<Parsed>, StatusCode> {
         let fresh = self.scan.scanned == 0;
         if !fresh && !self.scan.scan(input.data(), settings)? && self.scan.request_line_done {
             return Ok(None); // no line ended: nothing new for httparse
         }
-        match self.parse_with_httparse(input, settings, raw)? {
-            Some(head) => {
+        match self.parse_with_httparse(input, settings, spares, raw)? {
+            Some(parsed) => {
                 self.scan = HeadScan::default();
-                Ok(Some(head))
+                Ok(Some(parsed))
             }
             None => {
                 if fresh {
@@ -115,53 +108,66 @@ impl HeadParser {
         }
     }
 
-    /// Gives back a response's header map, to hold the next request's headers.
-    pub(crate) fn recycle(&mut self, mut headers: HeaderMap) {
-        if headers.capacity() <= MAX_SPARE_HEADERS {
-            headers.clear();
-            self.spare_headers = Some(headers);
-        }
+    /// The request of the head [`HeadParser::parse`] last gave as
+    /// [`Parsed::Request`], with `body`.
+    ///
+    /// # Panics
+    /// When there is none.
+    pub(crate) fn take_request(&mut self, body: Body) -> Request {
+        assert!(self.built, "eventlet-rt: no parsed request to take");
+        self.built = false;
+        let mut request = Request::new(body);
+        *request.method_mut() = std::mem::take(&mut self.method);
+        *request.uri_mut() = std::mem::take(&mut self.uri);
+        *request.version_mut() = self.version;
+        *request.headers_mut() = std::mem::take(&mut self.headers);
+        request
     }
 
     fn parse_with_httparse(
         &mut self,
         input: &mut InBuf,
         settings: &Settings,
+        spares: &Spares,
         raw: Option<RawCall<'_>>,
     ) -> Result<Option<Parsed>, StatusCode> {
-        // Uninitialised slots: filling 100 empty headers per request would cost
+        // Uninitialised slots: filling empty headers per request would cost
         // more than parsing a short head.
         let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
         let mut on_heap = Vec::new();
-        let slots = if settings.max_headers <= STACK_HEADERS {
-            &mut on_stack[..settings.max_headers]
-        } else {
-            on_heap.resize_with(settings.max_headers, MaybeUninit::uninit);
-            &mut on_heap[..]
-        };
         let mut parsed = httparse::Request::new(&mut []);
-        let len = match parsed.parse_with_uninit_headers(input.data(), slots) {
+        let mut outcome = parsed.parse_with_uninit_headers(
+            input.data(),
+            &mut on_stack[..settings.max_headers.min(STACK_HEADERS)],
+        );
+        if let Err(httparse::Error::TooManyHeaders) = outcome
+            && settings.max_headers > STACK_HEADERS
+        {
+            on_heap.resize_with(settings.max_headers, MaybeUninit::uninit);
+            parsed = httparse::Request::new(&mut []);
+            outcome = parsed.parse_with_uninit_headers(input.data(), &mut on_heap);
+        }
+        let len = match outcome {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::Error::TooManyHeaders) => {
                 return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
             }
             Err(httparse::Error::Version) => {
-                return match read_version(input.data()) {
+                return match head::read_version(input.data()) {
                     VersionLine::Incomplete => Ok(None),
                     VersionLine::LaterMinor(at) => {
                         // `HTTP/1.2` and up are answered as 1.1 (RFC 9110 2.5):
                         // the minor digit becomes 1 and the head is parsed again.
                         input.data_mut()[at] = b'1';
-                        self.parse_with_httparse(input, settings, raw)
+                        self.parse_with_httparse(input, settings, spares, raw)
                     }
                     VersionLine::Refused(status) => Err(status),
                 };
             }
             Err(_) => return Err(StatusCode::BAD_REQUEST),
         };
-        let buf = input.data();
-        let line = read_head(&parsed, buf, len, settings)?;
+        let line = head::read_head(&parsed, len, settings)?;
         if let Some(raw) = raw
             && line.framing == Framing::Length(0)
             && line.target_form == TargetForm::Origin
@@ -169,13 +175,18 @@ impl HeadParser {
             let request = RawRequest {
                 method: parsed.method.unwrap_or_default(),
                 target: parsed.path.unwrap_or_default(),
+                query_at: line.query_at,
                 version: line.version,
                 headers: parsed.headers,
             };
             let keep_alive = line.keep_alive && raw.may_keep_alive;
-            let head_request = line.method == Method::HEAD;
-            let mut response =
-                RawResponse::new(raw.out, head_request, line.version, keep_alive, raw.date);
+            let mut response = RawResponse::new(
+                raw.out,
+                line.head_request,
+                line.version,
+                keep_alive,
+                raw.date,
+            );
             match catch_user_panic(|| (raw.handler)(&request, &mut response)) {
                 Ok(true) => {
                     response.finish();
@@ -189,7 +200,12 @@ impl HeadParser {
                 }
             }
         }
+        // What the request needs of the head, read while `httparse` holds it.
         let bad = StatusCode::BAD_REQUEST;
+        let buf = input.data();
+        let method = parsed.method.unwrap_or_default().as_bytes();
+        let method = Method::from_bytes(method).map_err(|_| bad)?;
+        let target = span(buf, parsed.path.unwrap_or_default().as_bytes());
         self.fields.clear();
         for field in parsed.headers.iter() {
             let name = HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| bad)?;
@@ -201,37 +217,61 @@ impl HeadParser {
             };
             self.fields.push((name, value));
         }
-        // The head leaves the buffer as shared bytes: the URI and the header
-        // values point into it, uncopied.
-        let head = input.take_head(len);
-        let uri = Uri::from_maybe_shared(head.slice(line.target)).map_err(|_| bad)?;
-        if !target::uri_fits(line.target_form, &uri) {
-            return Err(bad);
-        }
-        let mut headers = self.spare_headers.take().unwrap_or_default();
-        headers.reserve(self.fields.len());
-        for (name, value) in self.fields.drain(..) {
-            let value = HeaderValue::from_maybe_shared(head.slice(value)).map_err(|_| bad)?;
-            headers.append(name, value);
-        }
-        if line.target_form == TargetForm::Absolute
-            && let Some(authority) = uri.authority()
-        {
-            // RFC 9112 3.2.2: the target's host, not the `Host` field, names the host.
-            let host = HeaderValue::from_str(authority.as_str()).map_err(|_| bad)?;
-            headers.insert(::http::header::HOST, host);
-        }
-        let mut request = ::http::Request::new(());
-        *request.method_mut() = line.method;
-        *request.uri_mut() = uri;
-        *request.version_mut() = line.version;
-        *request.headers_mut() = headers;
+        self.build_request(input, method, target, len, &line, spares)?;
         Ok(Some(Parsed::Request(Head {
-            request,
             framing: line.framing,
             keep_alive: line.keep_alive,
             expect_continue: line.expect_continue,
+            head_request: line.head_request,
+            version: line.version,
         })))
+    }
+
+    /// Builds the parts of the request of a checked head of `len` bytes: its
+    /// `target` and the values of `self.fields` lie in the head.
+    fn build_request(
+        &mut self,
+        input: &mut InBuf,
+        method: Method,
+        target: Range<usize>,
+        len: usize,
+        line: &HeadLine,
+        spares: &Spares,
+    ) -> Result<(), StatusCode> {
+        let bad = StatusCode::BAD_REQUEST;
+        // The head leaves the buffer as shared bytes: the URI and the header
+        // values point into it, uncopied.
+        let head = input.take_head(len);
+        let uri = Uri::from_maybe_shared(head.slice(target)).map_err(|_| bad)?;
+        if !target::uri_fits(line.target_form, &uri) {
+            return Err(bad);
+        }
+        let host = match (line.target_form, uri.authority()) {
+            // RFC 9112 3.2.2: the target's host, not the `Host` field, names the host.
+            (TargetForm::Absolute, Some(authority)) => {
+                Some(HeaderValue::from_str(authority.as_str()).map_err(|_| bad)?)
+            }
+            _ => None,
+        };
+        self.method = method;
+        self.uri = uri;
+        self.version = line.version;
+        let headers = &mut self.headers;
+        *headers = spares.headers();
+        headers.reserve(self.fields.len());
+        for (name, value) in self.fields.drain(..) {
+            // SAFETY: `httparse` took these bytes for a field value only if
+            // each is a tab, 0x20-0x7e or 0x80-0xff (RFC 9110 5.5's
+            // field-vchar, SP and HTAB), the bytes `HeaderValue` allows, so
+            // checking them again would only cost (debug builds of `http` do).
+            let value = unsafe { HeaderValue::from_maybe_shared_unchecked(head.slice(value)) };
+            headers.append(name, value);
+        }
+        if let Some(host) = host {
+            headers.insert(::http::header::HOST, host);
+        }
+        self.built = true;
+        Ok(())
     }
 }
 
@@ -252,7 +292,7 @@ impl HeadScan {
                 if line > 1 || (line == 1 && buf[self.line_start] != b'\r') {
                     self.request_line_done = true;
                     if line > settings.max_request_line {
-                        return Err(line_too_long(&buf[self.line_start..end]));
+                        return Err(head::line_too_long(&buf[self.line_start..end]));
                     }
                 }
             } else if line > settings.max_header_line {
@@ -264,7 +304,7 @@ impl HeadScan {
         self.scanned = buf.len();
         let open_line = buf.len() - self.line_start;
         if !self.request_line_done && open_line > settings.max_request_line {
-            return Err(line_too_long(&buf[self.line_start..]));
+            return Err(head::line_too_long(&buf[self.line_start..]));
         }
         if self.request_line_done && open_line > settings.max_header_line {
             return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
@@ -276,236 +316,22 @@ impl HeadScan {
     }
 }
 
-/// A request line over the limit: `501` while it is still the method (no
-/// method that long is implemented), `414` once the target has begun.
-fn line_too_long(line: &[u8]) -> StatusCode {
-    let line = line.trim_ascii_start();
-    if line.contains(&b' ') {
-        StatusCode::URI_TOO_LONG
-    } else {
-        StatusCode::NOT_IMPLEMENTED
-    }
-}
-
-/// What a request line that `httparse` refused for its version says.
-#[derive(Debug, PartialEq, Eq)]
-enum VersionLine {
-    /// The line has not ended yet.
-    Incomplete,
-    /// `HTTP/1.x` with `x` from 2 to 9: the position of `x`.
-    LaterMinor(usize),
-    /// `505` for another well-formed version, `400` for a malformed line.
-    Refused(StatusCode),
-}
-
-/// Reads the version of the request line at the start of `buf` (after
-/// empty lines): exactly three parts split by single spaces, the last
-/// `HTTP/d.d` (RFC 9112 3), so `GET /x y HTTP/1.1` is a bad line, not a
-/// bad version.
-fn read_version(buf: &[u8]) -> VersionLine {
-    let start = buf
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(buf.len());
-    let Some(end) = buf[start..].iter().position(|&b| b == b'\n') else {
-        return VersionLine::Incomplete;
-    };
-    let line = &buf[start..start + end];
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let mut parts = line.split(|&b| b == b' ');
-    let (Some(_), Some(_), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return VersionLine::Refused(StatusCode::BAD_REQUEST);
-    };
-    match version {
-        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9'] => {
-            let at = start + (version.as_ptr() as usize - line.as_ptr() as usize) + 7;
-            VersionLine::LaterMinor(at)
-        }
-        [
-            b'H',
-            b'T',
-            b'T',
-            b'P',
-            b'/',
-            b'0' | b'2'..=b'9',
-            b'.',
-            minor,
-        ] if minor.is_ascii_digit() => VersionLine::Refused(StatusCode::HTTP_VERSION_NOT_SUPPORTED),
-        _ => VersionLine::Refused(StatusCode::BAD_REQUEST),
-    }
-}
-
-/// Checks a parsed head of `len` bytes at the start of `buf` against the
-/// limits and reads its framing.
-fn read_head(
-    parsed: &httparse::Request<'_, '_>,
-    buf: &[u8],
-    len: usize,
-    settings: &Settings,
-) -> Result<HeadLine, StatusCode> {
-    let bad = StatusCode::BAD_REQUEST;
-
-    let method = parsed.method.ok_or(bad)?;
-    if method.len() > settings.max_request_line {
-        return Err(StatusCode::NOT_IMPLEMENTED);
-    }
-    let path = parsed.path.ok_or(bad)?;
-    if method.len() + path.len() > settings.max_request_line {
-        return Err(StatusCode::URI_TOO_LONG);
-    }
-    if len > settings.max_header_bytes {
-        return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-    }
-    let method = Method::from_bytes(method.as_bytes()).map_err(|_| bad)?;
-    let target_form = target::target_form(&method, path.as_bytes())?;
-    let version = match parsed.version {
-        Some(0) => Version::HTTP_10,
-        _ => Version::HTTP_11,
-    };
-
-    let mut framing_fields = FramingFields::default();
-    for field in parsed.headers.iter() {
-        if field.name.len() + field.value.len() + 2 > settings.max_header_line {
-            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-        }
-        framing_fields.note(field.name.as_bytes(), field.value)?;
-    }
-
-    // RFC 9112 3.2: no `Host` in HTTP/1.1, more than one, or an invalid one is 400.
-    match framing_fields.host {
-        HostField::Missing if version == Version::HTTP_11 => return Err(bad),
-        HostField::Many | HostField::Invalid => return Err(bad),
-        _ => {}
-    }
-    let framing = framing_fields.framing(version)?;
-    if let (Framing::Length(n), Some(max)) = (framing, settings.max_body_bytes)
-        && n > max
-    {
-        return Err(StatusCode::PAYLOAD_TOO_LARGE);
-    }
-    let keep_alive =
-        !framing_fields.close && (version == Version::HTTP_11 || framing_fields.keep_alive);
-    let expect_continue = match framing_fields.expect {
-        None => false,
-        Some(value) if value.eq_ignore_ascii_case(b"100-continue") => {
-            version == Version::HTTP_11 && framing != Framing::Length(0)
-        }
-        Some(_) => return Err(StatusCode::EXPECTATION_FAILED),
-    };
-    Ok(HeadLine {
-        method,
-        target: span(buf, path.as_bytes()),
-        target_form,
-        version,
-        framing,
-        keep_alive,
-        expect_continue,
-    })
-}
-
 /// Where `part` (a slice of `buf`) lies in `buf`.
 fn span(buf: &[u8], part: &[u8]) -> Range<usize> {
     let at = part.as_ptr() as usize - buf.as_ptr() as usize;
     at..at + part.len()
 }
 
-/// What the headers say about framing and the connection, gathered in the
-/// one pass that builds the header map.
-#[derive(Default)]
-struct FramingFields<'a> {
-    length: Option<u64>,
-    transfer_encoding: bool,
-    chunked: bool,
-    other_coding: bool,
-    close: bool,
-    keep_alive: bool,
-    expect: Option<&'a [u8]>,
-    host: HostField,
-}
-
-/// What the request's `Host` fields were.
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-enum HostField {
-    #[default]
-    Missing,
-    Valid,
-    Invalid,
-    Many,
-}
-
-impl<'a> FramingFields<'a> {
-    fn note(&mut self, name: &[u8], value: &'a [u8]) -> Result<(), StatusCode> {
-        let bad = StatusCode::BAD_REQUEST;
-        let elements = || value.split(|&b| b == b',').map(<[u8]>::trim_ascii);
-        if name.eq_ignore_ascii_case(b"content-length") {
-            for part in elements() {
-                let n = decimal(part).ok_or(bad)?;
-                if self.length.is_some_and(|seen| seen != n) {
-                    return Err(bad);
-                }
-                self.length = Some(n);
-            }
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            self.transfer_encoding = true;
-            // Empty list elements are ignored (RFC 9110 5.6.1).
-            for coding in elements().filter(|coding| !coding.is_empty()) {
-                if self.chunked {
-                    return Err(bad); // chunked must be the last coding, once
-                }
-                if coding.eq_ignore_ascii_case(b"chunked") {
-                    self.chunked = true;
-                } else {
-                    self.other_coding = true;
-                }
-            }
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            for token in elements() {
-                self.close |= token.eq_ignore_ascii_case(b"close");
-                self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-            }
-        } else if name.eq_ignore_ascii_case(b"expect") {
-            self.expect = Some(value);
-        } else if name.eq_ignore_ascii_case(b"host") {
-            self.host = match self.host {
-                HostField::Missing if target::valid_host(value) => HostField::Valid,
-                HostField::Missing => HostField::Invalid,
-                _ => HostField::Many,
-            };
-        }
-        Ok(())
-    }
-
-    /// The body's framing (RFC 9112 6.3): `Transfer-Encoding` ending in
-    /// `chunked`, or agreeing `Content-Length` values, or no body. Both at
-    /// once, a bad length, or a coding we cannot undo is refused.
-    fn framing(&self, version: Version) -> Result<Framing, StatusCode> {
-        let bad = StatusCode::BAD_REQUEST;
-        if !self.transfer_encoding {
-            return Ok(Framing::Length(self.length.unwrap_or(0)));
-        }
-        if self.length.is_some() || version == Version::HTTP_10 {
-            return Err(bad); // a smuggling attempt, or framing we cannot trust
-        }
-        match (self.chunked, self.other_coding) {
-            (false, _) => Err(bad),
-            (true, true) => Err(StatusCode::NOT_IMPLEMENTED),
-            (true, false) => Ok(Framing::Chunked),
-        }
-    }
-}
-
-fn decimal(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A parsed request and what the connection learns with it.
+    struct Parsed {
+        request: Request,
+        framing: Framing,
+        keep_alive: bool,
+    }
 
     impl HeadParser {
         /// `parse` with no borrowed handler: a request or nothing.
@@ -513,17 +339,29 @@ mod tests {
             &mut self,
             input: &mut InBuf,
             settings: &Settings,
-        ) -> Result<Option<Head>, StatusCode> {
-            Ok(self
-                .parse(input, settings, None)?
-                .map(|parsed| match parsed {
-                    Parsed::Request(head) => head,
-                    Parsed::Answered { .. } => unreachable!("no borrowed handler"),
-                }))
+        ) -> Result<Option<Parsed>, StatusCode> {
+            self.request_with(input, settings, &Spares::default())
+        }
+
+        fn request_with(
+            &mut self,
+            input: &mut InBuf,
+            settings: &Settings,
+            spares: &Spares,
+        ) -> Result<Option<Parsed>, StatusCode> {
+            Ok(match self.parse(input, settings, spares, None)? {
+                Some(super::Parsed::Request(head)) => Some(Parsed {
+                    request: self.take_request(Body::empty()),
+                    framing: head.framing,
+                    keep_alive: head.keep_alive,
+                }),
+                Some(super::Parsed::Answered { .. }) => unreachable!("no borrowed handler"),
+                None => None,
+            })
         }
     }
 
-    fn parse(input: &[u8]) -> Result<Option<Head>, StatusCode> {
+    fn parse(input: &[u8]) -> Result<Option<Parsed>, StatusCode> {
         HeadParser::default().request(&mut InBuf::from(input), &Settings::default())
     }
 
@@ -555,13 +393,13 @@ mod tests {
 
     #[test]
     fn a_recycled_header_map_comes_back_empty() {
-        let mut parser = HeadParser::default();
+        let spares = Spares::default();
         let mut used = HeaderMap::new();
         used.insert("x-old", HeaderValue::from_static("stale"));
-        parser.recycle(used);
+        spares.give_headers(used);
         let mut input = InBuf::from(&b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"[..]);
-        let head = parser
-            .request(&mut input, &Settings::default())
+        let head = HeadParser::default()
+            .request_with(&mut input, &Settings::default(), &spares)
             .unwrap()
             .unwrap();
         let headers = head.request.headers();

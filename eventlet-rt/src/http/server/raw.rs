@@ -7,6 +7,7 @@ use std::fmt;
 
 use ::http::{StatusCode, Version};
 
+use super::batch;
 use super::date::HttpDate;
 
 /// A request head as the borrowed handler sees it: views into the
@@ -18,6 +19,8 @@ use super::date::HttpDate;
 pub struct RawRequest<'a> {
     pub(crate) method: &'a str,
     pub(crate) target: &'a str,
+    /// Where the target's `?` is.
+    pub(crate) query_at: Option<usize>,
     pub(crate) version: Version,
     pub(crate) headers: &'a [httparse::Header<'a>],
 }
@@ -41,7 +44,7 @@ impl<'a> RawRequest<'a> {
     ///
     /// See [`Server::borrowed`](super::Server::borrowed) for an example.
     pub fn path(&self) -> &'a str {
-        match self.query_at() {
+        match self.query_at {
             Some(at) => &self.target[..at],
             None => self.target,
         }
@@ -51,13 +54,7 @@ impl<'a> RawRequest<'a> {
     ///
     /// See [`Server::borrowed`](super::Server::borrowed) for an example.
     pub fn query(&self) -> Option<&'a str> {
-        self.query_at().map(|at| &self.target[at + 1..])
-    }
-
-    /// Where the `?` is: a plain byte loop, cheaper than a `str` search on
-    /// targets this short.
-    fn query_at(&self) -> Option<usize> {
-        self.target.bytes().position(|b| b == b'?')
+        self.query_at.map(|at| &self.target[at + 1..])
     }
 
     /// `HTTP/1.0` or `HTTP/1.1`.
@@ -179,10 +176,7 @@ impl<'a> RawResponse<'a> {
             !is_servers_own(name),
             "eventlet-rt: the server writes {name} itself"
         );
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b": ");
-        self.out.extend_from_slice(value.as_bytes());
-        self.out.extend_from_slice(b"\r\n");
+        batch::put_field(self.out, name.as_bytes(), value.as_bytes());
         self
     }
 
@@ -193,6 +187,7 @@ impl<'a> RawResponse<'a> {
     ///
     /// See [`Server::borrowed`](super::Server::borrowed) for an example.
     #[track_caller]
+    #[inline]
     pub fn header_line(&mut self, line: &'static str) -> &mut Self {
         self.assert_open();
         debug_assert!(
@@ -204,8 +199,7 @@ impl<'a> RawResponse<'a> {
             }),
             "eventlet-rt: {line:?} is not a header line the server can send"
         );
-        self.out.extend_from_slice(line.as_bytes());
-        self.out.extend_from_slice(b"\r\n");
+        batch::put_line(self.out, line.as_bytes());
         self
     }
 
@@ -220,19 +214,14 @@ impl<'a> RawResponse<'a> {
         let bodiless =
             self.status == StatusCode::NO_CONTENT || self.status == StatusCode::NOT_MODIFIED;
         if self.status != StatusCode::NO_CONTENT {
-            self.out.extend_from_slice(b"Content-Length: ");
-            self.out
-                .extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
-            self.out.extend_from_slice(b"\r\n");
+            batch::put_length(self.out, body.len() as u64);
         }
         if !self.keep_alive {
             self.out.extend_from_slice(b"Connection: close\r\n");
         } else if self.version == Version::HTTP_10 {
             self.out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
-        self.out.extend_from_slice(b"Date: ");
-        self.out.extend_from_slice(self.date);
-        self.out.extend_from_slice(b"\r\n\r\n");
+        batch::put_date_and_end(self.out, self.date);
         if !self.head_request && !bodiless {
             self.out.extend_from_slice(body);
         }

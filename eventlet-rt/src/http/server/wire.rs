@@ -10,9 +10,10 @@ use ::http::StatusCode;
 
 use super::body::BodySource;
 use super::chunked::{ChunkError, Chunked};
+use super::head::Framing;
 use super::inbuf::InBuf;
 use super::limits::{Settings, WaitBudget};
-use super::parse::Framing;
+use super::spares::Spares;
 use crate::green::net::{Shutdown, TcpStream};
 use crate::green::tls::ServerTlsStream;
 
@@ -27,6 +28,13 @@ pub(crate) trait Transport: Read + Write + 'static {
     fn close_write(&mut self);
     /// A read that never waits: `WouldBlock` when nothing has arrived.
     fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Parks until a read would find bytes (or the end), within the read
+    /// timeout, without a buffer of the caller's; it may return early, and
+    /// the read then waits as any read does.
+    fn wait_readable(&mut self) -> io::Result<()>;
+    /// A write that never waits, when the transport can try one: `WouldBlock`
+    /// when the client takes no more bytes now, or when it cannot tell.
+    fn try_write(&mut self, buf: &[u8]) -> io::Result<usize>;
     /// A handle on the TCP connection underneath, to wait on its readiness
     /// without borrowing the stream.
     fn tcp(&self) -> io::Result<TcpStream>;
@@ -50,6 +58,17 @@ impl Transport for TcpStream {
         let read = self.read(buf);
         self.set_nonblocking(false)?;
         read
+    }
+
+    fn wait_readable(&mut self) -> io::Result<()> {
+        TcpStream::wait_readable(self)
+    }
+
+    fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.set_nonblocking(true)?;
+        let written = self.write(buf);
+        self.set_nonblocking(false)?;
+        written
     }
 
     fn tcp(&self) -> io::Result<TcpStream> {
@@ -78,6 +97,16 @@ impl Transport for ServerTlsStream {
         read
     }
 
+    fn wait_readable(&mut self) -> io::Result<()> {
+        // Records come in and are decrypted into rustls's own buffer.
+        std::io::BufRead::fill_buf(self).map(drop)
+    }
+
+    fn try_write(&mut self, _: &[u8]) -> io::Result<usize> {
+        // rustls would take the bytes and keep what the socket refuses.
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
     fn tcp(&self) -> io::Result<TcpStream> {
         self.get_ref().0.try_clone()
     }
@@ -96,6 +125,8 @@ pub(crate) struct Wire<S> {
     pub(crate) input: InBuf,
     /// Responses not written yet: a pipelined batch goes out in one write.
     pub(crate) output: Vec<u8>,
+    /// Where `input` and `output` go while the connection waits for a request.
+    pub(crate) spares: Rc<Spares>,
     /// Where the current response's head starts in `output`, while none of
     /// it has been written: until then an error can still replace it.
     pub(crate) response_at: Option<usize>,
@@ -115,12 +146,17 @@ pub(crate) struct Wire<S> {
 }
 
 impl<S: Transport> Wire<S> {
-    pub(crate) fn new(stream: S, settings: Rc<Settings>) -> io::Result<Wire<S>> {
+    pub(crate) fn new(
+        stream: S,
+        settings: Rc<Settings>,
+        spares: Rc<Spares>,
+    ) -> io::Result<Wire<S>> {
         stream.set_write_timeout(Some(settings.write_timeout))?;
         Ok(Wire {
             stream,
             input: InBuf::new(),
-            output: Vec::new(),
+            output: spares.output(),
+            spares,
             response_at: None,
             head_end: 0,
             settings,
@@ -135,10 +171,24 @@ impl<S: Transport> Wire<S> {
     }
 
     /// Reads what the client sent next into the buffer; `Ok(0)` at its end.
+    /// After [`Wire::release_buffers`], it waits for the bytes first and
+    /// takes buffers for them afterwards.
     pub(crate) fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
         self.stream.set_read_timeout(Some(timeout))?;
+        if self.input.is_released() {
+            self.stream.wait_readable()?;
+            self.input.reacquire(&self.spares);
+            self.output = self.spares.output();
+        }
         let limit = self.settings.head_buffer_limit();
         self.input.read_from(&mut self.stream, limit)
+    }
+
+    /// Lets the read buffer and the output batch go (both empty) while the
+    /// connection waits for its next request.
+    pub(crate) fn release_buffers(&mut self) {
+        self.input.release(&self.spares);
+        self.spares.give_output(std::mem::take(&mut self.output));
     }
 
     /// Writes the pending responses.
@@ -183,7 +233,24 @@ impl<S: Transport> Wire<S> {
 
     /// `write_all` within the write budget: a client that takes the bytes
     /// slower than the minimum data rate is cut off, however many writes.
+    /// First one try that cannot wait, which most batches need alone: no
+    /// clock is read unless the client makes the server wait.
     pub(crate) fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        match self.stream.try_write(bytes) {
+            Ok(n) => {
+                self.write_budget.record(Duration::ZERO, n);
+                bytes = &bytes[n..];
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => return Err(e),
+        }
         while !bytes.is_empty() {
             let left = self
                 .write_budget

@@ -1,0 +1,103 @@
+//! A futex wait/wake round trip between two green threads of one hub under
+//! `monkey_patch()`: std `Mutex` waits parked green, against a green `Event`
+//! ping-pong (and the crate's own green `Mutex` in the same hand-off).
+//!
+//! The hand-off: two green threads chase each other around a ring of three
+//! locks, hand over hand (take the next lock, then let the current one go).
+//! Each always wants the lock the other holds, so each step is one wait
+//! parked in the lock and one wake by the other's release, with strict
+//! alternation; two steps make one round trip, as one `Event` ping-pong
+//! (send, wait; wait, send) is two hops.
+
+use std::hint::black_box;
+use std::rc::Rc;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use eventlet_bench::settings;
+
+/// Takes `steps` steps around the ring from lock `start` (held already in
+/// `held`), then lets the last lock go.
+macro_rules! chase {
+    ($locks:expr, $start:expr, $held:expr, $steps:expr) => {{
+        let mut held = $held;
+        let mut at = $start;
+        for _ in 0..$steps {
+            let next = (at + 1) % 3;
+            let next_held = $locks[next].lock().unwrap();
+            held = next_held;
+            at = next;
+        }
+        drop(held);
+    }};
+}
+
+fn std_mutex_patched(c: &mut Criterion) {
+    eventlet_rt::monkey_patch();
+    let mut group = c.benchmark_group("futex_handoff");
+    group.bench_function("std_mutex_patched", |b| {
+        b.iter_custom(|iters| {
+            let locks: Rc<[std::sync::Mutex<()>; 3]> = Rc::new(Default::default());
+            let first = locks[0].lock().unwrap();
+            let theirs = locks.clone();
+            let other = eventlet_rt::spawn(move || {
+                let held = theirs[1].lock().unwrap();
+                chase!(theirs, 1, held, iters * 2);
+            });
+            eventlet_rt::yield_now();
+            let start = Instant::now();
+            chase!(locks, 0, first, iters * 2);
+            let elapsed = start.elapsed();
+            other.wait().unwrap();
+            elapsed
+        })
+    });
+    group.bench_function("green_mutex", |b| {
+        b.iter_custom(|iters| {
+            let locks: Rc<[eventlet_rt::green::sync::Mutex<()>; 3]> = Rc::new(Default::default());
+            let first = locks[0].lock().unwrap();
+            let theirs = locks.clone();
+            let other = eventlet_rt::spawn(move || {
+                let held = theirs[1].lock().unwrap();
+                chase!(theirs, 1, held, iters * 2);
+            });
+            eventlet_rt::yield_now();
+            let start = Instant::now();
+            chase!(locks, 0, first, iters * 2);
+            let elapsed = start.elapsed();
+            other.wait().unwrap();
+            elapsed
+        })
+    });
+    group.bench_function("event", |b| {
+        b.iter_custom(|iters| {
+            let (there, back) = (eventlet_rt::Event::new(), eventlet_rt::Event::new());
+            let (their_there, their_back) = (there.clone(), back.clone());
+            let pong = eventlet_rt::spawn(move || {
+                for _ in 0..iters {
+                    let ball = their_there.wait();
+                    their_there.reset();
+                    their_back.send(ball);
+                }
+            });
+            eventlet_rt::yield_now();
+            let start = Instant::now();
+            for ball in 0..iters {
+                there.send(ball);
+                black_box(back.wait());
+                back.reset();
+            }
+            let elapsed = start.elapsed();
+            pong.wait().unwrap();
+            elapsed
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = settings::criterion();
+    targets = std_mutex_patched
+}
+criterion_main!(benches);
