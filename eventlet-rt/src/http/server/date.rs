@@ -13,9 +13,7 @@ thread_local! {
 
 /// Now, as an HTTP date.
 pub(crate) fn now() -> HttpDate {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
+    let secs = unix_seconds();
     CACHED.with(|cached| {
         let (at, text) = cached.get();
         if at == secs {
@@ -25,6 +23,37 @@ pub(crate) fn now() -> HttpDate {
         cached.set((secs, text));
         text
     })
+}
+
+/// Seconds since the epoch from the kernel's coarse clock: the time of the
+/// last tick (a few milliseconds old at most; a `Date` shows whole seconds),
+/// which the vDSO reads without the time stamp counter, and no
+/// `duration_since` (about 30 instructions per json exchange, callgrind).
+#[cfg(target_os = "linux")]
+fn unix_seconds() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `clock_gettime` writes the `timespec` it is given, which lives
+    // on this stack for the call.
+    let read = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut now) };
+    if read == 0 {
+        u64::try_from(now.tv_sec).unwrap_or(0)
+    } else {
+        system_seconds()
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unix_seconds() -> u64 {
+    system_seconds()
+}
+
+fn system_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }
 
 fn format(secs: u64) -> HttpDate {
@@ -71,6 +100,18 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_coarse_clock_tells_the_system_time() {
+        let before = system_seconds();
+        let coarse = unix_seconds();
+        let after = system_seconds();
+        // The coarse clock lags by a tick at most.
+        assert!(
+            before.saturating_sub(1) <= coarse && coarse <= after,
+            "{before} {coarse} {after}"
+        );
+    }
 
     #[test]
     fn known_dates() {
