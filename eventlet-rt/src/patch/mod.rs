@@ -211,6 +211,16 @@ use got::Hook;
 /// Run such clients on the [`tpool`](crate::tpool) (`tpool::execute`), or
 /// one per hub with [`hubs`](crate::hubs).
 ///
+/// Patching can make such a wait worse than unpatched when what it waits
+/// for is held by another green thread of the same hub: a pool whose
+/// checkout waits in `parking_lot` (r2d2) while the connections' holders,
+/// now parked on their sockets, cannot run to give them back, so the
+/// checkout times out where it used to wait its turn (measured: 45 of 50
+/// checkouts of an r2d2 pool of 5 timed out). Share such a pool only
+/// between green threads of different OS threads, or use a green pool
+/// ([`green::sync`](crate::green::sync) primitives,
+/// [`Queue`](crate::Queue)).
+///
 /// Beyond those:
 /// - System calls made through `syscall(2)` other than std's lock waits
 ///   and futex wakes: they go to libc unchanged.
