@@ -41,11 +41,11 @@ use super::socket::GreenSocket;
 ///
 /// ```
 /// # #[cfg(feature = "tokio")] {
-/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// use eventlet_rt::green::net::{TcpListener, TcpStream};
 ///
 /// let listener = TcpListener::bind("127.0.0.1:0")?;
 /// let addr = listener.local_addr()?;
+/// // The blocking side, in plain green code.
 /// let server = eventlet_rt::spawn(move || -> std::io::Result<()> {
 ///     use std::io::{Read, Write};
 ///     let (mut conn, _) = listener.accept()?;
@@ -54,7 +54,11 @@ use super::socket::GreenSocket;
 ///     conn.write_all(&word.to_ascii_uppercase())
 /// });
 /// let mut stream = TcpStream::connect(addr)?;
+/// // The async side. With both `std::io::Write` and tokio's
+/// // `AsyncWriteExt` in one scope, `write_all` names both: keep them
+/// // apart, or call one as `AsyncWriteExt::write_all(&mut stream, ..)`.
 /// let reply = eventlet_rt::block_on(async {
+///     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 ///     stream.write_all(b"ping").await?;
 ///     let mut reply = String::new();
 ///     stream.read_to_string(&mut reply).await?;
