@@ -42,6 +42,22 @@ pub(crate) use loom::hint::spin_loop;
 #[cfg(not(all(test, loom)))]
 pub(crate) use std::hint::spin_loop;
 
+/// One step of waiting for a spin lock another thread holds (`spins`
+/// counts the steps): a spin-wait hint for the first 64, then a yield of
+/// the OS thread, since the holder may have been preempted. The yield is
+/// `sched_yield`, async-signal-safe, so a fault handler may wait this way.
+pub(crate) fn spin_backoff(spins: &mut u32) {
+    *spins += 1;
+    if *spins < 64 {
+        spin_loop();
+    } else {
+        #[cfg(all(test, loom))]
+        loom::thread::yield_now();
+        #[cfg(not(all(test, loom)))]
+        std::thread::yield_now();
+    }
+}
+
 /// `OnceLock` for the loom models: the value is written once, then
 /// published by a release store of `SET` that readers acquire, so loom sees
 /// (and checks) the hand-over that std's `OnceLock` makes.

@@ -340,13 +340,7 @@ impl Registry {
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
-                // SAFETY: no arguments; async-signal-safe.
-                unsafe { libc::sched_yield() };
-            }
+            crate::sync::spin_backoff(&mut spins);
         }
         HOLDING.with(|holding| holding.set(true));
         RegistryGuard { registry: self }

@@ -107,13 +107,7 @@ impl<W> Bucket<W> {
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            spins += 1;
-            if spins < 64 {
-                crate::sync::spin_loop();
-            } else {
-                // The holder may have been preempted: let it run.
-                std::thread::yield_now();
-            }
+            crate::sync::spin_backoff(&mut spins);
         }
         // SAFETY: the lock is ours until the store below.
         let waiters = unsafe { &mut *self.waiters.get() };

@@ -2,6 +2,7 @@
 //! framing between the data, parsed from the connection's buffer with every
 //! part bounded, so that a hostile client gets an error, never a hang.
 
+use super::grammar::{is_field_byte, is_tchar};
 use super::limits::MAX_CHUNK_LINE;
 
 /// Where a chunked body is.
@@ -134,15 +135,6 @@ fn quoted_string(bytes: &[u8]) -> Option<usize> {
         }
     }
     None
-}
-
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// HTAB, SP, VCHAR or obs-text: what a field value may hold.
-fn is_field_byte(b: u8) -> bool {
-    b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80
 }
 
 /// One trailer line: a header field (discarded), or the empty line that

@@ -89,6 +89,7 @@ mod encode;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod grammar;
 mod head;
 mod hubs;
 mod inbuf;

@@ -9,6 +9,7 @@ use ::http::{StatusCode, Version};
 
 use super::batch;
 use super::date::HttpDate;
+use super::grammar;
 
 /// A request head as the borrowed handler sees it: views into the
 /// connection's read buffer, valid for the call. Only requests without a
@@ -165,7 +166,7 @@ impl<'a> RawResponse<'a> {
     pub fn header(&mut self, name: &str, value: &str) -> &mut Self {
         self.assert_open();
         assert!(
-            !name.is_empty() && name.bytes().all(|b| TCHAR[usize::from(b)]),
+            !name.is_empty() && name.bytes().all(grammar::is_tchar),
             "eventlet-rt: {name:?} is not a header name"
         );
         assert!(
@@ -193,7 +194,7 @@ impl<'a> RawResponse<'a> {
         debug_assert!(
             line.split_once(": ").is_some_and(|(name, value)| {
                 !name.is_empty()
-                    && name.bytes().all(|b| TCHAR[usize::from(b)])
+                    && name.bytes().all(grammar::is_tchar)
                     && !value.bytes().any(|b| b < b' ' && b != b'\t')
                     && !is_servers_own(name)
             }),
@@ -262,35 +263,6 @@ impl fmt::Debug for RawResponse<'_> {
             .finish_non_exhaustive()
     }
 }
-
-/// The bytes of a token (RFC 9110 5.6.2), by value.
-const TCHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        b += 1;
-    }
-    table
-};
 
 /// Whether `name` is one of the fields the server writes itself; the
 /// length decides first, so most names cost one comparison.
