@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use eventlet_bench::{peers, settings};
+use eventlet_bench::{baselines, peers, settings};
 
 fn ready(c: &mut Criterion) {
     let mut group = c.benchmark_group("block_on_ready");
@@ -92,29 +92,7 @@ fn woken_by_a_green_thread(c: &mut Criterion) {
             elapsed
         })
     });
-    group.bench_function("event", |b| {
-        b.iter_custom(|iters| {
-            let (there, back) = (eventlet_rt::Event::new(), eventlet_rt::Event::new());
-            let (their_there, their_back) = (there.clone(), back.clone());
-            let pong = eventlet_rt::spawn(move || {
-                for _ in 0..iters {
-                    let ball = their_there.wait();
-                    their_there.reset();
-                    their_back.send(ball);
-                }
-            });
-            eventlet_rt::yield_now();
-            let start = Instant::now();
-            for ball in 0..iters {
-                there.send(ball);
-                black_box(back.wait());
-                back.reset();
-            }
-            let elapsed = start.elapsed();
-            pong.wait().unwrap();
-            elapsed
-        })
-    });
+    group.bench_function("event", |b| b.iter_custom(baselines::event_round_trips));
     group.finish();
 }
 

@@ -9,12 +9,11 @@
 //! alternation; two steps make one round trip, as one `Event` ping-pong
 //! (send, wait; wait, send) is two hops.
 
-use std::hint::black_box;
 use std::rc::Rc;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use eventlet_bench::settings;
+use eventlet_bench::{baselines, settings};
 
 /// Takes `steps` steps around the ring from lock `start` (held already in
 /// `held`), then lets the last lock go.
@@ -32,66 +31,37 @@ macro_rules! chase {
     }};
 }
 
+/// `iters` round trips of the hand-off on a ring of three `$lock`s, timed
+/// on the caller's side.
+macro_rules! hand_off {
+    ($lock:ty, $iters:expr) => {{
+        let iters = $iters;
+        let locks: Rc<[$lock; 3]> = Rc::new(Default::default());
+        let first = locks[0].lock().unwrap();
+        let theirs = locks.clone();
+        let other = eventlet_rt::spawn(move || {
+            let held = theirs[1].lock().unwrap();
+            chase!(theirs, 1, held, iters * 2);
+        });
+        eventlet_rt::yield_now();
+        let start = Instant::now();
+        chase!(locks, 0, first, iters * 2);
+        let elapsed = start.elapsed();
+        other.wait().unwrap();
+        elapsed
+    }};
+}
+
 fn std_mutex_patched(c: &mut Criterion) {
     eventlet_rt::monkey_patch();
     let mut group = c.benchmark_group("futex_handoff");
     group.bench_function("std_mutex_patched", |b| {
-        b.iter_custom(|iters| {
-            let locks: Rc<[std::sync::Mutex<()>; 3]> = Rc::new(Default::default());
-            let first = locks[0].lock().unwrap();
-            let theirs = locks.clone();
-            let other = eventlet_rt::spawn(move || {
-                let held = theirs[1].lock().unwrap();
-                chase!(theirs, 1, held, iters * 2);
-            });
-            eventlet_rt::yield_now();
-            let start = Instant::now();
-            chase!(locks, 0, first, iters * 2);
-            let elapsed = start.elapsed();
-            other.wait().unwrap();
-            elapsed
-        })
+        b.iter_custom(|iters| hand_off!(std::sync::Mutex<()>, iters))
     });
     group.bench_function("green_mutex", |b| {
-        b.iter_custom(|iters| {
-            let locks: Rc<[eventlet_rt::green::sync::Mutex<()>; 3]> = Rc::new(Default::default());
-            let first = locks[0].lock().unwrap();
-            let theirs = locks.clone();
-            let other = eventlet_rt::spawn(move || {
-                let held = theirs[1].lock().unwrap();
-                chase!(theirs, 1, held, iters * 2);
-            });
-            eventlet_rt::yield_now();
-            let start = Instant::now();
-            chase!(locks, 0, first, iters * 2);
-            let elapsed = start.elapsed();
-            other.wait().unwrap();
-            elapsed
-        })
+        b.iter_custom(|iters| hand_off!(eventlet_rt::green::sync::Mutex<()>, iters))
     });
-    group.bench_function("event", |b| {
-        b.iter_custom(|iters| {
-            let (there, back) = (eventlet_rt::Event::new(), eventlet_rt::Event::new());
-            let (their_there, their_back) = (there.clone(), back.clone());
-            let pong = eventlet_rt::spawn(move || {
-                for _ in 0..iters {
-                    let ball = their_there.wait();
-                    their_there.reset();
-                    their_back.send(ball);
-                }
-            });
-            eventlet_rt::yield_now();
-            let start = Instant::now();
-            for ball in 0..iters {
-                there.send(ball);
-                black_box(back.wait());
-                back.reset();
-            }
-            let elapsed = start.elapsed();
-            pong.wait().unwrap();
-            elapsed
-        })
-    });
+    group.bench_function("event", |b| b.iter_custom(baselines::event_round_trips));
     group.finish();
 }
 

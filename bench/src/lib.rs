@@ -1,6 +1,7 @@
 //! Shared set-up of the benchmark harness: each peer configured the one way
 //! every benchmark and every binary uses it, so the rows compare like with like.
 
+pub mod baselines;
 pub mod echo;
 pub mod http;
 pub mod latency;
