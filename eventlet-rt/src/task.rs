@@ -5,6 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::coro::Coroutine;
 use crate::stack_pool::StackRefused;
@@ -92,6 +93,19 @@ pub(crate) enum NeverRan {
     StackRefused(StackRefused),
 }
 
+/// A task's timer for the deadlines of its socket waits, armed by one wait
+/// and kept for the next (see `hub/io_deadline.rs`).
+#[derive(Default)]
+pub(crate) struct IoDeadline {
+    /// The armed timer and when it fires: never after the deadline of the
+    /// socket wait the task is in.
+    pub(crate) armed: Cell<Option<(TimerKey, Instant)>>,
+    /// The deadline of the socket wait the task is parked in, if it is.
+    pub(crate) waiting_until: Cell<Option<Instant>>,
+    /// That wait's deadline passed.
+    pub(crate) expired: Cell<bool>,
+}
+
 /// The data every task carries, whatever its result type.
 ///
 /// `repr(C)`, hot fields first: switches and wake-ups read the fields up to
@@ -122,6 +136,8 @@ pub(crate) struct Header {
     pub(crate) joiner: RefCell<Option<TaskRef>>,
     /// The `spawn_after` timer that will queue this task.
     pub(crate) start_timer: Cell<Option<TimerKey>>,
+    /// The timer behind its socket waits' deadlines (`hub/io_deadline.rs`).
+    pub(crate) io_deadline: IoDeadline,
     /// Bytes of stack asked for with `Builder::stack_size`; the hub default otherwise.
     pub(crate) stack_size: Option<usize>,
     pub(crate) name: RefCell<Option<Arc<str>>>,
@@ -148,6 +164,7 @@ impl Header {
             started: Cell::new(false),
             joiner: RefCell::new(None),
             start_timer: Cell::new(None),
+            io_deadline: IoDeadline::default(),
             stack_size,
             name: RefCell::new(name),
             spawned_at,

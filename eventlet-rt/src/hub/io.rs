@@ -4,9 +4,46 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{Direction, Hub, current};
+
+/// When a socket wait gives up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitLimit {
+    Never,
+    At(Instant),
+    /// This long after the operation first parks: the clock is read only
+    /// then, so an operation that does not block never reads it.
+    After(Duration),
+}
+
+impl WaitLimit {
+    /// A socket timeout as a limit: none means never.
+    pub(crate) fn after(timeout: Option<Duration>) -> WaitLimit {
+        timeout.map_or(WaitLimit::Never, WaitLimit::After)
+    }
+
+    /// The deadline, fixed from now on if it was a duration.
+    fn deadline(&mut self) -> Option<Instant> {
+        match *self {
+            WaitLimit::Never => None,
+            WaitLimit::At(deadline) => Some(deadline),
+            WaitLimit::After(timeout) => {
+                // Too far to represent is never.
+                let deadline = Instant::now().checked_add(timeout)?;
+                *self = WaitLimit::At(deadline);
+                Some(deadline)
+            }
+        }
+    }
+}
+
+impl From<Option<Instant>> for WaitLimit {
+    fn from(deadline: Option<Instant>) -> WaitLimit {
+        deadline.map_or(WaitLimit::Never, WaitLimit::At)
+    }
+}
 
 /// A source registered with the calling thread's hub.
 ///
@@ -52,22 +89,23 @@ impl IoRegistration {
     /// A read on a source whose last read emptied it (see
     /// [`IoRegistration::mark_read_drained`]) waits for readiness first.
     ///
-    /// Past `deadline` it gives up with `io::ErrorKind::TimedOut`.
+    /// Past `limit` it gives up with `io::ErrorKind::TimedOut`.
     pub(crate) fn run<R>(
         &self,
         direction: Direction,
-        deadline: Option<Instant>,
+        limit: impl Into<WaitLimit>,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
+        let mut limit = limit.into();
         if direction == Direction::Read {
-            self.wait_readable(deadline)?;
+            self.wait_readable_within(&mut limit)?;
         }
         loop {
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     let hub = current();
                     hub.poller.clear_ready(self.slot, direction);
-                    self.wait_ready(hub, direction, deadline)?;
+                    self.wait_ready(hub, direction, &mut limit)?;
                 }
                 result => return result,
             }
@@ -102,11 +140,16 @@ impl IoRegistration {
     /// Parks until a read may find bytes: at once unless the last read
     /// emptied the source (see [`IoRegistration::mark_read_drained`]), so a
     /// caller can wait for its next message before it takes a buffer for it.
-    /// Past `deadline` it gives up with `io::ErrorKind::TimedOut`.
-    pub(crate) fn wait_readable(&self, deadline: Option<Instant>) -> io::Result<()> {
+    /// Past `limit` it gives up with `io::ErrorKind::TimedOut`.
+    #[cfg(feature = "http")]
+    pub(crate) fn wait_readable(&self, mut limit: WaitLimit) -> io::Result<()> {
+        self.wait_readable_within(&mut limit)
+    }
+
+    fn wait_readable_within(&self, limit: &mut WaitLimit) -> io::Result<()> {
         let hub = current();
         if hub.poller.is_read_drained(self.slot) {
-            self.wait_ready(hub, Direction::Read, deadline)?;
+            self.wait_ready(hub, Direction::Read, limit)?;
         }
         Ok(())
     }
@@ -138,13 +181,8 @@ impl IoRegistration {
             .wake_all(self.slot, |task| hub.unpark_owned(task));
     }
 
-    /// Parks until the poller reports readiness in `direction`.
-    pub(crate) fn wait_ready(
-        &self,
-        hub: &Hub,
-        direction: Direction,
-        deadline: Option<Instant>,
-    ) -> io::Result<()> {
+    /// Parks until the poller reports readiness in `direction`, within `limit`.
+    fn wait_ready(&self, hub: &Hub, direction: Direction, limit: &mut WaitLimit) -> io::Result<()> {
         loop {
             if hub.poller.is_ready(self.slot, direction) {
                 return Ok(());
@@ -157,12 +195,12 @@ impl IoRegistration {
                 task: Rc::as_ptr(&task).cast(),
             };
             hub.poller.add_waiter(self.slot, direction, task);
-            let woken = match deadline {
+            let woken = match limit.deadline() {
                 None => {
                     hub.park();
                     true
                 }
-                Some(_) => hub.park_until(deadline),
+                Some(deadline) => hub.park_for_io(deadline),
             };
             drop(waiter);
             if !woken && !hub.poller.is_ready(self.slot, direction) {

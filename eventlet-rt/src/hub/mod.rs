@@ -21,6 +21,7 @@
 
 mod idle;
 mod io;
+mod io_deadline;
 mod observe;
 mod poller;
 mod prefetch;
@@ -55,7 +56,7 @@ use refusals::RefusalReport;
 use unwind::raise_interrupt;
 
 pub use idle::{release_idle_stacks, set_idle_stack_release, set_idle_stack_stow};
-pub(crate) use io::IoRegistration;
+pub(crate) use io::{IoRegistration, WaitLimit};
 pub(crate) use observe::SwitchObserver;
 pub(crate) use poller::Direction;
 pub(crate) use remote::{RemoteCompletion, RemoteWaker, WaitQueue, lock_unpoisoned, wait_on};
@@ -74,6 +75,8 @@ pub(crate) enum TimerAction {
     Interrupt(TaskRef, Interrupt),
     /// Queue a task that was spawned with a delay (`spawn_after`).
     Schedule(TaskRef),
+    /// The deadline of a task's socket waits (`hub/io_deadline.rs`).
+    IoDeadline(TaskRef),
 }
 
 pub(crate) struct Hub {
@@ -299,6 +302,9 @@ impl Hub {
         if header.is_main {
             self.refuse_to_block_in_a_tokio_turn();
         }
+        if header.io_deadline.waiting_until.get().is_none() {
+            self.drop_io_deadline(header);
+        }
         header.state.set(State::Parked);
         if header.is_main {
             self.run_for_main();
@@ -458,6 +464,7 @@ impl Hub {
             if let Some(coroutine) = header.coroutine.take() {
                 self.stacks.give_back(coroutine);
             }
+            self.drop_io_deadline(header);
             return;
         }
         if header.state.get() == State::Queued {
@@ -590,6 +597,7 @@ impl Hub {
                     task.header().raise(interrupt);
                     self.unpark(&task);
                 }
+                TimerAction::IoDeadline(task) => self.io_deadline_fired(task, now),
                 TimerAction::Schedule(task) => {
                     let header = task.header();
                     header.start_timer.set(None);

@@ -6,7 +6,7 @@ use std::io;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::hub::{Direction, IoRegistration};
+use crate::hub::{Direction, IoRegistration, WaitLimit};
 
 /// A non-blocking `mio` socket registered with this thread's hub.
 ///
@@ -77,11 +77,8 @@ impl<S: mio::event::Source> GreenSocket<S> {
         if self.nonblocking.get() {
             return Ok(());
         }
-        let deadline = self
-            .read_timeout
-            .get()
-            .map(|timeout| Instant::now() + timeout);
-        self.registration.wait_readable(deadline)
+        self.registration
+            .wait_readable(WaitLimit::after(self.read_timeout.get()))
     }
 
     /// The read side was shut down here: reads must try the system call
@@ -115,9 +112,8 @@ impl<S: mio::event::Source> GreenSocket<S> {
         if self.nonblocking.get() {
             return op(&self.source);
         }
-        let deadline = timeout.map(|timeout| Instant::now() + timeout);
         self.registration
-            .run(direction, deadline, || op(&self.source))
+            .run(direction, WaitLimit::after(timeout), || op(&self.source))
     }
 
     /// A byte-stream read for a future: as [`GreenSocket::read_stream_with`]
