@@ -724,7 +724,9 @@ pub struct HubStats {
     pub live_green_threads: usize,
     /// Tasks in the run queue, green threads not started yet included.
     pub queued: usize,
-    /// Armed timers: sleeps, timeouts, delayed spawns.
+    /// Armed timers: sleeps, timeouts, delayed spawns, and one per green
+    /// thread whose last socket wait had a timeout while it has not parked
+    /// on anything else since (kept for its next socket wait).
     pub timers: usize,
     /// Sockets registered with the poller: every open green socket (listener,
     /// stream, UDP socket) of this thread, one each; a `try_clone` shares it.

@@ -152,26 +152,37 @@ fn spawn_connection<H: Fn(Request) -> Response + 'static>(
                     server.raw.as_deref(),
                     &state,
                 ),
-                Some(acceptor) => {
-                    let handshake = stream
-                        .set_read_timeout(Some(server.settings.header_read_timeout))
-                        .and_then(|()| acceptor.accept(stream));
-                    if let Ok(tls) = handshake {
-                        conn::run(
-                            tls,
-                            &server.settings,
-                            &server.spares,
-                            &server.handler,
-                            server.raw.as_deref(),
-                            &state,
-                        );
-                    }
-                }
+                Some(acceptor) => serve_tls(acceptor, stream, &server, &state),
             }
         })
     };
     if let Some(conn) = server.conns.borrow_mut().get_mut(key) {
         conn.thread = Some(thread);
+    }
+}
+
+/// Serves a TLS connection after its handshake. Not inlined into the
+/// connection's green thread: the handshake's large frame would sit on every
+/// plain connection's stack too, above the frames its requests run in.
+#[inline(never)]
+fn serve_tls<H: Fn(Request) -> Response + 'static>(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+    server: &HubServer<H>,
+    state: &ConnState,
+) {
+    let handshake = stream
+        .set_read_timeout(Some(server.settings.header_read_timeout))
+        .and_then(|()| acceptor.accept(stream));
+    if let Ok(tls) = handshake {
+        conn::run(
+            tls,
+            &server.settings,
+            &server.spares,
+            &server.handler,
+            server.raw.as_deref(),
+            state,
+        );
     }
 }
 

@@ -176,6 +176,7 @@ pub(crate) fn run<S: Transport, H: Fn(Request) -> Response>(
 
 /// Sends the `101` with `headers`, then gives the connection to `switch`
 /// on this green thread; closes it when `switch` returns.
+#[inline(never)] // off the request path's frame: see `run`
 fn switch_protocols<S: Transport>(
     shared: &Rc<SharedWire<S>>,
     headers: &::http::HeaderMap,
@@ -298,6 +299,7 @@ fn next_head<S: Transport>(
 /// is already received, and go out before the server waits for the rest.
 /// So a body that arrived whole is checked whole before any byte is sent,
 /// and a malformed chunk in it still gets its 400.
+#[inline(never)] // off the request path's frame: see `run`
 fn stream_body<S: Transport>(
     shared: &SharedWire<S>,
     mut body: Body,
@@ -358,6 +360,7 @@ fn hex(mut n: usize, out: &mut [u8; 16]) -> &[u8] {
 }
 
 /// Answers `status` by the server itself and closes the connection.
+#[inline(never)] // off the request path's frame: see `run`
 fn refuse<S: Transport>(wire: &mut Wire<S>, status: StatusCode, date: &HttpDate) {
     encode::encode_error(&mut wire.output, status, date);
     finish(wire);
@@ -365,6 +368,7 @@ fn refuse<S: Transport>(wire: &mut Wire<S>, status: StatusCode, date: &HttpDate)
 
 /// Writes what is pending and closes, reading (and dropping) what the client
 /// still sends for a moment, so that it sees the answer rather than a reset.
+#[inline(never)] // off the request path's frame: see `run`
 fn finish<S: Transport>(wire: &mut Wire<S>) {
     if wire.flush().is_err() {
         return;

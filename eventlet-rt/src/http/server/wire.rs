@@ -321,6 +321,7 @@ impl<S: Transport> Wire<S> {
 
     /// Reads and drops what is left of the body, up to `limit` bytes; says
     /// whether the body ended within it.
+    #[inline(never)] // its sink stays off the request path's frames (`conn::run`)
     pub(crate) fn drain_body(&mut self, limit: u64) -> bool {
         let mut sink = [0; 4096];
         let mut drained = 0;
