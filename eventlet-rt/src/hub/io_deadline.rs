@@ -38,9 +38,14 @@ impl Hub {
                 timer.armed.set(Some((key, deadline)));
             }
         }
-        timer.waiting_until.set(Some(deadline));
-        timer.expired.set(false);
-        let _waiting = IoWait(timer);
+        // A wait of the main context can nest in another (a destructor the
+        // hub's loop runs while main waits): the outer wait's state comes back
+        // when this one ends.
+        let outer = (
+            timer.waiting_until.replace(Some(deadline)),
+            timer.expired.replace(false),
+        );
+        let _waiting = IoWait { timer, outer };
         self.park();
         !timer.expired.get()
     }
@@ -75,11 +80,16 @@ impl Hub {
 }
 
 /// Ends a socket wait's deadline however the park ends (a kill unwinds
-/// through it).
-struct IoWait<'a>(&'a IoDeadline);
+/// through it), giving back the state of the wait it nested in, if any.
+struct IoWait<'a> {
+    timer: &'a IoDeadline,
+    /// The enclosing wait's deadline and whether it passed.
+    outer: (Option<Instant>, bool),
+}
 
 impl Drop for IoWait<'_> {
     fn drop(&mut self) {
-        self.0.waiting_until.set(None);
+        self.timer.waiting_until.set(self.outer.0);
+        self.timer.expired.set(self.outer.1);
     }
 }

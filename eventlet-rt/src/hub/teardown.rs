@@ -77,6 +77,9 @@ impl Hub {
     fn kill_everything(&self) {
         self.shutting_down.set(true);
         self.set_switch_observer(None);
+        // Main's socket deadline timer (kept from its last timed socket
+        // wait) waits for nothing now: it must not hold the loop below.
+        self.drop_io_deadline(self.main.header());
         let deadline = Instant::now() + self.teardown_grace.get();
         // Main-context parks from here on (a destructor of a body that never
         // ran) are nested in this loop.
@@ -97,6 +100,8 @@ impl Hub {
         self.drain_run_queue();
         self.stop_tokio();
         let timers = self.timers.borrow_mut().drain();
+        // Main goes on: its record of a socket deadline timer is stale now.
+        self.main.header().io_deadline.armed.set(None);
         drop(timers);
         self.poller.clear_remote();
         self.abandon_the_rest();
