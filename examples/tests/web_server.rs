@@ -245,3 +245,51 @@ fn wrk_loads_it_without_errors() {
     assert!(!report.contains("Non-2xx"), "{report}");
     assert!(!report.contains("Socket errors"), "{report}");
 }
+
+const METHODS_CLIENT: &str = r#"
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+for line in sys.argv[3:]:
+    sock = socket.create_connection((host, port))
+    sock.sendall(line.encode() + b"\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        more = sock.recv(4096)
+        if not more:
+            break
+        head += more
+    lines = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    allow = [l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("allow:")]
+    print(lines[0].split(" ")[1], allow[0] if allow else "-")
+    sock.close()
+"#;
+
+#[test]
+fn methods_no_route_serves_get_405_with_allow_501_or_options() {
+    let (_server, url) = start("1");
+    let port = url.rsplit(':').next().unwrap();
+    let requests = [
+        "PUT /json HTTP/1.1",
+        "GET /echo HTTP/1.1",
+        "OPTIONS /plaintext HTTP/1.1",
+        "OPTIONS * HTTP/1.1",
+        "BREW / HTTP/1.1",
+        "get /plaintext HTTP/1.1",
+        "CONNECT example.com:443 HTTP/1.1",
+        "DELETE /nowhere HTTP/1.1",
+    ];
+    let mut args = vec!["-c", METHODS_CLIENT, "127.0.0.1", port];
+    args.extend(requests);
+    let output = run("python3", &args);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "405 GET, HEAD, OPTIONS\n\
+         405 POST, OPTIONS\n\
+         204 GET, HEAD, OPTIONS\n\
+         204 GET, HEAD, POST, OPTIONS\n\
+         501 -\n\
+         501 -\n\
+         501 -\n\
+         404 -\n"
+    );
+}

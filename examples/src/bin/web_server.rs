@@ -12,7 +12,10 @@
 //! `GET /` (this list), `GET /plaintext`, `GET /json` (TechEmpower's two
 //! simplest tests), `POST /echo` (the request body back, streamed),
 //! `GET /sleep?ms=N` (a green sleep, then 200), `GET /ws` (a WebSocket that
-//! sends every message back).
+//! sends every message back). `HEAD` reaches every `GET` route; `OPTIONS`
+//! gets the route's methods in `Allow` (204); another method on a route gets
+//! 405 with `Allow`, one the server implements nowhere 501, any other path
+//! 404.
 
 use std::io::{self, Write};
 use std::net::ToSocketAddrs;
@@ -79,11 +82,56 @@ fn app(request: Request) -> Response {
                 None => status(StatusCode::BAD_REQUEST, "usage: /sleep?ms=N\n"),
             }
         }
-        (_, "/" | "/plaintext" | "/json" | "/echo" | "/sleep" | "/ws") => {
-            status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
-        }
-        _ => status(StatusCode::NOT_FOUND, "not found\n"),
+        (method, path) => refuse(&method, path),
     }
+}
+
+/// The methods each route serves, for `Allow` (RFC 9110 10.2.1).
+fn allowed(path: &str) -> Option<&'static str> {
+    match path {
+        "/" | "/plaintext" | "/json" | "/sleep" | "/ws" => Some("GET, HEAD, OPTIONS"),
+        "/echo" => Some("POST, OPTIONS"),
+        _ => None,
+    }
+}
+
+/// What a request no route serves gets (RFC 9110 9.1, 9.3.7, 15.5.6): a
+/// method this server does not implement anywhere (one it does not know,
+/// or `CONNECT` and `TRACE`: it is no proxy) is 501; `OPTIONS` is answered
+/// with the methods the target allows (`*`: the server's); another method
+/// on a route that serves others is 405, with `Allow`; any other path 404.
+fn refuse(method: &Method, path: &str) -> Response {
+    let implemented = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::PATCH,
+    ];
+    if !implemented.contains(method) {
+        return status(StatusCode::NOT_IMPLEMENTED, "method not implemented\n");
+    }
+    let allow = if path == "*" && *method == Method::OPTIONS {
+        Some("GET, HEAD, POST, OPTIONS")
+    } else {
+        allowed(path)
+    };
+    let Some(allow) = allow else {
+        return status(StatusCode::NOT_FOUND, "not found\n");
+    };
+    let mut response = if *method == Method::OPTIONS {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        response
+    } else {
+        status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+    };
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
 }
 
 /// Sends every text and binary message back until the client closes.
