@@ -29,32 +29,46 @@ fn timed_read(stream: &mut TcpStream) -> (io::Result<usize>, Duration) {
 #[test]
 fn a_reader_kept_busy_past_its_timeout_never_times_out_then_times_out_when_idle() {
     let (mut reader, writer) = pair().unwrap();
-    let timeout = Duration::from_millis(150);
+    let timeout = Duration::from_millis(400);
     reader.set_read_timeout(Some(timeout)).unwrap();
+    let (wrote_all, reader_done) = (Event::new(), Event::new());
+    let (wrote_all_in_task, reader_done_in_task) = (wrote_all.clone(), reader_done.clone());
     let writing = spawn(move || {
         let mut writer = writer;
-        // Twelve bytes 50 ms apart: 600 ms of reads, each well in time,
-        // four times the timeout in all (the first timer fires mid-run).
-        for _ in 0..12 {
-            sleep(Duration::from_millis(50));
+        // Thirty bytes 40 ms apart: 1.2 s of reads, each well in time,
+        // three times the timeout in all (the first timer fires mid-run).
+        for _ in 0..30 {
+            sleep(Duration::from_millis(40));
             writer.write_all(b"x").unwrap();
+        }
+        wrote_all_in_task.send(());
+        // A timeout that never fired would hang the idle read below: this
+        // byte ends it as a read that succeeds, which fails the test.
+        if reader_done_in_task
+            .wait_timeout(Duration::from_secs(20))
+            .is_none()
+        {
+            let _ = writer.write_all(b"!");
         }
         writer
     });
-    for n in 0..12 {
+    for n in 0..30 {
         let (read, _) = timed_read(&mut reader);
         assert_eq!(read.unwrap(), 1, "read {n} timed out early");
     }
-    let _writer = writing.wait().unwrap();
+    wrote_all.wait();
     let (read, took) = timed_read(&mut reader);
-    assert_eq!(read.unwrap_err().kind(), io::ErrorKind::TimedOut);
+    reader_done.send(());
+    assert_eq!(
+        read.map_err(|e| e.kind()),
+        Err(io::ErrorKind::TimedOut),
+        "the idle read did not time out ({took:?})"
+    );
     assert!(
         took >= timeout,
         "timed out after {took:?}, before {timeout:?}"
     );
-    // The wait is over and the task waits for nothing: no timer is left.
-    sleep(Duration::ZERO);
-    assert_eq!(hub::stats().timers, 0);
+    drop(writing.wait().unwrap());
 }
 
 #[test]
@@ -104,9 +118,9 @@ fn a_longer_timeout_after_a_shorter_one_is_not_cut_short() {
         writer
     });
     assert_eq!(timed_read(&mut reader).0.unwrap(), 1);
-    // ...and a 2 s wait that follows must outlast it.
+    // ...and a 10 s wait that follows must outlast it.
     reader
-        .set_read_timeout(Some(Duration::from_secs(2)))
+        .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let (read, took) = timed_read(&mut reader);
     assert_eq!(read.unwrap(), 1, "cut short after {took:?}");
@@ -128,6 +142,11 @@ fn parking_on_something_else_or_ending_drops_the_timer() {
         go_in_task.wait();
         byte[0]
     });
+    // The reader parks in its timed read first: its timer is armed.
+    while hub::stats().io_waiters == 0 {
+        sleep(Duration::from_millis(1));
+    }
+    assert_eq!(hub::stats().timers, 1, "the read's deadline");
     writer.write_all(b"z").unwrap();
     while hub::stats().io_waiters > 0 {
         sleep(Duration::from_millis(1));
@@ -150,7 +169,10 @@ fn a_task_that_ends_right_after_a_timed_read_leaves_no_timer() {
         reader.read_exact(&mut byte).unwrap();
         byte[0]
     });
-    sleep(Duration::from_millis(5));
+    // The task parks in its timed read first: its timer is armed.
+    while hub::stats().io_waiters == 0 {
+        sleep(Duration::from_millis(1));
+    }
     writer.write_all(b"q").unwrap();
     assert_eq!(task.wait().unwrap(), b'q');
     assert_eq!(
@@ -220,14 +242,21 @@ fn a_write_to_a_peer_that_never_reads_times_out() {
 fn a_hub_stuck_after_a_timed_read_is_reported_at_once() {
     // On its own OS thread (and hub): the stuck main context panics.
     let outcome = std::thread::spawn(|| {
-        let (mut reader, mut writer) = pair().unwrap();
+        let (mut reader, writer) = pair().unwrap();
         reader
-            .set_read_timeout(Some(Duration::from_secs(3600)))
+            .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
-        writer.write_all(b"w").unwrap();
+        // The byte comes once main is parked in its timed read.
+        let late = spawn(move || {
+            let mut writer = writer;
+            sleep(Duration::from_millis(20));
+            writer.write_all(b"w").unwrap();
+            writer
+        });
         assert_eq!(timed_read(&mut reader).0.unwrap(), 1);
-        // Main's hour-long socket timer waits for nothing now: waiting on an
-        // event nobody sends must be found stuck, not sleep an hour first.
+        let _writer = late.wait().unwrap();
+        // Main's 20 s socket timer waits for nothing now: waiting on an
+        // event nobody sends must be found stuck at once, not 20 s later.
         let started = Instant::now();
         let never = Event::<()>::new();
         let stuck = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| never.wait()));
@@ -237,7 +266,7 @@ fn a_hub_stuck_after_a_timed_read_is_reported_at_once() {
     .unwrap();
     assert!(outcome.0, "waiting on an event nobody sends returned");
     assert!(
-        outcome.1 < Duration::from_secs(60),
+        outcome.1 < Duration::from_secs(10),
         "found stuck only after {:?}",
         outcome.1
     );
