@@ -286,59 +286,22 @@ echo "== http"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 : >"$RESULTS/http.jsonl"
+# Python Eventlet's wsgi.server joins the one-hub rounds when pip installed it.
+http_extra_servers() {
+    [ "$1" = 1 ] || return 0
+    if python_eventlet; then
+        HTTP_SERVERS[eventlet-py]="env PYTHONWARNINGS=ignore $VENV/bin/python $BENCH_DIR/py/eventlet_wsgi.py PORT"
+        HTTP_ORDER+=(eventlet-py)
+    else
+        echo "{\"server\":\"eventlet-py\",\"skipped\":\"pip could not install eventlet\"}" >>"$RESULTS/http.jsonl"
+    fi
+}
+# shellcheck source=http/rounds.sh
+. "$BENCH_DIR/http/rounds.sh"
 HUBS="1"
 [ "$(nproc)" -gt 1 ] && HUBS="1 $(nproc)"
-for hubs in $HUBS; do
-    # One hub: server on core 0, wrk on core 1. Every core: nothing pinned.
-    PINNED=() LOADER=()
-    if [ "$hubs" = 1 ]; then
-        PINNED=("${SERVER_CORE[@]}") LOADER=("${LOADGEN_CORE[@]}")
-    fi
-    declare -A HTTP_SERVERS=(
-        [eventlet-rt]="$BIN/http_eventlet 127.0.0.1:PORT $hubs"
-        [eventlet-rt-borrowed]="$BIN/http_eventlet 127.0.0.1:PORT $hubs borrowed"
-        [may_minihttp]="$BIN/http_may 127.0.0.1:PORT $hubs"
-        [hyper]="$BIN/http_hyper 127.0.0.1:PORT $hubs"
-    )
-    HTTP_ORDER=(eventlet-rt eventlet-rt-borrowed may_minihttp hyper)
-    if [ "$hubs" = 1 ]; then
-        if python_eventlet; then
-            HTTP_SERVERS[eventlet-py]="env PYTHONWARNINGS=ignore $VENV/bin/python $BENCH_DIR/py/eventlet_wsgi.py PORT"
-            HTTP_ORDER+=(eventlet-py)
-        else
-            echo "{\"server\":\"eventlet-py\",\"skipped\":\"pip could not install eventlet\"}" >>"$RESULTS/http.jsonl"
-        fi
-    fi
-    declare -A PORTS=() PIDS=()
-    for server in "${HTTP_ORDER[@]}"; do
-        PORT=$((PORT + 1))
-        command=${HTTP_SERVERS[$server]//PORT/$PORT}
-        echo "${PINNED[*]} $command &" >>"$RESULTS/commands.txt"
-        # shellcheck disable=SC2086 # the server command is split on purpose
-        "${PINNED[@]}" $command &
-        PORTS[$server]=$PORT PIDS[$server]=$!
-    done
-    sleep 1 # let every server bind its port
-    for round in $(seq 1 "$HTTP_REPEATS"); do
-        for route in plaintext json; do
-            pipeline=1
-            [ "$route" = plaintext ] && pipeline=16
-            for k in "${!HTTP_ORDER[@]}"; do
-                server=${HTTP_ORDER[$(((k + round - 1) % ${#HTTP_ORDER[@]}))]}
-                line=$(run timeout 60 "${LOADER[@]}" "$BIN/http_wrk" "http://127.0.0.1:${PORTS[$server]}/$route" 256 "$pipeline" "$HTTP_SECONDS" "${PIDS[$server]}" "$BENCH_DIR/http/pipeline.lua") || line=""
-                if [ -n "$line" ]; then
-                    echo "{\"server\":\"$server\",\"threads\":$hubs,\"route\":\"$route\",\"round\":$round,\"result\":$line}" >>"$RESULTS/http.jsonl"
-                else
-                    echo "{\"server\":\"$server\",\"skipped\":\"wrk failed on $route with $hubs hubs\"}" >>"$RESULTS/http.jsonl"
-                fi
-            done
-        done
-    done
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" && wait "$pid" 2>/dev/null || true
-    done
-    unset PORTS PIDS HTTP_SERVERS
-done
+# shellcheck disable=SC2086 # one argument per hub count
+http_rounds $HUBS
 fi
 
 if wanted tls; then

@@ -1,5 +1,6 @@
 //! RFC 9110's byte classes of a message head: the bytes of a token (field
-//! names, chunk extensions) and those a field value may hold.
+//! names, chunk extensions) and those a field value may hold, and the table
+//! form such classes are built in.
 
 /// Whether `b` may appear in a token (RFC 9110 5.6.2).
 #[inline]
@@ -14,33 +15,27 @@ pub(crate) fn is_field_byte(b: u8) -> bool {
 }
 
 /// The bytes of a token, by value.
-const TCHAR: [bool; 256] = {
+const TCHAR: ByteClass = alphanumeric_and(b"!#$%&'*+-.^_`|~");
+
+/// A set of bytes, looked up by value.
+pub(crate) type ByteClass = [bool; 256];
+
+/// The ASCII letters and digits and the bytes of `extra`, as a table built
+/// at compile time (one look-up per byte where it is used).
+pub(crate) const fn alphanumeric_and(extra: &[u8]) -> ByteClass {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
+        table[b] = (b as u8).is_ascii_alphanumeric();
         b += 1;
     }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
     table
-};
+}
 
 #[cfg(test)]
 mod tests {

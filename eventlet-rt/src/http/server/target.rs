@@ -4,6 +4,7 @@
 
 use ::http::{StatusCode, Uri};
 
+use super::grammar::{ByteClass, alphanumeric_and};
 use super::swar;
 
 /// How a request names its target (RFC 9112 3.2).
@@ -96,38 +97,9 @@ pub(crate) fn valid_host(value: &[u8]) -> bool {
         .fold(true, |valid, &b| valid & HOST_BYTE[usize::from(b)])
 }
 
-/// The bytes a `Host` value may hold, by value.
-const HOST_BYTE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b'%'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-                    | b':'
-                    | b'['
-                    | b']'
-            );
-        b += 1;
-    }
-    table
-};
+/// The bytes a `Host` value may hold, by value: RFC 3986's unreserved and
+/// sub-delims, `%`, `:` and the brackets of an IP literal.
+const HOST_BYTE: ByteClass = alphanumeric_and(b"-._~%!$&'()*+,;=:[]");
 
 #[cfg(test)]
 mod tests {
