@@ -124,6 +124,10 @@ pub(crate) struct Header {
     pub(crate) is_main: bool,
     /// The stack, once the task has started and while it is suspended.
     pub(crate) coroutine: Cell<Option<Coroutine>>,
+    /// How deep its work between suspensions goes, if it said so
+    /// (`hub::mark_stack_reach`; 0 otherwise): how deep a resume will read
+    /// into its stack when that is below `suspended_at`.
+    pub(crate) stack_reach: Cell<usize>,
     /// About where its stack pointer was when it last suspended (0 before
     /// its first suspension): how deep a resume will read into its stack.
     pub(crate) suspended_at: Cell<usize>,
@@ -170,6 +174,7 @@ impl Header {
             spawned_at,
             span,
             live_slot: Cell::new(usize::MAX),
+            stack_reach: Cell::new(0),
             suspended_at: Cell::new(0),
             idle: Cell::new(IdleMark::FRESH),
             is_main,

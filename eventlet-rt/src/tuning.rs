@@ -62,6 +62,15 @@ pub(crate) const HEADER_LINES: usize = 4;
 /// deeper stacks find the rest cold.
 pub(crate) const MAX_PREFETCH_DEPTH: usize = 2048;
 
+/// How far below the top of a stack a prefetch reaches at most for a green
+/// thread that marked how deep its work goes (`hub::mark_stack_reach`): an
+/// HTTP connection parses each request about 4 KB down, below where it
+/// parks, and each of those lines would otherwise be a miss per request.
+pub(crate) const MAX_MARKED_PREFETCH_DEPTH: usize = 8192;
+
+/// How far the calls made at a marked stack reach go below it, about.
+pub(crate) const REACH_FRAMES_BELOW: usize = 512;
+
 /// How far the frames of the switch itself (`suspend` down to the register
 /// swap) reach below the position taken before it.
 pub(crate) const SUSPEND_FRAMES_BELOW: usize = 256;

@@ -7,7 +7,7 @@
 //! thread; PIPELINE above 1 sends that many requests per write through the
 //! Lua script (TechEmpower's plaintext pipelines 16). Prints one JSON line:
 //! requests/s, the server's CPU time (user + system, from `/proc`) per
-//! request, and wrk's error and non-2xx counts.
+//! request and its user part alone, and wrk's error and non-2xx counts.
 
 use std::process::Command;
 
@@ -39,9 +39,12 @@ fn main() {
     let seconds: u32 = seconds.parse().expect("SECONDS");
     let pid: u32 = pid.parse().expect("SERVER_PID");
     wrk(url, connections, pipeline, 1, lua);
-    let before = proc_stats::cpu_seconds(pid).expect("server CPU time");
+    let (user_before, system_before) =
+        proc_stats::user_and_system_seconds(pid).expect("server CPU time");
     let report = wrk(url, connections, pipeline, seconds, lua);
-    let cpu = proc_stats::cpu_seconds(pid).expect("server CPU time") - before;
+    let (user, system) = proc_stats::user_and_system_seconds(pid).expect("server CPU time");
+    let (user, system) = (user - user_before, system - system_before);
+    let cpu = user + system;
     let requests = figure(&report, "requests in").unwrap_or(0.0);
     let errors = report
         .lines()
@@ -56,15 +59,19 @@ fn main() {
         .find(|line| line.contains("Non-2xx"))
         .and_then(|line| line.rsplit(':').next()?.trim().parse().ok())
         .unwrap_or(0.0);
+    let per_request = |seconds: f64| {
+        if requests > 0.0 {
+            seconds * 1e6 / requests
+        } else {
+            0.0
+        }
+    };
     println!(
         "{{\"connections\":{connections},\"pipeline\":{pipeline},\"requests\":{requests},\
          \"requests_per_s\":{:.0},\"server_cpu_s\":{cpu:.3},\"cpu_us_per_request\":{:.3},\
-         \"errors\":{errors},\"non_2xx\":{non_2xx}}}",
+         \"user_us_per_request\":{:.3},\"errors\":{errors},\"non_2xx\":{non_2xx}}}",
         requests / f64::from(seconds),
-        if requests > 0.0 {
-            cpu * 1e6 / requests
-        } else {
-            0.0
-        },
+        per_request(cpu),
+        per_request(user),
     );
 }

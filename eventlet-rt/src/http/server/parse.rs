@@ -63,6 +63,9 @@ pub(crate) struct HeadParser {
     headers: HeaderMap,
     /// The parts above are a parsed request's, not taken yet.
     built: bool,
+    /// The green thread was told how deep parsing goes
+    /// ([`mark_stack_reach`](crate::hub::mark_stack_reach)).
+    reach_marked: bool,
 }
 
 /// What has been seen of a head that is still arriving, so that each byte is
@@ -135,6 +138,13 @@ impl HeadParser {
         // more than parsing a short head.
         let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
         let mut on_heap = Vec::new();
+        if !self.reach_marked {
+            // Every request of the connection is parsed from here down, below
+            // where it waits for bytes: its resumes should find these frames
+            // in the cache too.
+            self.reach_marked = true;
+            crate::hub::mark_stack_reach();
+        }
         let mut parsed = httparse::Request::new(&mut []);
         let mut outcome = parsed.parse_with_uninit_headers(
             input.data(),
