@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::coro::Coroutine;
+use crate::coro::{Coroutine, StackReach};
 use crate::stack_pool::StackRefused;
 use crate::timer::TimerKey;
 #[cfg(doc)]
@@ -124,10 +124,10 @@ pub(crate) struct Header {
     pub(crate) is_main: bool,
     /// The stack, once the task has started and while it is suspended.
     pub(crate) coroutine: Cell<Option<Coroutine>>,
-    /// How deep its work between suspensions goes, if it said so
-    /// (`hub::mark_stack_reach`; 0 otherwise): how deep a resume will read
-    /// into its stack when that is below `suspended_at`.
-    pub(crate) stack_reach: Cell<usize>,
+    /// How much of its stack its work between suspensions spans, if it said
+    /// so (`hub::mark_stack_reach`, `hub::mark_stack_loop`): what a resume
+    /// will touch besides the frames down to `suspended_at`.
+    pub(crate) stack_reach: Cell<StackReach>,
     /// About where its stack pointer was when it last suspended (0 before
     /// its first suspension): how deep a resume will read into its stack.
     pub(crate) suspended_at: Cell<usize>,
@@ -174,7 +174,7 @@ impl Header {
             spawned_at,
             span,
             live_slot: Cell::new(usize::MAX),
-            stack_reach: Cell::new(0),
+            stack_reach: Cell::new(StackReach::default()),
             suspended_at: Cell::new(0),
             idle: Cell::new(IdleMark::FRESH),
             is_main,

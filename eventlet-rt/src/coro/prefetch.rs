@@ -18,20 +18,20 @@ impl Coroutine {
     /// `suspended_at` is about where the stack pointer was when the body last
     /// suspended ([`stack_position`](super::stack_position) there), or 0: the frames from there up
     /// are loaded too, as far as [`MAX_PREFETCH_DEPTH`] below the top; and
-    /// with a `reach` (0: none), an address the body's work between two
-    /// suspensions goes down to, the frames down to there as well, as far as
-    /// [`MAX_MARKED_PREFETCH_DEPTH`]. So is the generator's bookkeeping of
-    /// the stack, on the heap (see
+    /// with a marked [`StackReach`], the frames its work between two
+    /// suspensions spans (see [`prefetched_ranges`]). So is the generator's
+    /// bookkeeping of the stack, on the heap (see
     /// [`stack_bookkeeping`](super::layout::stack_bookkeeping)).
     #[inline]
-    pub(crate) fn prefetch(&self, suspended_at: usize, reach: usize, cache: Cache) {
+    pub(crate) fn prefetch(&self, suspended_at: usize, reach: StackReach, cache: Cache) {
         // The control block (registers, state, the body's slot) up to the
         // top of the stack, and the frames below it.
-        let top = stack_top(self.control_block);
-        let mut line = lowest_prefetched(self.control_block, suspended_at, reach) & !63;
-        while line < top {
-            cache.prefetch(line);
-            line += 64;
+        for range in prefetched_ranges(self.control_block, suspended_at, reach) {
+            let mut line = range.start & !63;
+            while line < range.end {
+                cache.prefetch(line);
+                line += 64;
+            }
         }
         if self.bookkeeping != 0 {
             // Its two words of counts and four of fields may straddle two lines.
@@ -46,10 +46,45 @@ impl Coroutine {
     pub(crate) fn prefetch_for_start(&self) {
         self.prefetch(
             self.control_block - START_FRAMES_DEPTH + SUSPEND_FRAMES_BELOW,
-            0,
+            StackReach::default(),
             Cache::Nearest,
         );
     }
+}
+
+/// How much of its stack a green thread's work between two suspensions
+/// spans, as it marked it (`hub::mark_stack_reach`, `hub::mark_stack_loop`);
+/// 0 for unknown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct StackReach {
+    /// An address that work goes down to (the calls made there go
+    /// [`REACH_FRAMES_BELOW`] further).
+    pub(crate) low: usize,
+    /// An address above which it leaves the frames alone (those of the
+    /// thread's start and of the call to its loop) until its loop ends.
+    pub(crate) high: usize,
+}
+
+/// The two address ranges [`Coroutine::prefetch`] loads of the stack whose
+/// control block is at `control_block`: the frames a resume will touch,
+/// from [`lowest_prefetched`] up to the top of the stack or, with a marked
+/// `reach.high`, up to there; then the control block (the saved registers,
+/// read by every resume) up to the top. Empty or overlapping ranges are
+/// harmless (a line prefetched twice).
+fn prefetched_ranges(
+    control_block: usize,
+    suspended_at: usize,
+    reach: StackReach,
+) -> [std::ops::Range<usize>; 2] {
+    let top = stack_top(control_block);
+    let below_control_block = control_block - 2 * 64;
+    let lowest = lowest_prefetched(control_block, suspended_at, reach.low);
+    let frames_top = if suspended_at != 0 && reach.high != 0 {
+        reach.high.clamp(lowest, below_control_block)
+    } else {
+        below_control_block
+    };
+    [lowest..frames_top, below_control_block..top]
 }
 
 /// The lowest address [`Coroutine::prefetch`] loads of the stack whose
@@ -151,6 +186,40 @@ mod tests {
             lowest_prefetched(control_block, top - 6000, 0),
             top - MAX_PREFETCH_DEPTH
         );
+    }
+
+    #[test]
+    fn the_frames_above_a_marked_loop_are_skipped() {
+        let (control_block, top) = control_block();
+        let parked = top - 1500;
+        let reach = StackReach {
+            low: top - 4096,
+            high: top - 1200,
+        };
+        let [frames, block] = prefetched_ranges(control_block, parked, reach);
+        assert_eq!(frames, reach.low - REACH_FRAMES_BELOW..reach.high);
+        assert_eq!(block, control_block - 128..top, "the saved registers");
+        // Unmarked: one range from the park's frames to the top.
+        let [frames, block] = prefetched_ranges(control_block, parked, StackReach::default());
+        assert_eq!(frames, parked - SUSPEND_FRAMES_BELOW..control_block - 128);
+        assert_eq!(frames.end, block.start);
+        // Not started yet: the control block alone, whatever was marked.
+        let [frames, _] = prefetched_ranges(control_block, 0, reach);
+        assert!(frames.is_empty());
+        // A loop top marked above the control block, or below the lowest
+        // frame, leaves the ranges well-formed.
+        let high = StackReach {
+            high: top + 64,
+            ..reach
+        };
+        let [frames, _] = prefetched_ranges(control_block, parked, high);
+        assert_eq!(frames.end, control_block - 128);
+        let low = StackReach {
+            high: top - 8000,
+            ..reach
+        };
+        let [frames, _] = prefetched_ranges(control_block, parked, low);
+        assert!(frames.is_empty());
     }
 
     #[test]

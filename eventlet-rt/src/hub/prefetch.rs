@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::coro;
+use crate::coro::{self, StackReach};
 use crate::task::{Header, TaskRef};
 
 use crate::tuning::{HEADER_LINES, PREFETCH_BATCH};
@@ -72,10 +72,29 @@ fn prefetch_stack(header: &Header, cache: coro::Cache) {
 /// a thread without a hub.
 #[inline(never)]
 pub(crate) fn mark_stack_reach() {
+    let low = coro::stack_position();
+    mark(|reach| StackReach { low, ..reach });
+}
+
+/// Marks the calling green thread's frames above about here (its start-up
+/// and the caller of this) as left alone until the loop it is about to call
+/// returns: the prefetch before each of its resumes skips them (the saved
+/// registers at the top of the stack still load). Called right before the
+/// call to the loop; nothing on the main context or without a hub.
+#[inline(never)]
+pub(crate) fn mark_stack_loop() {
+    // This call's own frame and return address lie where the loop's frame
+    // will start: a line above the position covers them.
+    let high = coro::stack_position() + 64;
+    mark(|reach| StackReach { high, ..reach });
+}
+
+/// Updates the running green thread's marked stack reach.
+fn mark(update: impl FnOnce(StackReach) -> StackReach) {
     if let Some(hub) = super::existing() {
         let header = hub.current_header();
         if !header.is_main {
-            header.stack_reach.set(coro::stack_position());
+            header.stack_reach.set(update(header.stack_reach.get()));
         }
     }
 }
@@ -90,26 +109,39 @@ mod tests {
         mark_stack_reach();
     }
 
-    fn current_reach() -> usize {
+    fn current_reach() -> StackReach {
         crate::hub::current().current_header().stack_reach.get()
     }
 
     #[test]
     fn a_green_thread_marks_its_reach_below_its_frames() {
         let thread = crate::spawn(|| {
-            assert_eq!(current_reach(), 0, "no reach before a mark");
+            assert_eq!(current_reach(), StackReach::default(), "none before a mark");
             let here = coro::stack_position();
+            mark_stack_loop();
+            let loop_marked = current_reach();
             mark_one_call_down();
-            (here, current_reach())
+            (here, loop_marked, current_reach())
         });
-        let (here, reach) = thread.wait().unwrap();
-        assert!(reach < here, "the reach {reach:#x} is below {here:#x}");
-        assert!(here - reach < 1024, "one call down: {} bytes", here - reach);
+        let (here, loop_marked, reach) = thread.wait().unwrap();
+        assert_eq!(loop_marked.low, 0, "the loop's top alone");
+        assert_eq!(reach.high, loop_marked.high, "kept by the later mark");
+        assert!(reach.low < reach.high, "{reach:x?}");
+        assert!(
+            reach.high <= here + 64,
+            "{reach:x?} at most a line above {here:#x}"
+        );
+        assert!(
+            here - reach.low < 1024,
+            "one call down: {} bytes",
+            here - reach.low
+        );
     }
 
     #[test]
     fn the_main_context_marks_nothing() {
+        mark_stack_loop();
         mark_one_call_down();
-        assert_eq!(current_reach(), 0);
+        assert_eq!(current_reach(), StackReach::default());
     }
 }

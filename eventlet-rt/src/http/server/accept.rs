@@ -143,6 +143,9 @@ fn spawn_connection<H: Fn(Request) -> Response + 'static>(
                 server: &server,
                 key,
             };
+            // The frames above are not touched again until the connection
+            // ends: the prefetch before each resume skips them.
+            crate::hub::mark_stack_loop();
             match &server.tls {
                 None => conn::run(
                     stream,
