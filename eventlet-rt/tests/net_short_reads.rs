@@ -6,23 +6,17 @@
 //! `read_vectored`, through a second handle, and a peer that closes.
 
 mod lcg;
+mod tcp_pair;
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, IoSliceMut, Read, Write};
 use std::rc::Rc;
 use std::time::Duration;
 
-use eventlet_rt::green::net::{Shutdown, TcpListener, TcpStream};
+use eventlet_rt::green::net::Shutdown;
 use eventlet_rt::{hub, sleep, spawn, yield_now};
 use lcg::Lcg;
-
-/// A connected pair: (the accepted side, the connecting side).
-fn pair() -> io::Result<(TcpStream, TcpStream)> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let client = TcpStream::connect(listener.local_addr()?)?;
-    let (server, _) = listener.accept()?;
-    Ok((server, client))
-}
+use tcp_pair::pair;
 
 #[test]
 fn data_written_while_the_reader_is_away_is_read_after_a_short_read() {

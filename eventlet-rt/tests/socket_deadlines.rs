@@ -4,18 +4,20 @@
 //! it has been busy; an idle one times out after its own timeout, shorter or
 //! longer than the last; and the timer goes away with the reason for it.
 
+mod tcp_pair;
+
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-use eventlet_rt::green::net::{TcpListener, TcpStream};
+use eventlet_rt::green::net::TcpStream;
 use eventlet_rt::{Event, hub, sleep, spawn};
+use tcp_pair::pair;
 
-/// A connected pair: (the accepted side, the connecting side).
-fn pair() -> io::Result<(TcpStream, TcpStream)> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let client = TcpStream::connect(listener.local_addr()?)?;
-    let (server, _) = listener.accept()?;
-    Ok((server, client))
+/// A connected pair whose reader (the accepted side) times out after `timeout`.
+fn pair_reading_with(timeout: Duration) -> (TcpStream, TcpStream) {
+    let (reader, writer) = pair().unwrap();
+    reader.set_read_timeout(Some(timeout)).unwrap();
+    (reader, writer)
 }
 
 /// Reads one byte; how long the read took.
@@ -28,9 +30,8 @@ fn timed_read(stream: &mut TcpStream) -> (io::Result<usize>, Duration) {
 
 #[test]
 fn a_reader_kept_busy_past_its_timeout_never_times_out_then_times_out_when_idle() {
-    let (mut reader, writer) = pair().unwrap();
     let timeout = Duration::from_millis(400);
-    reader.set_read_timeout(Some(timeout)).unwrap();
+    let (mut reader, writer) = pair_reading_with(timeout);
     let (wrote_all, reader_done) = (Event::new(), Event::new());
     let (wrote_all_in_task, reader_done_in_task) = (wrote_all.clone(), reader_done.clone());
     let writing = spawn(move || {
@@ -73,10 +74,7 @@ fn a_reader_kept_busy_past_its_timeout_never_times_out_then_times_out_when_idle(
 
 #[test]
 fn a_shorter_timeout_after_a_longer_one_fires_on_time() {
-    let (mut reader, mut writer) = pair().unwrap();
-    reader
-        .set_read_timeout(Some(Duration::from_secs(3600)))
-        .unwrap();
+    let (mut reader, mut writer) = pair_reading_with(Duration::from_secs(3600));
     let echo = spawn(move || {
         sleep(Duration::from_millis(5));
         writer.write_all(b"a").unwrap();
@@ -98,10 +96,7 @@ fn a_shorter_timeout_after_a_longer_one_fires_on_time() {
 
 #[test]
 fn a_longer_timeout_after_a_shorter_one_is_not_cut_short() {
-    let (mut reader, writer) = pair().unwrap();
-    reader
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
+    let (mut reader, writer) = pair_reading_with(Duration::from_millis(50));
     assert_eq!(
         timed_read(&mut reader).0.unwrap_err().kind(),
         io::ErrorKind::TimedOut
@@ -129,10 +124,7 @@ fn a_longer_timeout_after_a_shorter_one_is_not_cut_short() {
 
 #[test]
 fn parking_on_something_else_or_ending_drops_the_timer() {
-    let (mut reader, mut writer) = pair().unwrap();
-    reader
-        .set_read_timeout(Some(Duration::from_secs(3600)))
-        .unwrap();
+    let (mut reader, mut writer) = pair_reading_with(Duration::from_secs(3600));
     let go = Event::new();
     let go_in_task = go.clone();
     let task = spawn(move || {
@@ -201,10 +193,7 @@ fn a_killed_reader_leaves_no_timer() {
 
 #[test]
 fn a_with_timeout_scope_ending_a_socket_wait_leaves_the_socket_usable() {
-    let (mut reader, mut writer) = pair().unwrap();
-    reader
-        .set_read_timeout(Some(Duration::from_secs(3600)))
-        .unwrap();
+    let (mut reader, mut writer) = pair_reading_with(Duration::from_secs(3600));
     let cut = eventlet_rt::with_timeout(Duration::from_millis(50), || timed_read(&mut reader));
     assert!(cut.is_err(), "the scope's timeout ends the read");
     writer.write_all(b"k").unwrap();
@@ -242,10 +231,7 @@ fn a_write_to_a_peer_that_never_reads_times_out() {
 fn a_hub_stuck_after_a_timed_read_is_reported_at_once() {
     // On its own OS thread (and hub): the stuck main context panics.
     let outcome = std::thread::spawn(|| {
-        let (mut reader, writer) = pair().unwrap();
-        reader
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
+        let (mut reader, writer) = pair_reading_with(Duration::from_secs(20));
         // The byte comes once main is parked in its timed read.
         let late = spawn(move || {
             let mut writer = writer;

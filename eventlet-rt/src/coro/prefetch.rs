@@ -76,15 +76,17 @@ fn prefetched_ranges(
     suspended_at: usize,
     reach: StackReach,
 ) -> [std::ops::Range<usize>; 2] {
-    let top = stack_top(control_block);
-    let below_control_block = control_block - 2 * 64;
+    let below_control_block = below_control_block(control_block);
     let lowest = lowest_prefetched(control_block, suspended_at, reach.low);
-    let frames_top = if suspended_at != 0 && reach.high != 0 {
+    let frames_top = if reach.high != 0 {
         reach.high.clamp(lowest, below_control_block)
     } else {
         below_control_block
     };
-    [lowest..frames_top, below_control_block..top]
+    [
+        lowest..frames_top,
+        below_control_block..stack_top(control_block),
+    ]
 }
 
 /// The lowest address [`Coroutine::prefetch`] loads of the stack whose
@@ -95,7 +97,7 @@ fn prefetched_ranges(
 /// [`MAX_MARKED_PREFETCH_DEPTH`] with a reach. 0 means unknown for both.
 #[inline]
 fn lowest_prefetched(control_block: usize, suspended_at: usize, reach: usize) -> usize {
-    let below_control_block = control_block - 2 * 64;
+    let below_control_block = below_control_block(control_block);
     if suspended_at == 0 {
         return below_control_block;
     }
@@ -107,6 +109,13 @@ fn lowest_prefetched(control_block: usize, suspended_at: usize, reach: usize) ->
         limit = top - MAX_MARKED_PREFETCH_DEPTH;
     }
     below_control_block.min(deepest.max(limit))
+}
+
+/// Where the prefetch of the control block (registers, state, the body's
+/// slot) up to the top of the stack starts: two lines below it.
+#[inline(always)]
+fn below_control_block(control_block: usize) -> usize {
+    control_block - 2 * 64
 }
 
 /// Which cache a prefetch fills.
