@@ -133,6 +133,34 @@ fn oversized_heads_are_414_and_431() {
     assert_eq!(status_of(addr, many.as_bytes()), [431]);
 }
 
+/// A head with `count` fields (`Host` one of them), closing the connection.
+fn head_with_fields(count: usize) -> String {
+    let fields: String = (1..count).map(|i| format!("X-{i}: {i}\r\n")).collect();
+    format!("GET / HTTP/1.1\r\nHost: x\r\n{fields}Connection: close\r\n\r\n")
+}
+
+#[test]
+fn as_many_header_fields_as_the_limit_are_served_and_one_more_is_431() {
+    // The default limit (100), one below the parser's own slots once, and
+    // one far above them; `Connection: close` is one field more.
+    let ok = |_: Request| Response::new(Body::from("ok"));
+    for (limit, server) in [
+        (100, Server::new(ok)),
+        (5, Server::new(ok).max_headers(5)),
+        (300, Server::new(ok).max_headers(300)),
+    ] {
+        let addr = start(server);
+        let reply = exchange(addr, head_with_fields(limit - 1).as_bytes());
+        assert_eq!(statuses(&reply), [200], "{limit}: {reply}");
+        assert!(reply.ends_with("\r\n\r\nok"), "{limit}: {reply}");
+        assert_eq!(
+            status_of(addr, head_with_fields(limit).as_bytes()),
+            [431],
+            "{limit}"
+        );
+    }
+}
+
 #[test]
 fn bodies_over_the_limit_are_413() {
     let (addr, log) = logging_server();

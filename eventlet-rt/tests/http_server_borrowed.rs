@@ -158,3 +158,48 @@ fn the_protocol_rules_hold_before_the_borrowed_handler() {
     );
     assert!(reply.ends_with("regular /hot 0"), "{reply}");
 }
+
+/// A hot route that waits on the hub holds its parsed head meanwhile; other
+/// connections' heads are parsed in the time (the hub lends its header slots
+/// to one parse at a time): each answer names its own request's header.
+#[test]
+fn a_hot_route_that_waits_keeps_its_own_head_while_others_are_parsed() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+    static WAITING: AtomicBool = AtomicBool::new(false);
+    static RELEASED: AtomicBool = AtomicBool::new(false);
+    let addr = start(Server::new(regular).borrowed(|request, response| {
+        let id = request.header("X-Id").unwrap_or_default();
+        let before = id.to_vec();
+        if request.path() == "/wait" {
+            WAITING.store(true, Ordering::SeqCst);
+            while !RELEASED.load(Ordering::SeqCst) {
+                eventlet_rt::sleep(Duration::from_millis(1));
+            }
+        }
+        assert_eq!(request.header("X-Id").unwrap_or_default(), before);
+        response.body(&before);
+        true
+    }));
+    let waiter = eventlet_rt::spawn(move || {
+        exchange(
+            addr,
+            b"GET /wait HTTP/1.1\r\nHost: h\r\nX-Id: the-waiter\r\nConnection: close\r\n\r\n",
+        )
+    });
+    while !WAITING.load(Ordering::SeqCst) {
+        eventlet_rt::sleep(Duration::from_millis(1));
+    }
+    for id in ["one", "two", "three"] {
+        let request = format!(
+            "GET /quick HTTP/1.1\r\nHost: h\r\nX-Pad: {}\r\nX-Id: {id}\r\nConnection: close\r\n\r\n",
+            "p".repeat(40)
+        );
+        let reply = exchange(addr, request.as_bytes());
+        assert!(reply.ends_with(&format!("\r\n\r\n{id}")), "{reply}");
+    }
+    RELEASED.store(true, Ordering::SeqCst);
+    let reply = waiter.wait().unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.ends_with("\r\n\r\nthe-waiter"), "{reply}");
+}

@@ -91,6 +91,7 @@ mod encode;
 pub mod fuzzing;
 mod grammar;
 mod head;
+mod header_slots;
 mod hubs;
 mod inbuf;
 mod limits;

@@ -5,7 +5,6 @@
 
 use ::http::header::{HeaderMap, HeaderName, HeaderValue};
 use ::http::{Method, StatusCode, Uri, Version};
-use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use super::Request;
@@ -77,10 +76,6 @@ struct HeadScan {
     request_line_done: bool,
 }
 
-/// Header arrays up to this size live on the stack (a larger limit is met
-/// with a second parse into one on the heap); it keeps the frame small.
-const STACK_HEADERS: usize = 32;
-
 impl HeadParser {
     /// The head at the start of `input` (not empty), taken out of it:
     /// `Ok(None)` while it is incomplete, or the status to refuse it with.
@@ -134,10 +129,9 @@ impl HeadParser {
         spares: &Spares,
         raw: Option<RawCall<'_>>,
     ) -> Result<Option<Parsed>, StatusCode> {
-        // Uninitialised slots: filling empty headers per request would cost
-        // more than parsing a short head.
-        let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
-        let mut on_heap = Vec::new();
+        // The hub's slots, uninitialised: filling empty headers per request
+        // would cost more than parsing a short head.
+        let mut slots = spares.lend_header_slots();
         if !self.reach_marked {
             // Every request of the connection is parsed from here down, below
             // where it waits for bytes: its resumes should find these frames
@@ -146,17 +140,8 @@ impl HeadParser {
             crate::hub::mark_stack_reach();
         }
         let mut parsed = httparse::Request::new(&mut []);
-        let mut outcome = parsed.parse_with_uninit_headers(
-            input.data(),
-            &mut on_stack[..settings.max_headers.min(STACK_HEADERS)],
-        );
-        if let Err(httparse::Error::TooManyHeaders) = outcome
-            && settings.max_headers > STACK_HEADERS
-        {
-            on_heap.resize_with(settings.max_headers, MaybeUninit::uninit);
-            parsed = httparse::Request::new(&mut []);
-            outcome = parsed.parse_with_uninit_headers(input.data(), &mut on_heap);
-        }
+        let outcome =
+            parsed.parse_with_uninit_headers(input.data(), slots.for_head(settings.max_headers));
         let len = match outcome {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Ok(None),

@@ -3,20 +3,25 @@
 //! no buffer, and a busy hub, whose connections wait and wake one after
 //! another, allocates none per request.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use ::http::HeaderMap;
 use bytes::BytesMut;
+
+use super::header_slots::{HeaderSlots, LentHeaderSlots};
 
 use super::limits::{BATCH_START, MAX_SPARE_HEADERS, READ_CHUNK, SPARE_BUFFERS};
 
 /// One hub's spare read buffers, output batches and header maps, a few of
 /// each ([`SPARE_BUFFERS`]); past that, or too large to keep, they are freed.
+/// And the hub's header slots for `httparse`.
 #[derive(Default)]
 pub(crate) struct Spares {
     inputs: RefCell<Vec<BytesMut>>,
     outputs: RefCell<Vec<Vec<u8>>>,
     headers: RefCell<Vec<HeaderMap>>,
+    /// Empty while lent to a parse.
+    header_slots: Cell<HeaderSlots>,
 }
 
 /// A read buffer larger than this (grown for a long head) is not kept.
@@ -53,6 +58,20 @@ impl Spares {
     /// An empty header map.
     pub(crate) fn headers(&self) -> HeaderMap {
         self.headers.borrow_mut().pop().unwrap_or_default()
+    }
+
+    /// The hub's header slots, until the guard drops. A parse that finds
+    /// them lent (a borrowed handler waiting on I/O holds them) gets new ones;
+    /// the set given back last is kept.
+    pub(crate) fn lend_header_slots(&self) -> LentHeaderSlots<'_> {
+        LentHeaderSlots {
+            spares: self,
+            slots: self.header_slots.take(),
+        }
+    }
+
+    pub(super) fn give_header_slots(&self, slots: HeaderSlots) {
+        self.header_slots.set(slots);
     }
 
     pub(crate) fn give_headers(&self, mut headers: HeaderMap) {
