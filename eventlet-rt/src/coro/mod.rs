@@ -26,7 +26,7 @@ use layout::{
 pub(crate) use pages::page_size;
 #[cfg(test)]
 pub(crate) use pages::resident_pages;
-pub(crate) use prefetch::{Cache, StackReach, prefetch_line};
+pub(crate) use prefetch::{Cache, StackReach};
 use stow::Stowed;
 pub(crate) use stow::Stower;
 

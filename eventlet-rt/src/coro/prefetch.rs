@@ -132,7 +132,7 @@ pub(crate) enum Cache {
 impl Cache {
     /// Starts loading the cache line holding `address` into this cache.
     #[inline(always)]
-    fn prefetch(self, address: usize) {
+    pub(crate) fn prefetch(self, address: usize) {
         match self {
             Cache::Nearest => prefetch_line(address),
             Cache::Outer => prefetch_line_outer(address),

@@ -15,27 +15,27 @@ use crate::tuning::{HEADER_LINES, PREFETCH_BATCH};
 /// Starts loading what the next tasks to run will touch first.
 ///
 /// Every switch, the stack of the task after the one about to run, into the
-/// first-level cache. With fewer than three batches queued, also that task's
-/// header, a switch ahead of its stack (the stack's address is in the
-/// header). With more, every [`PREFETCH_BATCH`] switches and in two stages,
+/// first-level cache, and the header of the task after that, a switch ahead
+/// of its stack (the stack's address is in the header). With three batches
+/// queued or more, also every [`PREFETCH_BATCH`] switches and in two stages,
 /// so that the second finds in the cache what it reads: the headers of tasks
 /// two batches ahead, and the stacks of tasks one batch ahead (whose headers
-/// came a batch ago) into the outer caches and the TLB, far enough ahead to
-/// hide a page-table walk, not so far ahead that the first level loses them
-/// before they run. The last step into the first level matters even then
-/// (see `BENCHMARKS.md`, "Tuning").
+/// came a batch ago), into the outer caches and the TLB, far enough ahead to
+/// hide a page-table walk. Not into the first level: a busy task (an HTTP
+/// exchange touches about 80 lines) would push them out of it long before
+/// their turn. The last step into the first level matters even then (see
+/// `BENCHMARKS.md`, "Tuning").
 #[inline]
 pub(super) fn prefetch_ahead(run_queue: &VecDeque<TaskRef>, switch: u32) {
-    if run_queue.len() >= 3 * PREFETCH_BATCH {
-        if (switch as usize).is_multiple_of(PREFETCH_BATCH) {
-            for task in run_queue.range(2 * PREFETCH_BATCH..3 * PREFETCH_BATCH) {
-                prefetch_header(task);
-            }
-            for task in run_queue.range(PREFETCH_BATCH..2 * PREFETCH_BATCH) {
-                prefetch_stack(task.header(), coro::Cache::Outer);
-            }
+    if run_queue.len() >= 3 * PREFETCH_BATCH && (switch as usize).is_multiple_of(PREFETCH_BATCH) {
+        for task in run_queue.range(2 * PREFETCH_BATCH..3 * PREFETCH_BATCH) {
+            prefetch_header_into(task, coro::Cache::Outer);
         }
-    } else if let Some(after_next) = run_queue.get(1) {
+        for task in run_queue.range(PREFETCH_BATCH..2 * PREFETCH_BATCH) {
+            prefetch_stack(task.header(), coro::Cache::Outer);
+        }
+    }
+    if let Some(after_next) = run_queue.get(1) {
         prefetch_header(after_next);
     }
     prefetch_stack(run_queue[0].header(), coro::Cache::Nearest);
@@ -44,9 +44,14 @@ pub(super) fn prefetch_ahead(run_queue: &VecDeque<TaskRef>, switch: u32) {
 /// Starts loading the start of a task's allocation: its header.
 #[inline]
 pub(super) fn prefetch_header(task: &TaskRef) {
+    prefetch_header_into(task, coro::Cache::Nearest);
+}
+
+#[inline]
+fn prefetch_header_into(task: &TaskRef, cache: coro::Cache) {
     let start = Rc::as_ptr(task).cast::<u8>() as usize;
     for line in 0..HEADER_LINES {
-        coro::prefetch_line(start + line * 64);
+        cache.prefetch(start + line * 64);
     }
 }
 
