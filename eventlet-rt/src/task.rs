@@ -31,6 +31,30 @@ pub(crate) enum State {
     Done,
 }
 
+/// Where a heap object lies that a task reads first on every resume (an
+/// HTTP connection's wire, its socket), so that the hub can start loading
+/// it with the task's stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HotObject {
+    /// Its address.
+    pub(crate) start: usize,
+    /// Its size in bytes.
+    pub(crate) len: usize,
+}
+
+impl HotObject {
+    /// No object.
+    pub(crate) const NONE: HotObject = HotObject { start: 0, len: 0 };
+
+    /// Where `object` lies.
+    pub(crate) fn of<T: ?Sized>(object: &T) -> HotObject {
+        HotObject {
+            start: std::ptr::from_ref(object).cast::<u8>() as usize,
+            len: std::mem::size_of_val(object),
+        }
+    }
+}
+
 /// What the hub's idle sweeps (`hub/idle.rs`) saw of a parked task's
 /// current park, and what it gave back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +152,9 @@ pub(crate) struct Header {
     /// so (`hub::mark_stack_reach`, `hub::mark_stack_loop`): what a resume
     /// will touch besides the frames down to `suspended_at`.
     pub(crate) stack_reach: Cell<StackReach>,
+    /// The heap objects its every resume reads first, if it said so
+    /// (`hub::mark_hot_objects`): prefetched with its stack.
+    pub(crate) hot_objects: Cell<[HotObject; 2]>,
     /// About where its stack pointer was when it last suspended (0 before
     /// its first suspension): how deep a resume will read into its stack.
     pub(crate) suspended_at: Cell<usize>,
@@ -175,6 +202,7 @@ impl Header {
             span,
             live_slot: Cell::new(usize::MAX),
             stack_reach: Cell::new(StackReach::default()),
+            hot_objects: Cell::new([HotObject::NONE; 2]),
             suspended_at: Cell::new(0),
             idle: Cell::new(IdleMark::FRESH),
             is_main,

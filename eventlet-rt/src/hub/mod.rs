@@ -51,7 +51,7 @@ use crate::tuning::{
     PREFETCH_FROM_QUEUED, SWITCHES_BETWEEN_POLLS, TIMER_PREFETCH_AHEAD, prefetching,
 };
 use poller::Poller;
-pub(crate) use prefetch::{mark_stack_loop, mark_stack_reach};
+pub(crate) use prefetch::{mark_hot_objects, mark_stack_loop, mark_stack_reach};
 use prefetch::{prefetch_ahead, prefetch_header};
 use refusals::RefusalReport;
 use unwind::raise_interrupt;

@@ -8,9 +8,9 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::coro::{self, StackReach};
-use crate::task::{Header, TaskRef};
+use crate::task::{Header, HotObject, TaskRef};
 
-use crate::tuning::{HEADER_LINES, PREFETCH_BATCH};
+use crate::tuning::{HEADER_LINES, MAX_HOT_OBJECT_LINES, PREFETCH_BATCH};
 
 /// Starts loading what the next tasks to run will touch first.
 ///
@@ -57,14 +57,32 @@ fn prefetch_header_into(task: &TaskRef, cache: coro::Cache) {
 
 /// Starts loading the top of a task's stack, if it has one: its control
 /// block and the frames down to where it last suspended, or down to the
-/// reach it marked ([`mark_stack_reach`]).
+/// reach it marked ([`mark_stack_reach`]); and the hot object it marked
+/// ([`mark_hot_objects`]).
 #[inline]
 fn prefetch_stack(header: &Header, cache: coro::Cache) {
     let coroutine = header.coroutine.take();
     if let Some(coroutine) = &coroutine {
         coroutine.prefetch(header.suspended_at.get(), header.stack_reach.get(), cache);
+        for object in header.hot_objects.get() {
+            for line in hot_lines(object) {
+                cache.prefetch(line);
+            }
+        }
     }
     header.coroutine.set(coroutine);
+}
+
+/// The addresses of the cache lines of `object` to prefetch: its first
+/// [`MAX_HOT_OBJECT_LINES`].
+#[inline]
+fn hot_lines(object: HotObject) -> impl Iterator<Item = usize> {
+    let first = object.start & !63;
+    let end = object
+        .start
+        .saturating_add(object.len)
+        .min(first.saturating_add(MAX_HOT_OBJECT_LINES * 64));
+    (first..end).step_by(64)
 }
 
 /// Marks the calling green thread's stack as reaching down to about here
@@ -95,6 +113,22 @@ pub(crate) fn mark_stack_loop() {
 }
 
 /// Updates the running green thread's marked stack reach.
+/// Marks `objects` as what the calling green thread reads first on every
+/// resume (an HTTP connection's wire and its socket): the prefetch before
+/// each of its resumes loads them with the stack (the first
+/// [`MAX_HOT_OBJECT_LINES`] lines of each). A later mark replaces them; an
+/// object gone meanwhile costs a wasted prefetch, nothing more (a prefetch
+/// of any address is a hint, never a read). Nothing on the main context or
+/// on a thread without a hub.
+pub(crate) fn mark_hot_objects(objects: [HotObject; 2]) {
+    if let Some(hub) = super::existing() {
+        let header = hub.current_header();
+        if !header.is_main {
+            header.hot_objects.set(objects);
+        }
+    }
+}
+
 fn mark(update: impl FnOnce(StackReach) -> StackReach) {
     if let Some(hub) = super::existing() {
         let header = hub.current_header();
@@ -147,6 +181,75 @@ mod tests {
     fn the_main_context_marks_nothing() {
         mark_stack_loop();
         mark_one_call_down();
+        let object = [0u8; 100];
+        mark_hot_objects([HotObject::of(&object), HotObject::NONE]);
         assert_eq!(current_reach(), StackReach::default());
+        let header = crate::hub::current().current_header();
+        assert_eq!(header.hot_objects.get(), [HotObject::NONE; 2]);
+    }
+
+    #[test]
+    fn a_green_thread_marks_its_hot_objects_and_a_later_mark_replaces_them() {
+        let thread = crate::spawn(|| {
+            let hot_objects = || crate::hub::current().current_header().hot_objects.get();
+            assert_eq!(hot_objects(), [HotObject::NONE; 2], "none before a mark");
+            let wire = Box::new([7u64; 40]);
+            let socket = Box::new(1u32);
+            mark_hot_objects([HotObject::of(&*wire), HotObject::of(&*socket)]);
+            let marked = hot_objects();
+            mark_hot_objects([HotObject::of(&*socket), HotObject::NONE]);
+            (
+                marked,
+                hot_objects(),
+                &raw const *wire as usize,
+                &raw const *socket as usize,
+            )
+        });
+        let (marked, remarked, wire, socket) = thread.wait().unwrap();
+        assert_eq!(
+            marked[0],
+            HotObject {
+                start: wire,
+                len: 320
+            }
+        );
+        assert_eq!(
+            marked[1],
+            HotObject {
+                start: socket,
+                len: 4
+            }
+        );
+        assert_eq!(
+            remarked,
+            [
+                HotObject {
+                    start: socket,
+                    len: 4
+                },
+                HotObject::NONE
+            ]
+        );
+    }
+
+    #[test]
+    fn hot_lines_cover_an_object_from_its_first_line_up_to_the_cap() {
+        let lines = |start, len| hot_lines(HotObject { start, len }).collect::<Vec<_>>();
+        assert_eq!(lines(0, 0), Vec::<usize>::new(), "no object, no line");
+        assert_eq!(lines(0x1000, 1), [0x1000]);
+        assert_eq!(lines(0x1030, 0x20), [0x1000, 0x1040], "straddles two lines");
+        assert_eq!(lines(0x1040, 0x80), [0x1040, 0x1080]);
+        let capped = lines(0x2010, 4096);
+        assert_eq!(capped.len(), MAX_HOT_OBJECT_LINES);
+        assert_eq!(capped[0], 0x2000);
+        assert_eq!(
+            *capped.last().unwrap(),
+            0x2000 + (MAX_HOT_OBJECT_LINES - 1) * 64
+        );
+        assert_eq!(
+            lines(usize::MAX - 10, 100).len(),
+            1,
+            "no overflow at the top"
+        );
     }
 }

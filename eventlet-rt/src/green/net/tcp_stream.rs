@@ -133,6 +133,12 @@ impl TcpStream {
         Ok(stream)
     }
 
+    /// Where its registered socket lies, which every read and write goes
+    /// through first: for the hub's prefetch (`hub::mark_hot_objects`).
+    pub(crate) fn hot_object(&self) -> crate::task::HotObject {
+        crate::task::HotObject::of(&*self.socket)
+    }
+
     /// The registered socket, for the async side (`tcp_stream_async.rs`).
     #[cfg(any(feature = "tokio", feature = "futures-io"))]
     pub(super) fn socket(&self) -> &GreenSocket<mio::net::TcpStream> {

@@ -46,6 +46,10 @@ pub(crate) fn run<S: Transport, H: Fn(Request) -> Response>(
         return;
     };
     let shared = Rc::new(SharedWire(RefCell::new(wire)));
+    // Every request starts in the wire (its buffers and state) and its
+    // socket, cold since the last request: have them loaded with the stack.
+    let socket = shared.0.borrow().stream.hot_socket();
+    crate::hub::mark_hot_objects([crate::task::HotObject::of(&*shared), socket]);
     let source: Rc<dyn BodySource> = shared.clone();
     let mut parser = HeadParser::default();
     let mut scratch = Vec::new();

@@ -6,6 +6,8 @@ use std::io::{self, Read, Write};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use crate::task::HotObject;
+
 use ::http::StatusCode;
 
 use super::body::BodySource;
@@ -38,6 +40,12 @@ pub(crate) trait Transport: Read + Write + 'static {
     /// A handle on the TCP connection underneath, to wait on its readiness
     /// without borrowing the stream.
     fn tcp(&self) -> io::Result<TcpStream>;
+    /// The heap object of the socket underneath that every read goes
+    /// through first, if the transport has one
+    /// ([`mark_hot_objects`](crate::hub::mark_hot_objects)).
+    fn hot_socket(&self) -> HotObject {
+        HotObject::NONE
+    }
 }
 
 impl Transport for TcpStream {
@@ -74,6 +82,10 @@ impl Transport for TcpStream {
     fn tcp(&self) -> io::Result<TcpStream> {
         self.try_clone()
     }
+
+    fn hot_socket(&self) -> HotObject {
+        self.hot_object()
+    }
 }
 
 impl Transport for ServerTlsStream {
@@ -109,6 +121,10 @@ impl Transport for ServerTlsStream {
 
     fn tcp(&self) -> io::Result<TcpStream> {
         self.get_ref().0.try_clone()
+    }
+
+    fn hot_socket(&self) -> HotObject {
+        self.get_ref().0.hot_object()
     }
 }
 
