@@ -141,8 +141,9 @@ fn head_with_fields(count: usize) -> String {
 
 #[test]
 fn as_many_header_fields_as_the_limit_are_served_and_one_more_is_431() {
-    // The default limit (100), one below the parser's own slots once, and
-    // one far above them; `Connection: close` is one field more.
+    // The default limit (100), one below the 32 slots the parser once kept
+    // on its stack, and one far above them; `Connection: close` is one
+    // field more.
     let ok = |_: Request| Response::new(Body::from("ok"));
     for (limit, server) in [
         (100, Server::new(ok)),
@@ -159,6 +160,13 @@ fn as_many_header_fields_as_the_limit_are_served_and_one_more_is_431() {
             "{limit}"
         );
     }
+    // No limit on the count: the head's size limits the fields instead.
+    let addr = start(Server::new(ok).max_headers(usize::MAX));
+    let reply = exchange(addr, head_with_fields(2000).as_bytes());
+    assert_eq!(statuses(&reply), [200], "{reply}");
+    let too_long = head_with_fields(8000);
+    assert!(too_long.len() > 72 * 1024, "{}", too_long.len());
+    assert_eq!(status_of(addr, too_long.as_bytes()), [431]);
 }
 
 #[test]

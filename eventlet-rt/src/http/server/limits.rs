@@ -48,7 +48,17 @@ impl Default for Settings {
 impl Settings {
     /// The most a connection's read buffer grows to while a head arrives.
     pub(crate) fn head_buffer_limit(&self) -> usize {
-        self.max_header_bytes.max(self.max_request_line) + READ_CHUNK
+        self.max_header_bytes
+            .max(self.max_request_line)
+            .saturating_add(READ_CHUNK)
+    }
+
+    /// How many header slots a parse needs: `max_headers`, or as many
+    /// fields as fit in the largest head where that is fewer (a field line
+    /// takes three bytes at least, `a:` and a line end), so that a limit
+    /// of "no limit" (`usize::MAX`) does not size the slots to it.
+    pub(crate) fn header_slots(&self) -> usize {
+        self.max_headers.min(self.head_buffer_limit() / 3 + 1)
     }
 }
 
@@ -111,6 +121,18 @@ pub(crate) const LINGER_BYTES: usize = 1024 * 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_slots_follow_the_limit_up_to_what_fits_in_a_head() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.header_slots(), 100);
+        settings.max_headers = 5;
+        assert_eq!(settings.header_slots(), 5);
+        settings.max_headers = usize::MAX;
+        assert_eq!(settings.header_slots(), (65536 + READ_CHUNK) / 3 + 1);
+        settings.max_header_bytes = usize::MAX;
+        assert_eq!(settings.head_buffer_limit(), usize::MAX, "saturates");
+    }
 
     #[test]
     fn a_wait_budget_grows_with_the_bytes_moved_and_shrinks_with_the_waits() {

@@ -141,7 +141,7 @@ impl HeadParser {
         }
         let mut parsed = httparse::Request::new(&mut []);
         let outcome =
-            parsed.parse_with_uninit_headers(input.data(), slots.for_head(settings.max_headers));
+            parsed.parse_with_uninit_headers(input.data(), slots.for_head(settings.header_slots()));
         let len = match outcome {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Ok(None),
