@@ -112,7 +112,6 @@ pub(crate) fn mark_stack_loop() {
     mark(|reach| StackReach { high, ..reach });
 }
 
-/// Updates the running green thread's marked stack reach.
 /// Marks `objects` as what the calling green thread reads first on every
 /// resume (an HTTP connection's wire and its socket): the prefetch before
 /// each of its resumes loads them with the stack (the first
@@ -121,19 +120,21 @@ pub(crate) fn mark_stack_loop() {
 /// of any address is a hint, never a read). Nothing on the main context or
 /// on a thread without a hub.
 pub(crate) fn mark_hot_objects(objects: [HotObject; 2]) {
-    if let Some(hub) = super::existing() {
-        let header = hub.current_header();
-        if !header.is_main {
-            header.hot_objects.set(objects);
-        }
-    }
+    on_green_header(|header| header.hot_objects.set(objects));
 }
 
+/// Updates the running green thread's marked stack reach.
 fn mark(update: impl FnOnce(StackReach) -> StackReach) {
+    on_green_header(|header| header.stack_reach.set(update(header.stack_reach.get())));
+}
+
+/// Runs `f` on the running green thread's header: not on the main context,
+/// nor on a thread without a hub, where the marks have no prefetch to serve.
+fn on_green_header(f: impl FnOnce(&Header)) {
     if let Some(hub) = super::existing() {
         let header = hub.current_header();
         if !header.is_main {
-            header.stack_reach.set(update(header.stack_reach.get()));
+            f(header);
         }
     }
 }
