@@ -26,6 +26,8 @@ use layout::{
 pub(crate) use pages::page_size;
 #[cfg(test)]
 pub(crate) use pages::resident_pages;
+#[cfg(test)]
+pub(crate) use prefetch::for_each_line;
 pub(crate) use prefetch::{Cache, StackReach};
 use stow::Stowed;
 pub(crate) use stow::Stower;

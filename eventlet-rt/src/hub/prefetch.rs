@@ -65,24 +65,22 @@ fn prefetch_stack(header: &Header, cache: coro::Cache) {
     if let Some(coroutine) = &coroutine {
         coroutine.prefetch(header.suspended_at.get(), header.stack_reach.get(), cache);
         for object in header.hot_objects.get() {
-            for line in hot_lines(object) {
-                cache.prefetch(line);
-            }
+            cache.prefetch_range(hot_lines(object));
         }
     }
     header.coroutine.set(coroutine);
 }
 
-/// The addresses of the cache lines of `object` to prefetch: its first
-/// [`MAX_HOT_OBJECT_LINES`].
+/// The addresses of `object` to prefetch: those in its first
+/// [`MAX_HOT_OBJECT_LINES`] cache lines.
 #[inline]
-fn hot_lines(object: HotObject) -> impl Iterator<Item = usize> {
+fn hot_lines(object: HotObject) -> std::ops::Range<usize> {
     let first = object.start & !63;
     let end = object
         .start
         .saturating_add(object.len)
         .min(first.saturating_add(MAX_HOT_OBJECT_LINES * 64));
-    (first..end).step_by(64)
+    object.start..end
 }
 
 /// Marks the calling green thread's stack as reaching down to about here
@@ -235,7 +233,11 @@ mod tests {
 
     #[test]
     fn hot_lines_cover_an_object_from_its_first_line_up_to_the_cap() {
-        let lines = |start, len| hot_lines(HotObject { start, len }).collect::<Vec<_>>();
+        let lines = |start, len| {
+            let mut lines = Vec::new();
+            coro::for_each_line(hot_lines(HotObject { start, len }), |line| lines.push(line));
+            lines
+        };
         assert_eq!(lines(0, 0), Vec::<usize>::new(), "no object, no line");
         assert_eq!(lines(0x1000, 1), [0x1000]);
         assert_eq!(lines(0x1030, 0x20), [0x1000, 0x1040], "straddles two lines");
