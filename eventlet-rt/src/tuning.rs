@@ -71,7 +71,7 @@ pub(crate) const MAX_MARKED_PREFETCH_DEPTH: usize = 8192;
 /// How far the calls made at a marked stack reach go below it, about.
 pub(crate) const REACH_FRAMES_BELOW: usize = 512;
 
-/// Cache lines of a green thread's marked hot object (`hub::mark_hot_object`)
+/// Cache lines of a green thread's marked hot object (`hub::mark_hot_objects`)
 /// prefetched with its stack, at most: an HTTP connection's wire is about
 /// five.
 pub(crate) const MAX_HOT_OBJECT_LINES: usize = 8;
